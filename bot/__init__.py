@@ -1,0 +1,1 @@
+"""studybot's platform-neutral core: commands, streaks, challenges and lookups."""

@@ -1,0 +1,250 @@
+"""The daily challenge: picking it for a cohort and date, showing it, answering it and checking in."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from typing import Any
+
+from bot.clock import local_date
+from bot.commands import REGISTRY, Arg, ArgKind, UserError
+from bot.content import LETTERS, Catalog, Challenge
+from bot.context import Context
+from bot.ports import Conflict
+from bot.replies import plural
+from bot.schedule import describe_schedule, is_scheduled, next_post
+from bot.streaks import DayStatus, summarize
+from bot.types import (
+    Activity,
+    ActivityKind,
+    Button,
+    Card,
+    Cohort,
+    Field,
+    Post,
+    Reply,
+    Style,
+)
+
+# Points per activity; at most one answer and one check-in count per member per day.
+POINTS_CORRECT = 10
+POINTS_WRONG = 2
+POINTS_CHECKIN = 5
+# A check-in note is a sentence or a link, not an essay.
+MAX_NOTE_CHARS = 500
+
+
+def cycle_order(catalog: Catalog, cohort_id: int, cycle: int) -> list[Challenge]:
+    """The order a cohort meets challenges in one pass over the pool: roadmap stages in order, shuffled within."""
+    order: list[Challenge] = []
+    for stage in catalog.stages:
+        pool = sorted((c for c in catalog.challenges.values() if c.stage == stage.id), key=lambda c: c.id)
+        random.Random(f"{cohort_id}:{cycle}:{stage.id}").shuffle(pool)  # noqa: S311 - not security
+        order.extend(pool)
+    return order
+
+
+def pick_challenge(catalog: Catalog, cohort_id: int, used_before: list[str]) -> Challenge:
+    """The next challenge for a cohort given the ids it was posted before, oldest first.
+
+    Deterministic for a cohort and its history (so for a cohort and date), and no challenge repeats until
+    every challenge in the pool has been posted once.
+    """
+    size = len(catalog.challenges)
+    cycle, into = divmod(len(used_before), size)
+    seen = set(used_before[len(used_before) - into :]) if into else set()
+    for challenge in cycle_order(catalog, cohort_id, cycle):
+        if challenge.id not in seen:
+            return challenge
+    return cycle_order(catalog, cohort_id, cycle + 1)[0]
+
+
+def challenge_card(catalog: Catalog, cohort: Cohort, post: Post, *, closed: bool = False) -> tuple[Card, tuple[Button, ...]]:
+    """The card and buttons of a daily post."""
+    ch = catalog.challenges.get(post.challenge_id)
+    if ch is None:
+        raise UserError("That challenge is no longer in the content pack.")
+    stage = catalog.stage(ch.stage)
+    topic = next((t.title for t in stage.topics if t.id == ch.topic), ch.topic) if stage else ch.topic
+    fields = [Field("Stage", stage.title if stage else ch.stage, inline=True), Field("Topic", topic, inline=True)]
+    fields.append(Field("Difficulty", "★" * ch.difficulty + "☆" * (3 - ch.difficulty), inline=True))
+    links = [f"{r.title}: {r.url}" for rid in ch.resources if (r := catalog.resources.get(rid))]
+    if links:
+        fields.append(Field("Read up", "\n".join(links)))
+    when = f"{post.local_date:%a %d %b %Y}"
+    if ch.is_quiz:
+        body = ch.question + "\n\n" + "\n".join(f"{L}) {o}" for L, o in zip(LETTERS, ch.options, strict=True))
+        footer = f"Cohort {cohort.name} · {when} · answer with a button or /study answer A-D"
+        buttons = tuple(Button(L, "answer", (L, str(post.id)), Style.PRIMARY) for L in LETTERS)
+    else:
+        body = f"{ch.instructions}\n\nDone when: {ch.done_when}"
+        footer = f"Cohort {cohort.name} · {when} · check in with /study done [note or link]"
+        buttons = (Button("Done ✅", "done", (), Style.SUCCESS),)
+    kind = "Quiz" if ch.is_quiz else "Task"
+    card = Card(f"📚 Daily {kind.lower()}: {topic}", body, tuple(fields), footer, style=Style.PRIMARY)
+    if closed:
+        return card, ()
+    return card, buttons
+
+
+def closing_card(catalog: Catalog, post: Post, answered: int, correct: int) -> Card:
+    """What yesterday's post shows once it closed: the answer, why, and how many answered."""
+    ch = catalog.challenges[post.challenge_id]
+    if ch.is_quiz:
+        idx = LETTERS.index(ch.answer)
+        body = f"Answer: {ch.answer}) {ch.options[idx]}\n{ch.explanation}"
+        tally = f"{plural(answered, 'member')} answered, {correct} correctly"
+    else:
+        body = f"{ch.instructions}"
+        tally = f"{plural(answered, 'member')} checked in"
+    return Card(f"Closed: {post.local_date:%a %d %b}", body, (Field("Answers", tally),), style=Style.NEUTRAL)
+
+
+async def _open_post(ctx: Context, cohort: Cohort) -> Post | None:
+    return await ctx.core.store.post_for_day(cohort.id, local_date(ctx.now, cohort.timezone))
+
+
+def _no_post_message(ctx: Context, cohort: Cohort) -> str:
+    today = local_date(ctx.now, cohort.timezone)
+    upcoming = next_post(cohort, ctx.now)
+    if cohort.paused:
+        return f"Cohort `{cohort.name}` is paused, so there is no challenge today."
+    if is_scheduled(cohort, today) and upcoming and upcoming.date() == today:
+        return f"Today's challenge for `{cohort.name}` goes out at {upcoming:%H:%M} ({cohort.timezone})."
+    if is_scheduled(cohort, today):
+        return f"Today's challenge for `{cohort.name}` is on its way; try again in a minute."
+    when = f" The next one is on {upcoming:%a %d %b at %H:%M} ({cohort.timezone})." if upcoming else ""
+    return f"No challenge today: `{cohort.name}` posts {describe_schedule(cohort)}.{when}"
+
+
+@REGISTRY.command("today", "Show today's challenge of your cohort, with its answer buttons.", example="/study today")
+async def today(ctx: Context, _: dict[str, Any]) -> Reply:
+    cohort = await ctx.my_cohort()
+    post = await _open_post(ctx, cohort)
+    if post is None:
+        return Reply(text=_no_post_message(ctx, cohort), ephemeral=True)
+    card, buttons = challenge_card(ctx.core.catalog, cohort, post)
+    mine = await ctx.core.store.answer_for_post(post.id, ctx.member.id)
+    text = ""
+    if mine is not None:
+        text = f"You answered {mine.choice}: {'right' if mine.correct else 'not right'} ({mine.points} points)."
+        buttons = ()
+    return Reply(text=text, cards=(card,), buttons=buttons, ephemeral=True)
+
+
+@REGISTRY.command(
+    "answer",
+    "Answer today's quiz; your first answer counts.",
+    Arg("choice", ArgKind.CHOICE, choices=LETTERS, help="your answer, A to D"),
+    Arg("post", required=False, hidden=True, help="the post a button belongs to"),
+    example="/study answer B",
+)
+async def answer(ctx: Context, args: dict[str, Any]) -> Reply:
+    store, catalog = ctx.core.store, ctx.core.catalog
+    choice: str = args["choice"]
+    if "post" in args:
+        post = await store.get_post(int(args["post"])) if str(args["post"]).isdigit() else None
+        if post is None:
+            raise UserError("That challenge no longer exists.")
+        cohort = await store.get_cohort(post.cohort_id)
+        if cohort is None or post.local_date != local_date(ctx.now, cohort.timezone):
+            answered, right = await store.post_answer_counts(post.id)
+            return Reply(
+                text=f"That challenge ({post.local_date:%a %d %b}) is closed. See today's with `/study today`.",
+                cards=(closing_card(catalog, post, answered, right),),
+                ephemeral=True,
+            )
+        if not any(c.id == cohort.id for c in await store.member_cohorts(ctx.member.id)):
+            raise UserError(f"Join `{cohort.name}` first: `/study join {cohort.name}`.")
+    else:
+        cohort = await ctx.my_cohort()
+        found = await _open_post(ctx, cohort)
+        if found is None:
+            raise UserError(_no_post_message(ctx, cohort))
+        post = found
+    ch = catalog.challenges.get(post.challenge_id)
+    if ch is None or not ch.is_quiz:
+        raise UserError("Today's challenge is a task, not a quiz: check in with `/study done [note or link]`.")
+    correct = choice == ch.answer
+    points = POINTS_CORRECT if correct else POINTS_WRONG
+    day = ctx.member_today(cohort)
+    activity = Activity(
+        member_id=ctx.member.id,
+        cohort_id=cohort.id,
+        local_date=day,
+        kind=ActivityKind.ANSWER,
+        points=points,
+        post_id=post.id,
+        choice=choice,
+        correct=correct,
+        at=ctx.now,
+    )
+    try:
+        await store.record_activity(activity)
+    except Conflict:
+        earlier = await store.answer_for_post(post.id, ctx.member.id)
+        if earlier is not None:
+            verdict = "right" if earlier.correct else "not right"
+            raise UserError(
+                f"You already answered {earlier.choice} ({verdict}); the first answer counts."
+            ) from None
+        raise UserError(f"You already answered a quiz on {day:%a %d %b}; one answer counts per day.") from None
+    idx = LETTERS.index(ch.answer)
+    title = "✅ Correct!" if correct else f"❌ Not quite: the answer is {ch.answer}"
+    body = f"{ch.answer}) {ch.options[idx]}\n\n{ch.explanation}"
+    summary = await streak_line(ctx, cohort)
+    card = Card(title, body, footer=f"+{points} points · {summary}", style=Style.SUCCESS if correct else Style.DANGER)
+    return Reply(cards=(card,), ephemeral=True)
+
+
+@REGISTRY.command(
+    "done",
+    "Check in for today: a practical task or your own study; add a note or a link if you like.",
+    Arg("note", ArgKind.REST, required=False, help="what you did, or a link to it"),
+    example="/study done finished the pandas groupby exercise",
+)
+async def done(ctx: Context, args: dict[str, Any]) -> Reply:
+    note: str = args.get("note", "")
+    if len(note) > MAX_NOTE_CHARS:
+        raise UserError(f"Keep the note under {MAX_NOTE_CHARS} characters (yours has {len(note)}).")
+    cohort = await ctx.my_cohort()
+    day = ctx.member_today(cohort)
+    post = await _open_post(ctx, cohort)
+    activity = Activity(
+        member_id=ctx.member.id,
+        cohort_id=cohort.id,
+        local_date=day,
+        kind=ActivityKind.CHECKIN,
+        points=POINTS_CHECKIN,
+        post_id=post.id if post else None,
+        note=note,
+        at=ctx.now,
+    )
+    try:
+        await ctx.core.store.record_activity(activity)
+    except Conflict:
+        raise UserError(f"You already checked in on {day:%a %d %b}. See you tomorrow!") from None
+    summary = await streak_line(ctx, cohort)
+    noted = f"\nNoted: {note}" if note else ""
+    return Reply(
+        cards=(Card("✅ Checked in", f"+{POINTS_CHECKIN} points for {day:%a %d %b}.{noted}", footer=summary,
+                    style=Style.SUCCESS),),
+        ephemeral=True,
+    )
+
+
+async def streak_line(ctx: Context, cohort: Cohort) -> str:
+    """One line on the caller's streak after an action."""
+    active, excused = await member_days(ctx, cohort, ctx.member.id)
+    s = summarize(active, excused, ctx.member_today(cohort))
+    flame = "🔥 " if s.current else ""
+    extra = " · today done" if s.today is DayStatus.DONE else ""
+    return f"{flame}streak {plural(s.current, 'day')}{extra}"
+
+
+async def member_days(ctx: Context, cohort: Cohort, member_id: int) -> tuple[set[dt.date], set[dt.date]]:
+    """A member's active and excused local dates in a cohort, straight from the ledger."""
+    store = ctx.core.store
+    active = {a.local_date for a in await store.activities(cohort.id, member_id)}
+    excused = {e.local_date for e in await store.excusals(cohort.id, member_id)}
+    return active, excused

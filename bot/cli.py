@@ -1,0 +1,126 @@
+"""The `studybot` command line: console, run, db upgrade, content check. Part of the composition root."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.content import ContentError, load_catalog
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _console_user() -> str:
+    try:
+        name = getpass.getuser()
+    except (OSError, KeyError):
+        name = ""
+    return name if re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]{0,31}", name or "") else "learner"
+
+
+async def _console(db: str, user: str, files_dir: Path) -> int:
+    from adapters.console.session import CONVERSATION, ConsoleClock, ConsoleSession, is_tty  # noqa: PLC0415
+    from bot.app import build_core  # noqa: PLC0415
+    from bot.demo import seed_demo  # noqa: PLC0415
+    from bot.posting import run_due_posts  # noqa: PLC0415
+
+    clock = ConsoleClock()
+    core = await build_core(db, clock)
+    interactive = is_tty(sys.stdin) and is_tty(sys.stdout)
+    session = ConsoleSession(core, clock, user, sys.stdout, interactive=interactive, files_dir=files_dir)
+    try:
+        demo = await seed_demo(core, CONVERSATION, session.user)
+        session.say(
+            f"studybot console · you are {user} in #{CONVERSATION.channel_id}"
+            + (" · new database: demo cohort `demo` created and you joined it" if demo else "")
+        )
+        session.say("Type `help` for commands, `:help` for console commands, `:quit` to leave.")
+        await run_due_posts(core, {CONVERSATION.platform: session.platform})
+        await session.run(sys.stdin)
+    finally:
+        await core.store.close()
+    return 0
+
+
+async def _db_upgrade(db: str) -> int:
+    from storage.store import SqlStore  # noqa: PLC0415
+
+    store = SqlStore.from_url(db)
+    try:
+        await store.migrate()
+    finally:
+        await store.close()
+    print(f"Database at {db} is up to date.")
+    return 0
+
+
+def _content_check(dirs: Sequence[str]) -> int:
+    try:
+        catalog = load_catalog([Path(d) for d in dirs] if dirs else None)
+    except ContentError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s) found.", file=sys.stderr)
+        return 1
+    for stage in catalog.stages:
+        quizzes = sum(1 for c in catalog.challenges.values() if c.stage == stage.id and c.is_quiz)
+        tasks = sum(1 for c in catalog.challenges.values() if c.stage == stage.id and not c.is_quiz)
+        resources = sum(1 for r in catalog.resources.values() if r.stage == stage.id)
+        print(f"{stage.id:<16} {quizzes:>3} quizzes  {tasks:>3} tasks  {resources:>3} resources")
+    print(f"OK: {len(catalog.stages)} stages, {len(catalog.resources)} resources, {len(catalog.challenges)} challenges.")
+    return 0
+
+
+def _run(settings: Settings) -> int:
+    print(
+        "studybot run: no chat platform is configured. The Discord and Slack adapters are not part of this "
+        "release yet; try studybot in the terminal with `studybot console`.",
+        file=sys.stderr,
+    )
+    return 2
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="studybot", description="A study-group bot for aspiring ML engineers.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    console = sub.add_parser("console", help="use studybot in the terminal (SQLite, demo data)")
+    console.add_argument("--db", help="database URL (default: STUDYBOT_DATABASE_URL or sqlite studybot.db)")
+    console.add_argument("--user", help="who you are (default: your login name)")
+    sub.add_parser("run", help="run the configured chat platform adapters")
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    upgrade = db_sub.add_parser("upgrade", help="apply the database migrations")
+    upgrade.add_argument("--db", help="database URL (default: STUDYBOT_DATABASE_URL)")
+    content = sub.add_parser("content", help="roadmap content tools")
+    content_sub = content.add_subparsers(dest="content_command", required=True, metavar="ACTION")
+    check = content_sub.add_parser("check", help="validate content directories (default: the built-in pack)")
+    check.add_argument("dirs", nargs="*", metavar="DIR")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "console":
+        user = args.user or _console_user()
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]{0,31}", user):
+            print(f"--user {user!r}: use letters, digits, '.', '_' or '-', starting with a letter.", file=sys.stderr)
+            return 2
+        return asyncio.run(_console(args.db or settings.database_url, user, Path(settings.files_dir)))
+    if args.command == "db":
+        return asyncio.run(_db_upgrade(args.db or settings.database_url))
+    if args.command == "content":
+        return _content_check(args.dirs)
+    return _run(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,250 @@
+"""Moderator commands: create, configure, pause, excuse a day, export, and grant moderator rights."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from typing import Any
+
+from bot.challenges import member_days
+from bot.clock import local_date
+from bot.commands import REGISTRY, Arg, ArgKind, UserError, convert, parse_time
+from bot.context import Context
+from bot.members import resolve_member
+from bot.ports import Conflict
+from bot.schedule import describe_schedule, next_post
+from bot.streaks import summarize
+from bot.types import Attachment, Card, Cohort, Excusal, Field, Reply
+
+# Cohort names go into commands and CSV file names: keep them short, lowercase and typeable.
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{1,31}$")
+NAME_RULE = "2 to 32 lowercase letters, digits, dashes or underscores, e.g. ml-2026"
+DEFAULT_TIME = parse_time("09:00")
+DEFAULT_DAYS = convert(Arg("days", ArgKind.DAYS), "mon-fri")
+# What `cohort set` can change, and how each value is read.
+SETTABLE = {"time": ArgKind.TIME, "tz": ArgKind.TIMEZONE, "days": ArgKind.DAYS, "start": ArgKind.DATE, "name": ArgKind.WORD}
+_COLUMNS = {"time": "post_time", "tz": "timezone", "days": "weekdays", "start": "start_date", "name": "name"}
+
+
+def _check_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise UserError(f"`{name}` can't be a cohort name: use {NAME_RULE}.")
+    return name
+
+
+async def _cohort(ctx: Context, name: str) -> Cohort:
+    conv = ctx.conversation
+    cohort = await ctx.core.store.find_cohort(conv.platform, conv.workspace_id, name)
+    if cohort is None:
+        raise UserError(f"There is no cohort called `{name}` here. See them with `/study cohort list`.")
+    return cohort
+
+
+def _cohort_card(title: str, cohort: Cohort, now: dt.datetime, members: int | None = None) -> Card:
+    upcoming = next_post(cohort, now)
+    fields = [
+        Field("Posts", describe_schedule(cohort), inline=True),
+        Field("Started", f"{cohort.start_date:%Y-%m-%d}", inline=True),
+        Field("Next post", f"{upcoming:%a %d %b %H:%M}" if upcoming else "none (paused)", inline=True),
+    ]
+    if members is not None:
+        fields.append(Field("Members", str(members), inline=True))
+    return Card(title, f"Cohort `{cohort.name}` in this channel.", tuple(fields))
+
+
+@REGISTRY.command(
+    "cohort create",
+    "Create a cohort that lives in this channel.",
+    Arg("name", help=NAME_RULE),
+    Arg("time", ArgKind.TIME, required=False, key="time", help="post time, HH:MM (default 09:00)"),
+    Arg("tz", ArgKind.TIMEZONE, required=False, key="tz", help="timezone, Area/City (default yours, else UTC)"),
+    Arg("days", ArgKind.DAYS, required=False, key="days", help="posting days (default mon-fri)"),
+    Arg("start", ArgKind.DATE, required=False, key="start", help="first day, YYYY-MM-DD (default today)"),
+    example="/study cohort create ml-2026 time=08:30 tz=Europe/Berlin days=mon-fri",
+    moderator=True,
+)
+async def create(ctx: Context, args: dict[str, Any]) -> Reply:
+    name = _check_name(args["name"].lower())
+    here = await ctx.cohort_here()
+    if here is not None:
+        raise UserError(f"This channel already hosts cohort `{here.name}`; create the new one in another channel.")
+    tz = args.get("tz") or ctx.member.timezone or "UTC"
+    try:
+        cohort = await ctx.core.store.create_cohort(
+            conversation=ctx.conversation,
+            name=name,
+            post_time=args.get("time", DEFAULT_TIME),
+            timezone=tz,
+            weekdays=args.get("days", DEFAULT_DAYS),
+            start_date=args.get("start") or local_date(ctx.now, tz),
+            created_by=ctx.user.id,
+            now=ctx.now,
+        )
+    except Conflict:
+        raise UserError(f"A cohort called `{name}` already exists here; pick another name.") from None
+    card = _cohort_card(f"🎓 Cohort {cohort.name} created", cohort, ctx.now)
+    return Reply(text=f"Members join with `/study join {cohort.name}`.", cards=(card,))
+
+
+@REGISTRY.command(
+    "cohort set",
+    "Change a cohort's time, tz, days, start or name.",
+    Arg("name", help="the cohort"),
+    Arg("field", ArgKind.CHOICE, choices=tuple(SETTABLE), help="what to change"),
+    Arg("value", help="the new value"),
+    example="/study cohort set ml-2026 time 07:45",
+    moderator=True,
+)
+async def set_field(ctx: Context, args: dict[str, Any]) -> Reply:
+    cohort = await _cohort(ctx, args["name"])
+    what = args["field"]
+    value = convert(Arg(what, SETTABLE[what]), args["value"])
+    if what == "name":
+        value = _check_name(str(value).lower())
+    try:
+        updated = await ctx.core.store.update_cohort(cohort.id, **{_COLUMNS[what]: value})
+    except Conflict:
+        raise UserError(f"A cohort called `{value}` already exists here; pick another name.") from None
+    return Reply(cards=(_cohort_card(f"⚙️ Cohort {updated.name} updated", updated, ctx.now),))
+
+
+async def _set_paused(ctx: Context, name: str, paused: bool) -> Reply:
+    cohort = await _cohort(ctx, name)
+    if cohort.paused == paused:
+        return Reply(text=f"`{cohort.name}` is already {'paused' if paused else 'running'}.", ephemeral=True)
+    updated = await ctx.core.store.update_cohort(cohort.id, paused=paused)
+    verb = "⏸️ paused: no posts until it is resumed" if paused else "▶️ resumed"
+    return Reply(cards=(_cohort_card(f"Cohort {updated.name} {verb}", updated, ctx.now),))
+
+
+@REGISTRY.command("cohort pause", "Stop a cohort's daily posts.", Arg("name"), example="/study cohort pause ml-2026",
+                  moderator=True)
+async def pause(ctx: Context, args: dict[str, Any]) -> Reply:
+    return await _set_paused(ctx, args["name"], True)
+
+
+@REGISTRY.command("cohort resume", "Start a paused cohort's posts again.", Arg("name"),
+                  example="/study cohort resume ml-2026", moderator=True)
+async def resume(ctx: Context, args: dict[str, Any]) -> Reply:
+    return await _set_paused(ctx, args["name"], False)
+
+
+@REGISTRY.command("cohort list", "List this server's or workspace's cohorts.", example="/study cohort list",
+                  moderator=True)
+async def list_cohorts(ctx: Context, _: dict[str, Any]) -> Reply:
+    conv = ctx.conversation
+    cohorts = await ctx.core.store.list_cohorts(conv.platform, conv.workspace_id)
+    if not cohorts:
+        return Reply(text="No cohorts yet. Create one with `/study cohort create <name>`.", ephemeral=True)
+    lines = []
+    for c in cohorts:
+        count = len(await ctx.core.store.cohort_members(c.id))
+        lines.append(f"• `{c.name}`: {describe_schedule(c)}, {count} member{'s' if count != 1 else ''}")
+    return Reply(cards=(Card("Cohorts", "\n".join(lines)),), ephemeral=True)
+
+
+@REGISTRY.command(
+    "cohort fix",
+    "Excuse a member's missed day (recorded with who and why).",
+    Arg("name", help="the cohort"),
+    Arg("member", help="a mention, user id or name"),
+    Arg("date", ArgKind.DATE, help="the missed day, YYYY-MM-DD"),
+    Arg("reason", ArgKind.REST, help="why it is excused"),
+    example="/study cohort fix ml-2026 @ada 2026-11-20 server outage",
+    moderator=True,
+)
+async def fix(ctx: Context, args: dict[str, Any]) -> Reply:
+    cohort = await _cohort(ctx, args["name"])
+    member = resolve_member(args["member"], await ctx.core.store.cohort_members(cohort.id))
+    day: dt.date = args["date"]
+    if day > ctx.member_today(cohort, member):
+        raise UserError(f"{day:%Y-%m-%d} is in the future for {member.name}; only past days can be excused.")
+    active, _ = await member_days(ctx, cohort, member.id)
+    if day in active:
+        raise UserError(f"{member.name} was active on {day:%Y-%m-%d}; there is nothing to excuse.")
+    excusal = Excusal(member.id, cohort.id, day, args["reason"], ctx.user.id, ctx.now)
+    try:
+        await ctx.core.store.add_excusal(excusal)
+    except Conflict:
+        raise UserError(f"{day:%Y-%m-%d} is already excused for {member.name}.") from None
+    return Reply(text=f"✔️ Excused {day:%a %d %b %Y} for {member.name}: {args['reason']} (by {ctx.user.name}).")
+
+
+@REGISTRY.command(
+    "cohort export",
+    "Download CSVs of members (streaks, points) and of every answer and check-in.",
+    Arg("name", help="the cohort"),
+    example="/study cohort export ml-2026",
+    moderator=True,
+)
+async def export(ctx: Context, args: dict[str, Any]) -> Reply:
+    store = ctx.core.store
+    cohort = await _cohort(ctx, args["name"])
+    members = await store.cohort_members(cohort.id)
+    scores = {s.member_id: s for s in await store.scores(cohort.id)}
+    people = io.StringIO()
+    out = csv.writer(people)
+    out.writerow(["member", "user_id", "timezone", "current_streak", "longest_streak", "freezes", "points",
+                  "answers", "correct", "checkins"])
+    for m in sorted(members, key=lambda m: m.name.casefold()):
+        active, excused = await member_days(ctx, cohort, m.id)
+        s = summarize(active, excused, ctx.member_today(cohort, m))
+        sc = scores.get(m.id)
+        out.writerow([m.name, m.user_id, m.timezone or cohort.timezone, s.current, s.longest, s.freezes,
+                      sc.points if sc else 0, sc.answers if sc else 0, sc.correct if sc else 0,
+                      sc.checkins if sc else 0])
+    names = {m.id: m for m in members}
+    ledger = io.StringIO()
+    out = csv.writer(ledger)
+    out.writerow(["local_date", "member", "user_id", "kind", "challenge_post", "choice", "correct", "points", "note"])
+    for a in await store.activities(cohort.id):
+        who = names.get(a.member_id) or await store.get_member(a.member_id)
+        out.writerow([a.local_date.isoformat(), who.name if who else a.member_id, who.user_id if who else "",
+                      a.kind.value, a.post_id or "", a.choice or "", "" if a.correct is None else a.correct,
+                      a.points, a.note])
+    files = (
+        Attachment(f"{cohort.name}-members.csv", people.getvalue().encode(), "text/csv"),
+        Attachment(f"{cohort.name}-activity.csv", ledger.getvalue().encode(), "text/csv"),
+    )
+    return Reply(text=f"📦 Export of `{cohort.name}`: {len(members)} members.", attachments=files, ephemeral=True)
+
+
+@REGISTRY.command(
+    "cohort grant",
+    "Make a member a moderator of this server or workspace.",
+    Arg("member", help="a mention, user id or name"),
+    example="/study cohort grant @ada",
+    moderator=True,
+)
+async def grant(ctx: Context, args: dict[str, Any]) -> Reply:
+    member = await _known_member(ctx, args["member"])
+    conv = ctx.conversation
+    if not await ctx.core.store.grant_moderator(conv.platform, conv.workspace_id, member.user_id, ctx.user.id, ctx.now):
+        return Reply(text=f"{member.name} is already a moderator.", ephemeral=True)
+    return Reply(text=f"🛡️ {member.name} is now a moderator (granted by {ctx.user.name}).")
+
+
+@REGISTRY.command(
+    "cohort revoke",
+    "Take granted moderator rights away again.",
+    Arg("member", help="a mention, user id or name"),
+    example="/study cohort revoke @ada",
+    moderator=True,
+)
+async def revoke(ctx: Context, args: dict[str, Any]) -> Reply:
+    member = await _known_member(ctx, args["member"])
+    conv = ctx.conversation
+    if not await ctx.core.store.revoke_moderator(conv.platform, conv.workspace_id, member.user_id):
+        raise UserError(f"{member.name} has no granted moderator rights here.")
+    return Reply(text=f"{member.name} is no longer a moderator.")
+
+
+async def _known_member(ctx: Context, query: str) -> Any:
+    conv = ctx.conversation
+    seen: dict[int, Any] = {}
+    for cohort in await ctx.core.store.list_cohorts(conv.platform, conv.workspace_id):
+        for m in await ctx.core.store.cohort_members(cohort.id):
+            seen[m.id] = m
+    return resolve_member(query, list(seen.values()))

@@ -1,0 +1,73 @@
+"""What a handler gets: the caller, where they are, and the core's services."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bot.clock import local_date
+from bot.commands import UserError
+from bot.types import Cohort, Member, UserRef
+
+if TYPE_CHECKING:
+    from bot.core import Core
+    from bot.types import ConversationRef
+
+
+@dataclass
+class Context:
+    core: Core
+    user: UserRef
+    conversation: ConversationRef
+    member: Member
+
+    @property
+    def now(self) -> dt.datetime:
+        return self.core.clock.now()
+
+    def member_timezone(self, cohort: Cohort, member: Member | None = None) -> str:
+        """The timezone that decides a member's day: their own, else the cohort's."""
+        who = member or self.member
+        return who.timezone or cohort.timezone
+
+    def member_today(self, cohort: Cohort, member: Member | None = None) -> dt.date:
+        return local_date(self.now, self.member_timezone(cohort, member))
+
+    async def cohort_here(self) -> Cohort | None:
+        """The cohort that lives in this channel, if any."""
+        conv = self.conversation
+        for cohort in await self.core.store.list_cohorts(conv.platform, conv.workspace_id):
+            if cohort.channel_id == conv.channel_id:
+                return cohort
+        return None
+
+    async def my_cohort(self, name: str | None = None) -> Cohort:
+        """The caller's cohort: the one named, else the one of this channel, else the latest joined."""
+        mine = await self.core.store.member_cohorts(self.member.id)
+        if name:
+            for cohort in mine:
+                if cohort.name.lower() == name.lower():
+                    return cohort
+            raise UserError(f"You are not in a cohort called `{name}`. {await self.join_hint(mine)}")
+        if not mine:
+            raise UserError(f"You have not joined a cohort yet. {await self.join_hint(mine)}")
+        here = await self.cohort_here()
+        if here and any(c.id == here.id for c in mine):
+            return here
+        return mine[0]
+
+    async def join_hint(self, mine: list[Cohort]) -> str:
+        if mine:
+            return "Your cohorts: " + ", ".join(f"`{c.name}`" for c in mine) + "."
+        conv = self.conversation
+        names = [c.name for c in await self.core.store.list_cohorts(conv.platform, conv.workspace_id)]
+        if names:
+            return "Join one with `/study join <cohort>`: " + ", ".join(f"`{n}`" for n in names) + "."
+        return "There are no cohorts here yet; a moderator can start one with `/study cohort create <name>`."
+
+    async def is_moderator(self) -> bool:
+        if self.user.is_admin:
+            return True
+        conv = self.conversation
+        return await self.core.store.is_moderator(conv.platform, conv.workspace_id, self.user.id)

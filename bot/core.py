@@ -1,0 +1,79 @@
+"""The core: turns an Invocation into a Reply through the command registry."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.commands import MAX_INPUT_CHARS, REGISTRY, Registry, UsageError, UserError
+from bot.content import Catalog
+from bot.context import Context
+from bot.ports import Clock, Store
+from bot.replies import error_reply
+from bot.types import ConversationRef, Invocation, Reply, UserRef
+
+log = logging.getLogger(__name__)
+
+
+def _load_commands() -> None:
+    # Importing a feature module declares its commands on REGISTRY.
+    from bot import (  # noqa: F401
+        challenges,
+        cohorts,
+        help,
+        leaderboard,
+        lookup,
+        membership,
+        progress,
+        roadmap,
+    )
+
+
+class Core:
+    """Everything platform-neutral: dispatch, plus the services handlers use."""
+
+    def __init__(self, store: Store, catalog: Catalog, clock: Clock, registry: Registry | None = None) -> None:
+        _load_commands()
+        self.store = store
+        self.catalog = catalog
+        self.clock = clock
+        self.registry = registry or REGISTRY
+
+    def invocation(self, text: str, user: UserRef, conversation: ConversationRef) -> Invocation:
+        """Build an Invocation from typed text (console, Slack's one slash command)."""
+        return self.registry.invocation(text, user, conversation)
+
+    async def dispatch(self, inv: Invocation) -> Reply:
+        """Run one command and return what to show; bad input changes nothing and says why."""
+        if len(inv.command) + sum(len(a) + 1 for a in inv.args) > MAX_INPUT_CHARS:
+            return error_reply(f"That is too long: commands are limited to {MAX_INPUT_CHARS:,} characters.")
+        spec = self.registry.get(inv.command)
+        if spec is None:
+            return self._unknown(inv.command)
+        try:
+            values = spec.parse(inv.args)
+        except UsageError as exc:
+            example = f"\nExample: `{spec.example}`" if spec.example else ""
+            return error_reply(f"{exc} Usage: `{spec.usage()}`{example}")
+        except UserError as exc:
+            return error_reply(str(exc))
+        member = await self.store.upsert_member(inv.user.platform, inv.user.id, inv.user.name)
+        ctx = Context(self, inv.user, inv.conversation, member)
+        if spec.moderator and not await ctx.is_moderator():
+            return error_reply(
+                f"`{spec.name}` is for moderators: server/workspace admins and members a moderator granted "
+                "(`/study cohort grant <member>`). Nothing was changed."
+            )
+        try:
+            return await spec.handler(ctx, values)
+        except UserError as exc:
+            return error_reply(str(exc))
+
+    def _unknown(self, name: str) -> Reply:
+        from bot.commands import GROUPS
+
+        if name in GROUPS:
+            subs = sorted(n.split(" ", 1)[1] for n in self.registry.commands if n.startswith(name + " "))
+            return error_reply(f"`{name}` needs a sub-command: {', '.join(subs)}. Try `/study help {name}`.")
+        close = self.registry.closest(name)
+        hint = f" Did you mean {' or '.join(f'`{c}`' for c in close)}?" if close else ""
+        return error_reply(f"Unknown command `{name}`.{hint} Type `/study help` for the list.")

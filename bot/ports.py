@@ -1,0 +1,142 @@
+"""The Protocols the core needs from the outside world: a clock, chat platforms and a store."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Protocol
+
+from bot.types import (
+    Activity,
+    Cohort,
+    ConversationRef,
+    Excusal,
+    Member,
+    Post,
+    Reply,
+    ScoreRow,
+)
+
+
+class Clock(Protocol):
+    """Where the core gets the time; always an aware UTC datetime."""
+
+    def now(self) -> dt.datetime: ...
+
+
+class ChatPlatform(Protocol):
+    """A platform the core can post to on its own (daily challenges)."""
+
+    name: str
+
+    async def start(self) -> None: ...
+
+    async def send(self, conversation: ConversationRef, reply: Reply, *, key: str | None = None) -> str:
+        """Send `reply` and return the platform's message id; `key` is an idempotency key where supported."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class Conflict(Exception):
+    """A unique constraint said no: the thing already exists (a second answer, a taken name)."""
+
+
+class Store(Protocol):
+    """Persistence for the core; every method is one committed transaction."""
+
+    async def migrate(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    # members and moderators
+    async def upsert_member(self, platform: str, user_id: str, name: str) -> Member: ...
+
+    async def set_member_timezone(self, member_id: int, timezone: str) -> Member: ...
+
+    async def get_member(self, member_id: int) -> Member | None: ...
+
+    async def is_moderator(self, platform: str, workspace_id: str, user_id: str) -> bool: ...
+
+    async def grant_moderator(
+        self, platform: str, workspace_id: str, user_id: str, by: str, now: dt.datetime
+    ) -> bool: ...
+
+    async def revoke_moderator(self, platform: str, workspace_id: str, user_id: str) -> bool: ...
+
+    # cohorts and enrolment
+    async def create_cohort(
+        self,
+        *,
+        conversation: ConversationRef,
+        name: str,
+        post_time: dt.time,
+        timezone: str,
+        weekdays: frozenset[int],
+        start_date: dt.date,
+        created_by: str,
+        now: dt.datetime,
+    ) -> Cohort:
+        """Create a cohort; raise Conflict when the name is taken in this workspace."""
+        ...
+
+    async def update_cohort(self, cohort_id: int, **changes: object) -> Cohort: ...
+
+    async def get_cohort(self, cohort_id: int) -> Cohort | None: ...
+
+    async def find_cohort(self, platform: str, workspace_id: str, name: str) -> Cohort | None: ...
+
+    async def list_cohorts(self, platform: str | None = None, workspace_id: str | None = None) -> list[Cohort]:
+        ...
+
+    async def enrol(self, cohort_id: int, member_id: int, now: dt.datetime) -> bool:
+        """Enrol a member; False when they already were."""
+        ...
+
+    async def unenrol(self, cohort_id: int, member_id: int) -> bool: ...
+
+    async def member_cohorts(self, member_id: int) -> list[Cohort]:
+        """The member's cohorts, most recently joined first."""
+        ...
+
+    async def cohort_members(self, cohort_id: int) -> list[Member]: ...
+
+    # daily posts
+    async def claim_post(self, cohort_id: int, local_date: dt.date, challenge_id: str, now: dt.datetime) -> Post | None:
+        """Claim the day for posting; None when another caller already claimed it."""
+        ...
+
+    async def set_post_message(self, post_id: int, message_id: str) -> None: ...
+
+    async def get_post(self, post_id: int) -> Post | None: ...
+
+    async def post_for_day(self, cohort_id: int, local_date: dt.date) -> Post | None: ...
+
+    async def latest_post(self, cohort_id: int) -> Post | None: ...
+
+    async def used_challenges(self, cohort_id: int) -> list[str]: ...
+
+    # the activity ledger
+    async def record_activity(self, activity: Activity) -> None:
+        """Append to the ledger; raise Conflict when the same kind was already recorded."""
+        ...
+
+    async def activities(
+        self, cohort_id: int, member_id: int | None = None, since: dt.date | None = None
+    ) -> list[Activity]: ...
+
+    async def answer_for_post(self, post_id: int, member_id: int) -> Activity | None: ...
+
+    async def post_answer_counts(self, post_id: int) -> tuple[int, int]:
+        """How many answered the post, and how many of them were right."""
+        ...
+
+    async def add_excusal(self, excusal: Excusal) -> None:
+        """Record a moderator's fix; raise Conflict when that day is already excused."""
+        ...
+
+    async def excusals(self, cohort_id: int, member_id: int | None = None) -> list[Excusal]: ...
+
+    async def scores(self, cohort_id: int, since: dt.date | None = None) -> Sequence[ScoreRow]:
+        """Points per enrolled member since a local date, highest first, ties by name."""
+        ...

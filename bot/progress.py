@@ -1,0 +1,56 @@
+"""The `streak` command: current and longest streak, freezes, today's status and a heatmap."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.challenges import member_days
+from bot.commands import REGISTRY, Arg
+from bot.context import Context
+from bot.heatmap import WEEKS, render_heatmap
+from bot.members import resolve_member
+from bot.replies import plural
+from bot.streaks import MAX_FREEZES, DayStatus, summarize
+from bot.types import Card, Field, Image, Reply, Style
+
+STATUS_TEXT = {
+    DayStatus.DONE: "✅ done today",
+    DayStatus.EXCUSED: "🟨 today is excused",
+    DayStatus.AT_RISK: "⚠️ at risk: answer or check in today to keep it",
+    DayStatus.NONE: "not started: answer today's challenge to begin",
+}
+
+
+@REGISTRY.command(
+    "streak",
+    "Show a streak: current and longest, freezes held, today's status and a 16-week heatmap.",
+    Arg("member", required=False, help="whose streak; defaults to yours"),
+    example="/study streak",
+)
+async def streak(ctx: Context, args: dict[str, Any]) -> Reply:
+    cohort = await ctx.my_cohort()
+    member = ctx.member
+    if "member" in args:
+        member = resolve_member(args["member"], await ctx.core.store.cohort_members(cohort.id))
+    active, excused = await member_days(ctx, cohort, member.id)
+    today = ctx.member_today(cohort, member)
+    s = summarize(active, excused, today)
+    flame = "🔥" if s.current else "🌱"
+    card = Card(
+        f"{flame} {member.name}: {plural(s.current, 'day')}",
+        STATUS_TEXT[s.today],
+        (
+            Field("Current", plural(s.current, "day"), inline=True),
+            Field("Longest", plural(s.longest, "day"), inline=True),
+            Field("Freezes", f"{s.freezes}/{MAX_FREEZES} 🧊", inline=True),
+        ),
+        footer=f"Cohort {cohort.name} · every 7 active days earn a freeze that covers a missed day",
+        style=Style.SUCCESS if s.today is DayStatus.DONE else Style.NEUTRAL,
+    )
+    png = render_heatmap(today, active, s.frozen, excused)
+    image = Image(
+        f"streak-{member.user_id}-{today:%Y%m%d}.png",
+        png,
+        f"Activity of {member.name} over the last {WEEKS} weeks: {len(active)} active days in all",
+    )
+    return Reply(cards=(card,), images=(image,), ephemeral=True)

@@ -1,0 +1,201 @@
+"""Frozen value types shared by the core, the adapters and storage."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+@dataclass(frozen=True)
+class UserRef:
+    """A person on a platform; `is_admin` is the platform's own word on server/workspace admins."""
+
+    platform: str
+    id: str
+    name: str
+    is_admin: bool = False
+
+
+@dataclass(frozen=True)
+class ConversationRef:
+    """Where a message lives: a channel in a workspace (Discord guild, Slack team, console)."""
+
+    platform: str
+    workspace_id: str
+    channel_id: str
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One command a user ran: `command` is its registered name ("streak", "cohort create")."""
+
+    command: str
+    args: tuple[str, ...]
+    user: UserRef
+    conversation: ConversationRef
+
+
+class Style(StrEnum):
+    """How prominent a button or card is; adapters map it to their own palette."""
+
+    NEUTRAL = "neutral"
+    PRIMARY = "primary"
+    SUCCESS = "success"
+    DANGER = "danger"
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button whose click comes back as Invocation(command, args) through the same dispatch."""
+
+    label: str
+    command: str
+    args: tuple[str, ...] = ()
+    style: Style = Style.NEUTRAL
+
+
+@dataclass(frozen=True)
+class Field:
+    """A name/value pair shown inside a card."""
+
+    name: str
+    value: str
+    inline: bool = False
+
+
+@dataclass(frozen=True)
+class Card:
+    """A rich block: title, body text, fields and a footer; plain text is its fallback."""
+
+    title: str
+    body: str = ""
+    fields: tuple[Field, ...] = ()
+    footer: str = ""
+    url: str | None = None
+    style: Style = Style.NEUTRAL
+
+
+@dataclass(frozen=True)
+class Image:
+    """A PNG the adapter sends as an attachment (Discord, Slack) or writes to a file (console)."""
+
+    filename: str
+    data: bytes
+    alt: str
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A non-image file, such as a CSV export."""
+
+    filename: str
+    data: bytes
+    mime: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a command answers: text, cards, buttons and files; `ephemeral` means only the caller sees it."""
+
+    text: str = ""
+    cards: tuple[Card, ...] = ()
+    buttons: tuple[Button, ...] = ()
+    images: tuple[Image, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+    ephemeral: bool = False
+    error: bool = False
+
+
+# ---- domain records the Store returns (never ORM rows) ----
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """A study group living in one channel, posting a challenge on its weekdays at its local time."""
+
+    id: int
+    platform: str
+    workspace_id: str
+    channel_id: str
+    name: str
+    post_time: dt.time
+    timezone: str
+    weekdays: frozenset[int]  # 0 = Monday, as datetime.date.weekday()
+    start_date: dt.date
+    paused: bool
+    created_by: str
+
+    @property
+    def conversation(self) -> ConversationRef:
+        return ConversationRef(self.platform, self.workspace_id, self.channel_id)
+
+
+@dataclass(frozen=True)
+class Member:
+    """A person known to studybot on one platform."""
+
+    id: int
+    platform: str
+    user_id: str
+    name: str
+    timezone: str | None
+
+
+class ActivityKind(StrEnum):
+    ANSWER = "answer"
+    CHECKIN = "checkin"
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One entry of the activity ledger; `local_date` was fixed when it happened."""
+
+    member_id: int
+    cohort_id: int
+    local_date: dt.date
+    kind: ActivityKind
+    points: int
+    post_id: int | None = None
+    choice: str | None = None
+    correct: bool | None = None
+    note: str = ""
+    at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Excusal:
+    """A missed day a moderator excused, with who did it and why."""
+
+    member_id: int
+    cohort_id: int
+    local_date: dt.date
+    reason: str
+    granted_by: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Post:
+    """The daily challenge of one cohort on one local date; `message_id` is set once it was sent."""
+
+    id: int
+    cohort_id: int
+    local_date: dt.date
+    challenge_id: str
+    message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    """A member's points in a period, for leaderboards and exports."""
+
+    member_id: int
+    name: str
+    points: int
+    answers: int = 0
+    correct: int = 0
+    checkins: int = 0

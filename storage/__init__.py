@@ -1,0 +1,1 @@
+"""SQLModel tables, the async engine and the repositories that implement bot.ports.Store."""

@@ -1,0 +1,453 @@
+"""SqlStore: bot.ports.Store over SQLAlchemy's async engine; returns bot.types records, never ORM rows."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from sqlalchemy import Table, and_, case, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.ports import Conflict
+from bot.types import (
+    Activity,
+    ActivityKind,
+    Cohort,
+    ConversationRef,
+    Excusal,
+    Member,
+    Post,
+    ScoreRow,
+)
+from storage.engine import is_sqlite, make_engine, upgrade
+from storage.tables import (
+    ActivityRow,
+    CohortRow,
+    EnrolmentRow,
+    ExcusalRow,
+    MemberRow,
+    ModeratorRow,
+    PostRow,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _t(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
+
+
+member_t = _t(MemberRow)
+moderator_t = _t(ModeratorRow)
+cohort_t = _t(CohortRow)
+enrolment_t = _t(EnrolmentRow)
+post_t = _t(PostRow)
+activity_t = _t(ActivityRow)
+excusal_t = _t(ExcusalRow)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _weekdays(text: str) -> frozenset[int]:
+    return frozenset(int(d) for d in text.split(",") if d)
+
+
+def _cohort(row: Any) -> Cohort:
+    return Cohort(
+        id=row.id,
+        platform=row.platform,
+        workspace_id=row.workspace_id,
+        channel_id=row.channel_id,
+        name=row.name,
+        post_time=row.post_time,
+        timezone=row.timezone,
+        weekdays=_weekdays(row.weekdays),
+        start_date=row.start_date,
+        paused=row.paused,
+        created_by=row.created_by,
+    )
+
+
+def _member(row: Any) -> Member:
+    return Member(row.id, row.platform, row.user_id, row.name, row.timezone)
+
+
+def _post(row: Any) -> Post:
+    return Post(row.id, row.cohort_id, row.local_date, row.challenge_id, row.message_id)
+
+
+def _activity(row: Any) -> Activity:
+    return Activity(
+        member_id=row.member_id,
+        cohort_id=row.cohort_id,
+        local_date=row.local_date,
+        kind=ActivityKind(row.kind),
+        points=row.points,
+        post_id=row.post_id,
+        choice=row.choice,
+        correct=row.correct,
+        note=row.note,
+        at=_aware(row.created_at),
+    )
+
+
+class SqlStore:
+    """The Store on SQLite or PostgreSQL; every public method is one committed transaction."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sqlite = engine.dialect.name == "sqlite"
+        # SQLite has one writer at a time; queueing writes here beats waiting on its file lock.
+        self._write_lock = asyncio.Lock() if self._sqlite else None
+
+    @classmethod
+    def from_url(cls, url: str, **connect_args: Any) -> SqlStore:
+        return cls(make_engine(url, **connect_args))
+
+    @property
+    def is_sqlite(self) -> bool:
+        return is_sqlite(str(self.engine.url))
+
+    async def migrate(self) -> None:
+        await upgrade(self.engine)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    @contextlib.asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        lock = self._write_lock or contextlib.nullcontext()
+        async with lock, self.engine.begin() as conn:
+            yield conn
+
+    @contextlib.asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.connect() as conn:
+            yield conn
+
+    def _insert(self, table: Table) -> Any:
+        return (sqlite.insert if self._sqlite else postgresql.insert)(table)
+
+    async def _one(self, stmt: Any) -> Any:
+        async with self._read() as conn:
+            return (await conn.execute(stmt)).first()
+
+    async def _all(self, stmt: Any) -> Sequence[Any]:
+        async with self._read() as conn:
+            return (await conn.execute(stmt)).all()
+
+    # ---- members and moderators ----
+
+    async def upsert_member(self, platform: str, user_id: str, name: str) -> Member:
+        query = select(member_t).where(member_t.c.platform == platform, member_t.c.user_id == user_id)
+        row = await self._one(query)
+        if row is not None and row.name == name:
+            return _member(row)
+        async with self._write() as conn:
+            if row is None:
+                await conn.execute(
+                    self._insert(member_t)
+                    .values(platform=platform, user_id=user_id, name=name)
+                    .on_conflict_do_nothing()
+                )
+            else:
+                await conn.execute(update(member_t).where(member_t.c.id == row.id).values(name=name))
+            return _member((await conn.execute(query)).one())
+
+    async def set_member_timezone(self, member_id: int, timezone: str) -> Member:
+        async with self._write() as conn:
+            await conn.execute(update(member_t).where(member_t.c.id == member_id).values(timezone=timezone))
+            return _member((await conn.execute(select(member_t).where(member_t.c.id == member_id))).one())
+
+    async def get_member(self, member_id: int) -> Member | None:
+        row = await self._one(select(member_t).where(member_t.c.id == member_id))
+        return _member(row) if row else None
+
+    async def is_moderator(self, platform: str, workspace_id: str, user_id: str) -> bool:
+        row = await self._one(
+            select(moderator_t.c.id).where(
+                moderator_t.c.platform == platform,
+                moderator_t.c.workspace_id == workspace_id,
+                moderator_t.c.user_id == user_id,
+            )
+        )
+        return row is not None
+
+    async def grant_moderator(
+        self, platform: str, workspace_id: str, user_id: str, by: str, now: dt.datetime
+    ) -> bool:
+        async with self._write() as conn:
+            result = await conn.execute(
+                self._insert(moderator_t)
+                .values(platform=platform, workspace_id=workspace_id, user_id=user_id, granted_by=by,
+                        granted_at=now)
+                .on_conflict_do_nothing()
+            )
+            return bool(result.rowcount)
+
+    async def revoke_moderator(self, platform: str, workspace_id: str, user_id: str) -> bool:
+        async with self._write() as conn:
+            result = await conn.execute(
+                delete(moderator_t).where(
+                    moderator_t.c.platform == platform,
+                    moderator_t.c.workspace_id == workspace_id,
+                    moderator_t.c.user_id == user_id,
+                )
+            )
+            return bool(result.rowcount)
+
+    # ---- cohorts and enrolment ----
+
+    async def create_cohort(
+        self,
+        *,
+        conversation: ConversationRef,
+        name: str,
+        post_time: dt.time,
+        timezone: str,
+        weekdays: frozenset[int],
+        start_date: dt.date,
+        created_by: str,
+        now: dt.datetime,
+    ) -> Cohort:
+        try:
+            async with self._write() as conn:
+                result = await conn.execute(
+                    cohort_t.insert()
+                    .values(
+                        platform=conversation.platform,
+                        workspace_id=conversation.workspace_id,
+                        channel_id=conversation.channel_id,
+                        name=name,
+                        post_time=post_time,
+                        timezone=timezone,
+                        weekdays=",".join(str(d) for d in sorted(weekdays)),
+                        start_date=start_date,
+                        paused=False,
+                        created_by=created_by,
+                        created_at=now,
+                    )
+                    .returning(cohort_t)
+                )
+                return _cohort(result.one())
+        except IntegrityError:
+            raise Conflict(name) from None
+
+    async def update_cohort(self, cohort_id: int, **changes: object) -> Cohort:
+        if "weekdays" in changes:
+            days = changes["weekdays"]
+            assert isinstance(days, frozenset)
+            changes["weekdays"] = ",".join(str(d) for d in sorted(days))
+        try:
+            async with self._write() as conn:
+                await conn.execute(update(cohort_t).where(cohort_t.c.id == cohort_id).values(**changes))
+                return _cohort((await conn.execute(select(cohort_t).where(cohort_t.c.id == cohort_id))).one())
+        except IntegrityError:
+            raise Conflict(str(changes)) from None
+
+    async def get_cohort(self, cohort_id: int) -> Cohort | None:
+        row = await self._one(select(cohort_t).where(cohort_t.c.id == cohort_id))
+        return _cohort(row) if row else None
+
+    async def find_cohort(self, platform: str, workspace_id: str, name: str) -> Cohort | None:
+        row = await self._one(
+            select(cohort_t).where(
+                cohort_t.c.platform == platform,
+                cohort_t.c.workspace_id == workspace_id,
+                func.lower(cohort_t.c.name) == name.lower(),
+            )
+        )
+        return _cohort(row) if row else None
+
+    async def list_cohorts(self, platform: str | None = None, workspace_id: str | None = None) -> list[Cohort]:
+        query = select(cohort_t).order_by(cohort_t.c.name, cohort_t.c.id)
+        if platform is not None:
+            query = query.where(cohort_t.c.platform == platform)
+        if workspace_id is not None:
+            query = query.where(cohort_t.c.workspace_id == workspace_id)
+        return [_cohort(r) for r in await self._all(query)]
+
+    async def enrol(self, cohort_id: int, member_id: int, now: dt.datetime) -> bool:
+        async with self._write() as conn:
+            result = await conn.execute(
+                self._insert(enrolment_t)
+                .values(cohort_id=cohort_id, member_id=member_id, joined_at=now)
+                .on_conflict_do_nothing()
+            )
+            return bool(result.rowcount)
+
+    async def unenrol(self, cohort_id: int, member_id: int) -> bool:
+        async with self._write() as conn:
+            result = await conn.execute(
+                delete(enrolment_t).where(enrolment_t.c.cohort_id == cohort_id, enrolment_t.c.member_id == member_id)
+            )
+            return bool(result.rowcount)
+
+    async def member_cohorts(self, member_id: int) -> list[Cohort]:
+        rows = await self._all(
+            select(cohort_t)
+            .join(enrolment_t, enrolment_t.c.cohort_id == cohort_t.c.id)
+            .where(enrolment_t.c.member_id == member_id)
+            .order_by(enrolment_t.c.joined_at.desc(), enrolment_t.c.id.desc())
+        )
+        return [_cohort(r) for r in rows]
+
+    async def cohort_members(self, cohort_id: int) -> list[Member]:
+        rows = await self._all(
+            select(member_t)
+            .join(enrolment_t, enrolment_t.c.member_id == member_t.c.id)
+            .where(enrolment_t.c.cohort_id == cohort_id)
+            .order_by(member_t.c.name)
+        )
+        return [_member(r) for r in rows]
+
+    # ---- daily posts ----
+
+    async def claim_post(
+        self, cohort_id: int, local_date: dt.date, challenge_id: str, now: dt.datetime
+    ) -> Post | None:
+        async with self._write() as conn:
+            result = await conn.execute(
+                self._insert(post_t)
+                .values(cohort_id=cohort_id, local_date=local_date, challenge_id=challenge_id, claimed_at=now)
+                .on_conflict_do_nothing()
+                .returning(post_t)
+            )
+            row = result.first()
+            return _post(row) if row else None
+
+    async def set_post_message(self, post_id: int, message_id: str) -> None:
+        async with self._write() as conn:
+            await conn.execute(update(post_t).where(post_t.c.id == post_id).values(message_id=message_id))
+
+    async def get_post(self, post_id: int) -> Post | None:
+        row = await self._one(select(post_t).where(post_t.c.id == post_id))
+        return _post(row) if row else None
+
+    async def post_for_day(self, cohort_id: int, local_date: dt.date) -> Post | None:
+        row = await self._one(
+            select(post_t).where(post_t.c.cohort_id == cohort_id, post_t.c.local_date == local_date)
+        )
+        return _post(row) if row else None
+
+    async def latest_post(self, cohort_id: int) -> Post | None:
+        row = await self._one(
+            select(post_t).where(post_t.c.cohort_id == cohort_id).order_by(post_t.c.local_date.desc()).limit(1)
+        )
+        return _post(row) if row else None
+
+    async def used_challenges(self, cohort_id: int) -> list[str]:
+        rows = await self._all(
+            select(post_t.c.challenge_id).where(post_t.c.cohort_id == cohort_id).order_by(post_t.c.local_date)
+        )
+        return [r.challenge_id for r in rows]
+
+    # ---- the ledger ----
+
+    async def record_activity(self, activity: Activity) -> None:
+        if activity.at is None:
+            raise ValueError("an activity needs the instant it happened")
+        try:
+            async with self._write() as conn:
+                await conn.execute(
+                    activity_t.insert().values(
+                        member_id=activity.member_id,
+                        cohort_id=activity.cohort_id,
+                        local_date=activity.local_date,
+                        kind=activity.kind.value,
+                        points=activity.points,
+                        post_id=activity.post_id,
+                        choice=activity.choice,
+                        correct=activity.correct,
+                        note=activity.note,
+                        created_at=activity.at,
+                    )
+                )
+        except IntegrityError:
+            raise Conflict(f"{activity.kind} on {activity.local_date}") from None
+
+    async def activities(
+        self, cohort_id: int, member_id: int | None = None, since: dt.date | None = None
+    ) -> list[Activity]:
+        query = select(activity_t).where(activity_t.c.cohort_id == cohort_id)
+        if member_id is not None:
+            query = query.where(activity_t.c.member_id == member_id)
+        if since is not None:
+            query = query.where(activity_t.c.local_date >= since)
+        query = query.order_by(activity_t.c.local_date, activity_t.c.id)
+        return [_activity(r) for r in await self._all(query)]
+
+    async def answer_for_post(self, post_id: int, member_id: int) -> Activity | None:
+        row = await self._one(
+            select(activity_t).where(
+                activity_t.c.post_id == post_id,
+                activity_t.c.member_id == member_id,
+                activity_t.c.kind == ActivityKind.ANSWER.value,
+            )
+        )
+        return _activity(row) if row else None
+
+    async def post_answer_counts(self, post_id: int) -> tuple[int, int]:
+        row = await self._one(
+            select(func.count(), func.count().filter(activity_t.c.correct.is_(True))).where(
+                activity_t.c.post_id == post_id, activity_t.c.kind == ActivityKind.ANSWER.value
+            )
+        )
+        return (row[0], row[1]) if row else (0, 0)
+
+    async def add_excusal(self, excusal: Excusal) -> None:
+        try:
+            async with self._write() as conn:
+                await conn.execute(
+                    excusal_t.insert().values(
+                        cohort_id=excusal.cohort_id,
+                        member_id=excusal.member_id,
+                        local_date=excusal.local_date,
+                        reason=excusal.reason,
+                        granted_by=excusal.granted_by,
+                        created_at=excusal.at,
+                    )
+                )
+        except IntegrityError:
+            raise Conflict(str(excusal.local_date)) from None
+
+    async def excusals(self, cohort_id: int, member_id: int | None = None) -> list[Excusal]:
+        query = select(excusal_t).where(excusal_t.c.cohort_id == cohort_id)
+        if member_id is not None:
+            query = query.where(excusal_t.c.member_id == member_id)
+        rows = await self._all(query.order_by(excusal_t.c.local_date))
+        return [
+            Excusal(r.member_id, r.cohort_id, r.local_date, r.reason, r.granted_by, _aware(r.created_at)) for r in rows
+        ]
+
+    async def scores(self, cohort_id: int, since: dt.date | None = None) -> Sequence[ScoreRow]:
+        on = and_(activity_t.c.member_id == member_t.c.id, activity_t.c.cohort_id == cohort_id)
+        if since is not None:
+            on = and_(on, activity_t.c.local_date >= since)
+        is_answer = activity_t.c.kind == ActivityKind.ANSWER.value
+        points = func.coalesce(func.sum(activity_t.c.points), 0).label("points")
+        query = (
+            select(
+                member_t.c.id,
+                member_t.c.name,
+                points,
+                func.count(case((is_answer, 1))).label("answers"),
+                func.count(case((and_(is_answer, activity_t.c.correct.is_(True)), 1))).label("correct"),
+                func.count(case((activity_t.c.kind == ActivityKind.CHECKIN.value, 1))).label("checkins"),
+            )
+            .select_from(enrolment_t.join(member_t, member_t.c.id == enrolment_t.c.member_id).outerjoin(activity_t, on))
+            .where(enrolment_t.c.cohort_id == cohort_id)
+            .group_by(member_t.c.id, member_t.c.name)
+            .order_by(points.desc(), member_t.c.name)
+        )
+        return [ScoreRow(r.id, r.name, r.points, r.answers, r.correct, r.checkins) for r in await self._all(query)]

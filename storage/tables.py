@@ -1,0 +1,114 @@
+"""SQLModel tables; unique constraints are what make double answers and double check-ins impossible."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Column, DateTime, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def _utc_column() -> Column[dt.datetime]:
+    return Column(DateTime(timezone=True), nullable=False)
+
+
+class MemberRow(SQLModel, table=True):
+    __tablename__ = "member"
+    __table_args__ = (UniqueConstraint("platform", "user_id", name="uq_member_platform_user"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    user_id: str = Field(max_length=64)
+    name: str = Field(max_length=100)
+    timezone: str | None = Field(default=None, max_length=64)
+
+
+class ModeratorRow(SQLModel, table=True):
+    __tablename__ = "moderator"
+    __table_args__ = (UniqueConstraint("platform", "workspace_id", "user_id", name="uq_moderator"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    workspace_id: str = Field(max_length=64)
+    user_id: str = Field(max_length=64)
+    granted_by: str = Field(max_length=64)
+    granted_at: dt.datetime = Field(sa_column=_utc_column())
+
+
+class CohortRow(SQLModel, table=True):
+    __tablename__ = "cohort"
+    __table_args__ = (UniqueConstraint("platform", "workspace_id", "name", name="uq_cohort_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    workspace_id: str = Field(max_length=64)
+    channel_id: str = Field(max_length=64)
+    name: str = Field(max_length=32)
+    post_time: dt.time
+    timezone: str = Field(max_length=64)
+    weekdays: str = Field(max_length=13)  # "0,1,2,3,4": Monday is 0
+    start_date: dt.date
+    paused: bool = False
+    created_by: str = Field(max_length=64)
+    created_at: dt.datetime = Field(sa_column=_utc_column())
+
+
+class EnrolmentRow(SQLModel, table=True):
+    __tablename__ = "enrolment"
+    __table_args__ = (UniqueConstraint("cohort_id", "member_id", name="uq_enrolment"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cohort_id: int = Field(foreign_key="cohort.id", index=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    joined_at: dt.datetime = Field(sa_column=_utc_column())
+
+
+class PostRow(SQLModel, table=True):
+    """One row per (cohort, local date): inserting it is the claim that decides who posts."""
+
+    __tablename__ = "daily_post"
+    __table_args__ = (UniqueConstraint("cohort_id", "local_date", name="uq_post_day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cohort_id: int = Field(foreign_key="cohort.id")
+    local_date: dt.date
+    challenge_id: str = Field(max_length=100)
+    message_id: str | None = Field(default=None, max_length=100)
+    claimed_at: dt.datetime = Field(sa_column=_utc_column())
+
+
+class ActivityRow(SQLModel, table=True):
+    """The ledger: one answer and one check-in per member, cohort and local date; one answer per post."""
+
+    __tablename__ = "activity"
+    __table_args__ = (
+        UniqueConstraint("member_id", "cohort_id", "local_date", "kind", name="uq_activity_day"),
+        UniqueConstraint("member_id", "post_id", "kind", name="uq_activity_post"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id")
+    cohort_id: int = Field(foreign_key="cohort.id", index=True)
+    local_date: dt.date
+    kind: str = Field(max_length=16)
+    points: int
+    post_id: int | None = Field(default=None, foreign_key="daily_post.id")
+    choice: str | None = Field(default=None, max_length=1)
+    correct: bool | None = None
+    note: str = Field(default="", max_length=500)
+    created_at: dt.datetime = Field(sa_column=_utc_column())
+
+
+class ExcusalRow(SQLModel, table=True):
+    """A moderator's fix: who excused which day of whom, and why."""
+
+    __tablename__ = "excusal"
+    __table_args__ = (UniqueConstraint("cohort_id", "member_id", "local_date", name="uq_excusal"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cohort_id: int = Field(foreign_key="cohort.id", index=True)
+    member_id: int = Field(foreign_key="member.id")
+    local_date: dt.date
+    reason: str = Field(max_length=500)
+    granted_by: str = Field(max_length=64)
+    created_at: dt.datetime = Field(sa_column=_utc_column())
