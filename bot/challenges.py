@@ -35,7 +35,7 @@ MAX_NOTE_CHARS = 500
 
 
 def cycle_order(catalog: Catalog, cohort_id: int, cycle: int) -> list[Challenge]:
-    """The order a cohort meets challenges in one pass over the pool: roadmap stages in order, shuffled within."""
+    """The order a cohort meets challenges in one pass over the pool: stages in roadmap order, shuffled within."""
     order: list[Challenge] = []
     for stage in catalog.stages:
         pool = sorted((c for c in catalog.challenges.values() if c.stage == stage.id), key=lambda c: c.id)
@@ -59,14 +59,19 @@ def pick_challenge(catalog: Catalog, cohort_id: int, used_before: list[str]) -> 
     return cycle_order(catalog, cohort_id, cycle + 1)[0]
 
 
-def challenge_card(catalog: Catalog, cohort: Cohort, post: Post, *, closed: bool = False) -> tuple[Card, tuple[Button, ...]]:
+def challenge_card(
+    catalog: Catalog, cohort: Cohort, post: Post, *, closed: bool = False
+) -> tuple[Card, tuple[Button, ...]]:
     """The card and buttons of a daily post."""
     ch = catalog.challenges.get(post.challenge_id)
     if ch is None:
         raise UserError("That challenge is no longer in the content pack.")
     stage = catalog.stage(ch.stage)
     topic = next((t.title for t in stage.topics if t.id == ch.topic), ch.topic) if stage else ch.topic
-    fields = [Field("Stage", stage.title if stage else ch.stage, inline=True), Field("Topic", topic, inline=True)]
+    fields = [
+        Field("Stage", stage.title if stage else ch.stage, inline=True),
+        Field("Topic", topic, inline=True),
+    ]
     fields.append(Field("Difficulty", "★" * ch.difficulty + "☆" * (3 - ch.difficulty), inline=True))
     links = [f"{r.title}: {r.url}" for rid in ch.resources if (r := catalog.resources.get(rid))]
     if links:
@@ -117,7 +122,9 @@ def _no_post_message(ctx: Context, cohort: Cohort) -> str:
     return f"No challenge today: `{cohort.name}` posts {describe_schedule(cohort)}.{when}"
 
 
-@REGISTRY.command("today", "Show today's challenge of your cohort, with its answer buttons.", example="/study today")
+@REGISTRY.command(
+    "today", "Show today's challenge of your cohort, with its answer buttons.", example="/study today"
+)
 async def today(ctx: Context, _: dict[str, Any]) -> Reply:
     cohort = await ctx.my_cohort()
     post = await _open_post(ctx, cohort)
@@ -127,7 +134,9 @@ async def today(ctx: Context, _: dict[str, Any]) -> Reply:
     mine = await ctx.core.store.answer_for_post(post.id, ctx.member.id)
     text = ""
     if mine is not None:
-        text = f"You answered {mine.choice}: {'right' if mine.correct else 'not right'} ({mine.points} points)."
+        text = (
+            f"You answered {mine.choice}: {'right' if mine.correct else 'not right'} ({mine.points} points)."
+        )
         buttons = ()
     return Reply(text=text, cards=(card,), buttons=buttons, ephemeral=True)
 
@@ -150,7 +159,8 @@ async def answer(ctx: Context, args: dict[str, Any]) -> Reply:
         if cohort is None or post.local_date != local_date(ctx.now, cohort.timezone):
             answered, right = await store.post_answer_counts(post.id)
             return Reply(
-                text=f"That challenge ({post.local_date:%a %d %b}) is closed. See today's with `/study today`.",
+                text=f"That challenge ({post.local_date:%a %d %b}) is closed. "
+                "See today's with `/study today`.",
                 cards=(closing_card(catalog, post, answered, right),),
                 ephemeral=True,
             )
@@ -164,7 +174,9 @@ async def answer(ctx: Context, args: dict[str, Any]) -> Reply:
         post = found
     ch = catalog.challenges.get(post.challenge_id)
     if ch is None or not ch.is_quiz:
-        raise UserError("Today's challenge is a task, not a quiz: check in with `/study done [note or link]`.")
+        raise UserError(
+            "Today's challenge is a task, not a quiz: check in with `/study done [note or link]`."
+        )
     correct = choice == ch.answer
     points = POINTS_CORRECT if correct else POINTS_WRONG
     day = ctx.member_today(cohort)
@@ -188,12 +200,16 @@ async def answer(ctx: Context, args: dict[str, Any]) -> Reply:
             raise UserError(
                 f"You already answered {earlier.choice} ({verdict}); the first answer counts."
             ) from None
-        raise UserError(f"You already answered a quiz on {day:%a %d %b}; one answer counts per day.") from None
+        raise UserError(
+            f"You already answered a quiz on {day:%a %d %b}; one answer counts per day."
+        ) from None
     idx = LETTERS.index(ch.answer)
     title = "✅ Correct!" if correct else f"❌ Not quite: the answer is {ch.answer}"
     body = f"{ch.answer}) {ch.options[idx]}\n\n{ch.explanation}"
     summary = await streak_line(ctx, cohort)
-    card = Card(title, body, footer=f"+{points} points · {summary}", style=Style.SUCCESS if correct else Style.DANGER)
+    card = Card(
+        title, body, footer=f"+{points} points · {summary}", style=Style.SUCCESS if correct else Style.DANGER
+    )
     return Reply(cards=(card,), ephemeral=True)
 
 
@@ -227,8 +243,14 @@ async def done(ctx: Context, args: dict[str, Any]) -> Reply:
     summary = await streak_line(ctx, cohort)
     noted = f"\nNoted: {note}" if note else ""
     return Reply(
-        cards=(Card("✅ Checked in", f"+{POINTS_CHECKIN} points for {day:%a %d %b}.{noted}", footer=summary,
-                    style=Style.SUCCESS),),
+        cards=(
+            Card(
+                "✅ Checked in",
+                f"+{POINTS_CHECKIN} points for {day:%a %d %b}.{noted}",
+                footer=summary,
+                style=Style.SUCCESS,
+            ),
+        ),
         ephemeral=True,
     )
 

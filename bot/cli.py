@@ -26,10 +26,10 @@ def _console_user() -> str:
 
 
 async def _console(db: str, user: str, files_dir: Path) -> int:
-    from adapters.console.session import CONVERSATION, ConsoleClock, ConsoleSession, is_tty  # noqa: PLC0415
-    from bot.app import build_core  # noqa: PLC0415
-    from bot.demo import seed_demo  # noqa: PLC0415
-    from bot.posting import run_due_posts  # noqa: PLC0415
+    from adapters.console.session import CONVERSATION, ConsoleClock, ConsoleSession, is_tty
+    from bot.app import build_core
+    from bot.demo import seed_demo
+    from bot.posting import run_due_posts
 
     clock = ConsoleClock()
     core = await build_core(db, clock)
@@ -50,7 +50,7 @@ async def _console(db: str, user: str, files_dir: Path) -> int:
 
 
 async def _db_upgrade(db: str) -> int:
-    from storage.store import SqlStore  # noqa: PLC0415
+    from storage.store import SqlStore
 
     store = SqlStore.from_url(db)
     try:
@@ -74,7 +74,10 @@ def _content_check(dirs: Sequence[str]) -> int:
         tasks = sum(1 for c in catalog.challenges.values() if c.stage == stage.id and not c.is_quiz)
         resources = sum(1 for r in catalog.resources.values() if r.stage == stage.id)
         print(f"{stage.id:<16} {quizzes:>3} quizzes  {tasks:>3} tasks  {resources:>3} resources")
-    print(f"OK: {len(catalog.stages)} stages, {len(catalog.resources)} resources, {len(catalog.challenges)} challenges.")
+    print(
+        f"OK: {len(catalog.stages)} stages, {len(catalog.resources)} resources, "
+        f"{len(catalog.challenges)} challenges."
+    )
     return 0
 
 
@@ -108,11 +111,16 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     settings = Settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     if args.command == "console":
         user = args.user or _console_user()
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]{0,31}", user):
-            print(f"--user {user!r}: use letters, digits, '.', '_' or '-', starting with a letter.", file=sys.stderr)
+            print(
+                f"--user {user!r}: use letters, digits, '.', '_' or '-', starting with a letter.",
+                file=sys.stderr,
+            )
             return 2
         return asyncio.run(_console(args.db or settings.database_url, user, Path(settings.files_dir)))
     if args.command == "db":

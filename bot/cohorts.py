@@ -24,7 +24,13 @@ NAME_RULE = "2 to 32 lowercase letters, digits, dashes or underscores, e.g. ml-2
 DEFAULT_TIME = parse_time("09:00")
 DEFAULT_DAYS = convert(Arg("days", ArgKind.DAYS), "mon-fri")
 # What `cohort set` can change, and how each value is read.
-SETTABLE = {"time": ArgKind.TIME, "tz": ArgKind.TIMEZONE, "days": ArgKind.DAYS, "start": ArgKind.DATE, "name": ArgKind.WORD}
+SETTABLE = {
+    "time": ArgKind.TIME,
+    "tz": ArgKind.TIMEZONE,
+    "days": ArgKind.DAYS,
+    "start": ArgKind.DATE,
+    "name": ArgKind.WORD,
+}
 _COLUMNS = {"time": "post_time", "tz": "timezone", "days": "weekdays", "start": "start_date", "name": "name"}
 
 
@@ -59,7 +65,9 @@ def _cohort_card(title: str, cohort: Cohort, now: dt.datetime, members: int | No
     "Create a cohort that lives in this channel.",
     Arg("name", help=NAME_RULE),
     Arg("time", ArgKind.TIME, required=False, key="time", help="post time, HH:MM (default 09:00)"),
-    Arg("tz", ArgKind.TIMEZONE, required=False, key="tz", help="timezone, Area/City (default yours, else UTC)"),
+    Arg(
+        "tz", ArgKind.TIMEZONE, required=False, key="tz", help="timezone, Area/City (default yours, else UTC)"
+    ),
     Arg("days", ArgKind.DAYS, required=False, key="days", help="posting days (default mon-fri)"),
     Arg("start", ArgKind.DATE, required=False, key="start", help="first day, YYYY-MM-DD (default today)"),
     example="/study cohort create ml-2026 time=08:30 tz=Europe/Berlin days=mon-fri",
@@ -69,7 +77,9 @@ async def create(ctx: Context, args: dict[str, Any]) -> Reply:
     name = _check_name(args["name"].lower())
     here = await ctx.cohort_here()
     if here is not None:
-        raise UserError(f"This channel already hosts cohort `{here.name}`; create the new one in another channel.")
+        raise UserError(
+            f"This channel already hosts cohort `{here.name}`; create the new one in another channel."
+        )
     tz = args.get("tz") or ctx.member.timezone or "UTC"
     try:
         cohort = await ctx.core.store.create_cohort(
@@ -119,20 +129,31 @@ async def _set_paused(ctx: Context, name: str, paused: bool) -> Reply:
     return Reply(cards=(_cohort_card(f"Cohort {updated.name} {verb}", updated, ctx.now),))
 
 
-@REGISTRY.command("cohort pause", "Stop a cohort's daily posts.", Arg("name"), example="/study cohort pause ml-2026",
-                  moderator=True)
+@REGISTRY.command(
+    "cohort pause",
+    "Stop a cohort's daily posts.",
+    Arg("name"),
+    example="/study cohort pause ml-2026",
+    moderator=True,
+)
 async def pause(ctx: Context, args: dict[str, Any]) -> Reply:
     return await _set_paused(ctx, args["name"], True)
 
 
-@REGISTRY.command("cohort resume", "Start a paused cohort's posts again.", Arg("name"),
-                  example="/study cohort resume ml-2026", moderator=True)
+@REGISTRY.command(
+    "cohort resume",
+    "Start a paused cohort's posts again.",
+    Arg("name"),
+    example="/study cohort resume ml-2026",
+    moderator=True,
+)
 async def resume(ctx: Context, args: dict[str, Any]) -> Reply:
     return await _set_paused(ctx, args["name"], False)
 
 
-@REGISTRY.command("cohort list", "List this server's or workspace's cohorts.", example="/study cohort list",
-                  moderator=True)
+@REGISTRY.command(
+    "cohort list", "List this server's or workspace's cohorts.", example="/study cohort list", moderator=True
+)
 async def list_cohorts(ctx: Context, _: dict[str, Any]) -> Reply:
     conv = ctx.conversation
     cohorts = await ctx.core.store.list_cohorts(conv.platform, conv.workspace_id)
@@ -169,7 +190,9 @@ async def fix(ctx: Context, args: dict[str, Any]) -> Reply:
         await ctx.core.store.add_excusal(excusal)
     except Conflict:
         raise UserError(f"{day:%Y-%m-%d} is already excused for {member.name}.") from None
-    return Reply(text=f"✔️ Excused {day:%a %d %b %Y} for {member.name}: {args['reason']} (by {ctx.user.name}).")
+    return Reply(
+        text=f"✔️ Excused {day:%a %d %b %Y} for {member.name}: {args['reason']} (by {ctx.user.name})."
+    )
 
 
 @REGISTRY.command(
@@ -186,29 +209,66 @@ async def export(ctx: Context, args: dict[str, Any]) -> Reply:
     scores = {s.member_id: s for s in await store.scores(cohort.id)}
     people = io.StringIO()
     out = csv.writer(people)
-    out.writerow(["member", "user_id", "timezone", "current_streak", "longest_streak", "freezes", "points",
-                  "answers", "correct", "checkins"])
+    out.writerow(
+        [
+            "member",
+            "user_id",
+            "timezone",
+            "current_streak",
+            "longest_streak",
+            "freezes",
+            "points",
+            "answers",
+            "correct",
+            "checkins",
+        ]
+    )
     for m in sorted(members, key=lambda m: m.name.casefold()):
         active, excused = await member_days(ctx, cohort, m.id)
         s = summarize(active, excused, ctx.member_today(cohort, m))
         sc = scores.get(m.id)
-        out.writerow([m.name, m.user_id, m.timezone or cohort.timezone, s.current, s.longest, s.freezes,
-                      sc.points if sc else 0, sc.answers if sc else 0, sc.correct if sc else 0,
-                      sc.checkins if sc else 0])
+        out.writerow(
+            [
+                m.name,
+                m.user_id,
+                m.timezone or cohort.timezone,
+                s.current,
+                s.longest,
+                s.freezes,
+                sc.points if sc else 0,
+                sc.answers if sc else 0,
+                sc.correct if sc else 0,
+                sc.checkins if sc else 0,
+            ]
+        )
     names = {m.id: m for m in members}
     ledger = io.StringIO()
     out = csv.writer(ledger)
-    out.writerow(["local_date", "member", "user_id", "kind", "challenge_post", "choice", "correct", "points", "note"])
+    out.writerow(
+        ["local_date", "member", "user_id", "kind", "challenge_post", "choice", "correct", "points", "note"]
+    )
     for a in await store.activities(cohort.id):
         who = names.get(a.member_id) or await store.get_member(a.member_id)
-        out.writerow([a.local_date.isoformat(), who.name if who else a.member_id, who.user_id if who else "",
-                      a.kind.value, a.post_id or "", a.choice or "", "" if a.correct is None else a.correct,
-                      a.points, a.note])
+        out.writerow(
+            [
+                a.local_date.isoformat(),
+                who.name if who else a.member_id,
+                who.user_id if who else "",
+                a.kind.value,
+                a.post_id or "",
+                a.choice or "",
+                "" if a.correct is None else a.correct,
+                a.points,
+                a.note,
+            ]
+        )
     files = (
         Attachment(f"{cohort.name}-members.csv", people.getvalue().encode(), "text/csv"),
         Attachment(f"{cohort.name}-activity.csv", ledger.getvalue().encode(), "text/csv"),
     )
-    return Reply(text=f"📦 Export of `{cohort.name}`: {len(members)} members.", attachments=files, ephemeral=True)
+    return Reply(
+        text=f"📦 Export of `{cohort.name}`: {len(members)} members.", attachments=files, ephemeral=True
+    )
 
 
 @REGISTRY.command(
@@ -221,7 +281,9 @@ async def export(ctx: Context, args: dict[str, Any]) -> Reply:
 async def grant(ctx: Context, args: dict[str, Any]) -> Reply:
     member = await _known_member(ctx, args["member"])
     conv = ctx.conversation
-    if not await ctx.core.store.grant_moderator(conv.platform, conv.workspace_id, member.user_id, ctx.user.id, ctx.now):
+    if not await ctx.core.store.grant_moderator(
+        conv.platform, conv.workspace_id, member.user_id, ctx.user.id, ctx.now
+    ):
         return Reply(text=f"{member.name} is already a moderator.", ephemeral=True)
     return Reply(text=f"🛡️ {member.name} is now a moderator (granted by {ctx.user.name}).")
 

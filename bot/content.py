@@ -116,7 +116,11 @@ class _Checker:
 
     def strings(self, where: str, item: dict[str, Any], key: str) -> tuple[str, ...]:
         value = item.get(key)
-        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
+        if (
+            not isinstance(value, list)
+            or not value
+            or not all(isinstance(v, str) and v.strip() for v in value)
+        ):
             self.problems.append(f"{where}: `{key}` must be a non-empty list of strings")
             return ()
         return tuple(v.strip() for v in value)
@@ -208,8 +212,16 @@ def _stage(where: str, item: dict[str, Any], c: _Checker) -> Stage:
         if tid in seen:
             c.problems.append(f"{where}: duplicate topic id {tid!r}")
         seen.add(tid)
-        topics.append(Topic(tid, c.text(f"{where}/{tid}", t, "title"), c.text(f"{where}/{tid}", t, "description")))
-    return Stage(c.slug(where, item), c.text(where, item, "title"), c.text(where, item, "summary"), weeks, tuple(topics))
+        topics.append(
+            Topic(tid, c.text(f"{where}/{tid}", t, "title"), c.text(f"{where}/{tid}", t, "description"))
+        )
+    return Stage(
+        c.slug(where, item),
+        c.text(where, item, "title"),
+        c.text(where, item, "summary"),
+        weeks,
+        tuple(topics),
+    )
 
 
 def _resource(where: str, item: dict[str, Any], c: _Checker) -> Resource:

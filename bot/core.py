@@ -31,7 +31,9 @@ def _load_commands() -> None:
 class Core:
     """Everything platform-neutral: dispatch, plus the services handlers use."""
 
-    def __init__(self, store: Store, catalog: Catalog, clock: Clock, registry: Registry | None = None) -> None:
+    def __init__(
+        self, store: Store, catalog: Catalog, clock: Clock, registry: Registry | None = None
+    ) -> None:
         _load_commands()
         self.store = store
         self.catalog = catalog

@@ -46,7 +46,11 @@ async def help_command(ctx: Context, args: dict[str, Any]) -> Reply:
     mod_lines = "\n".join(f"`{s.usage()}`: {s.summary}" for s in mods)
     return Reply(
         cards=(
-            Card("📖 studybot commands", member_lines, footer="`/study help <command>` shows one with an example."),
+            Card(
+                "📖 studybot commands",
+                member_lines,
+                footer="`/study help <command>` shows one with an example.",
+            ),
             Card("🛡️ For moderators", mod_lines),
         ),
         ephemeral=True,

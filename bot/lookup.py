@@ -14,7 +14,9 @@ from bot.types import Card, Field, Reply
 SHOWN = 5
 _WORD = re.compile(r"[a-z0-9+#]+")
 # Words that say nothing about what someone is looking for.
-_STOP = frozenset({"a", "an", "and", "the", "for", "of", "to", "in", "on", "with", "how", "what", "i", "learn"})
+_STOP = frozenset(
+    {"a", "an", "and", "the", "for", "of", "to", "in", "on", "with", "how", "what", "i", "learn"}
+)
 
 
 def _words(text: str) -> list[str]:
@@ -72,7 +74,9 @@ async def resources(ctx: Context, args: dict[str, Any]) -> Reply:
     found = search(catalog, args["query"])
     if not found:
         stages = ", ".join(s.title for s in catalog.stages)
-        raise UserError(f"Nothing matched `{args['query']}`. Try a library or topic name; the roadmap covers {stages}.")
+        raise UserError(
+            f"Nothing matched `{args['query']}`. Try a library or topic name; the roadmap covers {stages}."
+        )
     cards = []
     for res, why in found:
         cost = "free" if res.free else "paid"
@@ -80,9 +84,13 @@ async def resources(ctx: Context, args: dict[str, Any]) -> Reply:
             Card(
                 res.title,
                 res.description,
-                (Field("Kind", f"{res.kind} · {res.level} · {cost}", inline=True),
-                 Field("Matched", ", ".join(dict.fromkeys(why)), inline=True)),
+                (
+                    Field("Kind", f"{res.kind} · {res.level} · {cost}", inline=True),
+                    Field("Matched", ", ".join(dict.fromkeys(why)), inline=True),
+                ),
                 url=res.url,
             )
         )
-    return Reply(text=f"🔎 {len(found)} resource(s) for `{args['query']}`", cards=tuple(cards), ephemeral=True)
+    return Reply(
+        text=f"🔎 {len(found)} resource(s) for `{args['query']}`", cards=tuple(cards), ephemeral=True
+    )

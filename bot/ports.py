@@ -86,8 +86,9 @@ class Store(Protocol):
 
     async def find_cohort(self, platform: str, workspace_id: str, name: str) -> Cohort | None: ...
 
-    async def list_cohorts(self, platform: str | None = None, workspace_id: str | None = None) -> list[Cohort]:
-        ...
+    async def list_cohorts(
+        self, platform: str | None = None, workspace_id: str | None = None
+    ) -> list[Cohort]: ...
 
     async def enrol(self, cohort_id: int, member_id: int, now: dt.datetime) -> bool:
         """Enrol a member; False when they already were."""
@@ -102,7 +103,9 @@ class Store(Protocol):
     async def cohort_members(self, cohort_id: int) -> list[Member]: ...
 
     # daily posts
-    async def claim_post(self, cohort_id: int, local_date: dt.date, challenge_id: str, now: dt.datetime) -> Post | None:
+    async def claim_post(
+        self, cohort_id: int, local_date: dt.date, challenge_id: str, now: dt.datetime
+    ) -> Post | None:
         """Claim the day for posting; None when another caller already claimed it."""
         ...
 

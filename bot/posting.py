@@ -27,7 +27,9 @@ async def post_day(core: Core, cohort: Cohort, day: dt.date, platform: ChatPlatf
     if post is None:
         return None
     card, buttons = challenge_card(core.catalog, cohort, post)
-    message_id = await platform.send(cohort.conversation, Reply(cards=(card,), buttons=buttons), key=f"post-{post.id}")
+    message_id = await platform.send(
+        cohort.conversation, Reply(cards=(card,), buttons=buttons), key=f"post-{post.id}"
+    )
     await store.set_post_message(post.id, message_id)
     log.info("posted %s for cohort %s on %s as %s", challenge.id, cohort.name, day, message_id)
     return Post(post.id, post.cohort_id, post.local_date, post.challenge_id, message_id)

@@ -42,7 +42,12 @@ def make_engine(url: str, **connect_args: Any) -> AsyncEngine:
 
         return engine
     return create_async_engine(
-        url, pool_size=10, max_overflow=20, pool_timeout=POOL_TIMEOUT_S, pool_pre_ping=True, connect_args=connect_args
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_timeout=POOL_TIMEOUT_S,
+        pool_pre_ping=True,
+        connect_args=connect_args,
     )
 
 

@@ -189,8 +189,13 @@ class SqlStore:
         async with self._write() as conn:
             result = await conn.execute(
                 self._insert(moderator_t)
-                .values(platform=platform, workspace_id=workspace_id, user_id=user_id, granted_by=by,
-                        granted_at=now)
+                .values(
+                    platform=platform,
+                    workspace_id=workspace_id,
+                    user_id=user_id,
+                    granted_by=by,
+                    granted_at=now,
+                )
                 .on_conflict_do_nothing()
             )
             return bool(result.rowcount)
@@ -246,7 +251,8 @@ class SqlStore:
     async def update_cohort(self, cohort_id: int, **changes: object) -> Cohort:
         if "weekdays" in changes:
             days = changes["weekdays"]
-            assert isinstance(days, frozenset)
+            if not isinstance(days, frozenset):
+                raise TypeError("weekdays must be a frozenset of weekday numbers")
             changes["weekdays"] = ",".join(str(d) for d in sorted(days))
         try:
             async with self._write() as conn:
@@ -269,7 +275,9 @@ class SqlStore:
         )
         return _cohort(row) if row else None
 
-    async def list_cohorts(self, platform: str | None = None, workspace_id: str | None = None) -> list[Cohort]:
+    async def list_cohorts(
+        self, platform: str | None = None, workspace_id: str | None = None
+    ) -> list[Cohort]:
         query = select(cohort_t).order_by(cohort_t.c.name, cohort_t.c.id)
         if platform is not None:
             query = query.where(cohort_t.c.platform == platform)
@@ -289,7 +297,9 @@ class SqlStore:
     async def unenrol(self, cohort_id: int, member_id: int) -> bool:
         async with self._write() as conn:
             result = await conn.execute(
-                delete(enrolment_t).where(enrolment_t.c.cohort_id == cohort_id, enrolment_t.c.member_id == member_id)
+                delete(enrolment_t).where(
+                    enrolment_t.c.cohort_id == cohort_id, enrolment_t.c.member_id == member_id
+                )
             )
             return bool(result.rowcount)
 
@@ -342,7 +352,10 @@ class SqlStore:
 
     async def latest_post(self, cohort_id: int) -> Post | None:
         row = await self._one(
-            select(post_t).where(post_t.c.cohort_id == cohort_id).order_by(post_t.c.local_date.desc()).limit(1)
+            select(post_t)
+            .where(post_t.c.cohort_id == cohort_id)
+            .order_by(post_t.c.local_date.desc())
+            .limit(1)
         )
         return _post(row) if row else None
 
@@ -427,7 +440,8 @@ class SqlStore:
             query = query.where(excusal_t.c.member_id == member_id)
         rows = await self._all(query.order_by(excusal_t.c.local_date))
         return [
-            Excusal(r.member_id, r.cohort_id, r.local_date, r.reason, r.granted_by, _aware(r.created_at)) for r in rows
+            Excusal(r.member_id, r.cohort_id, r.local_date, r.reason, r.granted_by, _aware(r.created_at))
+            for r in rows
         ]
 
     async def scores(self, cohort_id: int, since: dt.date | None = None) -> Sequence[ScoreRow]:
@@ -445,9 +459,13 @@ class SqlStore:
                 func.count(case((and_(is_answer, activity_t.c.correct.is_(True)), 1))).label("correct"),
                 func.count(case((activity_t.c.kind == ActivityKind.CHECKIN.value, 1))).label("checkins"),
             )
-            .select_from(enrolment_t.join(member_t, member_t.c.id == enrolment_t.c.member_id).outerjoin(activity_t, on))
+            .select_from(
+                enrolment_t.join(member_t, member_t.c.id == enrolment_t.c.member_id).outerjoin(activity_t, on)
+            )
             .where(enrolment_t.c.cohort_id == cohort_id)
             .group_by(member_t.c.id, member_t.c.name)
             .order_by(points.desc(), member_t.c.name)
         )
-        return [ScoreRow(r.id, r.name, r.points, r.answers, r.correct, r.checkins) for r in await self._all(query)]
+        return [
+            ScoreRow(r.id, r.name, r.points, r.answers, r.correct, r.checkins) for r in await self._all(query)
+        ]

@@ -163,7 +163,9 @@ class ConsoleSession:
                 self.say("⚠️ Usage: :mod on|off")
             else:
                 (self.moderators.add if arg == "on" else self.moderators.discard)(self.user_name.lower())
-                self.say(f"{self.user_name} {'now has' if arg == 'on' else 'no longer has'} moderator rights.")
+                self.say(
+                    f"{self.user_name} {'now has' if arg == 'on' else 'no longer has'} moderator rights."
+                )
         elif verb == "clock":
             await self._set_clock(arg)
         elif verb == "post":
@@ -182,7 +184,10 @@ class ConsoleSession:
                 raise ValueError(arg)
             naive = dt.datetime.fromisoformat(arg)
         except ValueError:
-            self.say("⚠️ Usage: :clock YYYY-MM-DDTHH:MM, local to the channel's cohort, e.g. :clock 2026-12-01T09:05")
+            self.say(
+                "⚠️ Usage: :clock YYYY-MM-DDTHH:MM, local to the channel's cohort, "
+                "e.g. :clock 2026-12-01T09:05"
+            )
             return
         cohorts = await self.core.store.list_cohorts(CONVERSATION.platform, CONVERSATION.workspace_id)
         here = next((c for c in cohorts if c.channel_id == CONVERSATION.channel_id), None)
@@ -228,7 +233,7 @@ class ConsoleSession:
 
 def _enable_history() -> None:
     try:
-        import readline  # noqa: PLC0415 - optional: absent on Windows, where plain input still works
+        import readline
     except ImportError:
         return
     history = Path.home() / ".studybot_history"
