@@ -35,7 +35,7 @@ MAX_NOTE_CHARS = 500
 
 
 def cycle_order(catalog: Catalog, cohort_id: int, cycle: int) -> list[Challenge]:
-    """The order a cohort meets challenges in one pass over the pool: stages in roadmap order, shuffled within."""
+    """The order of one pass over the pool: stages in roadmap order, shuffled within each stage."""
     order: list[Challenge] = []
     for stage in catalog.stages:
         pool = sorted((c for c in catalog.challenges.values() if c.stage == stage.id), key=lambda c: c.id)

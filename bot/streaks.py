@@ -29,7 +29,7 @@ class DayStatus(StrEnum):
 
 @dataclass(frozen=True)
 class StreakState:
-    """The fold of the ledger over every day up to and including `through` (a cache can keep this)."""
+    """The fold of the ledger over every day up to and including `through`; later days continue from it."""
 
     through: dt.date | None = None
     current: int = 0
@@ -57,6 +57,8 @@ def settle(
     through: dt.date,
 ) -> StreakState:
     """Fold the days after `state.through` up to `through` into the state; days before are already final."""
+    if state.through is not None and through <= state.through:
+        return state
     if state.through is None:
         days = [d for d in (*active, *excused) if d <= through]
         if not days:
@@ -83,16 +85,9 @@ def settle(
     return StreakState(through, current, longest, freezes, frozenset(frozen))
 
 
-def summarize(
-    active: Collection[dt.date],
-    excused: Collection[dt.date],
-    today: dt.date,
-    cached: StreakState = EMPTY,
-) -> StreakSummary:
-    """Compute the streak as of `today` (local), reusing a cached fold of the days before today if given."""
-    if cached.through is not None and cached.through >= today:
-        cached = EMPTY
-    settled = settle(cached, active, excused, today - ONE_DAY)
+def summarize(active: Collection[dt.date], excused: Collection[dt.date], today: dt.date) -> StreakSummary:
+    """The streak as of the member's local `today`: the days before it are final, today can still change."""
+    settled = settle(EMPTY, active, excused, today - ONE_DAY)
     current, longest, freezes = settled.current, settled.longest, settled.freezes
     if today in active:
         current += 1

@@ -1,0 +1,127 @@
+"""Shared fixtures: a real store on SQLite and on PostgreSQL, a fake clock, and the core."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.clock import FakeClock
+from bot.content import load_catalog
+from bot.core import Core
+from bot.posting import run_due_posts
+from bot.types import ConversationRef, Invocation, Reply, UserRef
+from storage.store import SqlStore
+from tests.fakes.platform import RecordingPlatform
+
+PG_URL = os.environ.get("STUDYBOT_TEST_POSTGRES_URL", "")
+REQUIRE_PG = os.environ.get("STUDYBOT_REQUIRE_POSTGRES") == "1"
+# A Monday morning in late November 2026 (UTC).
+START = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
+CHANNEL = ConversationRef("console", "ws1", "general")
+
+
+def _postgres_or_skip() -> str:
+    if PG_URL:
+        return PG_URL
+    reason = "PostgreSQL tests need STUDYBOT_TEST_POSTGRES_URL (e.g. postgresql+asyncpg://postgres@127.0.0.1/test)"
+    if REQUIRE_PG:
+        pytest.fail(f"STUDYBOT_REQUIRE_POSTGRES=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def store(request: pytest.FixtureRequest, tmp_path: object) -> AsyncIterator[SqlStore]:
+    """A migrated, empty store: a SQLite file in tmp_path, or a fresh schema on the PostgreSQL server."""
+    if request.param == "sqlite":
+        s = SqlStore.from_url(f"sqlite+aiosqlite:///{tmp_path}/studybot.db")
+        await s.migrate()
+        yield s
+        await s.close()
+        return
+    url = _postgres_or_skip()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(url)
+    async with admin.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    s = SqlStore.from_url(url, server_settings={"search_path": schema})
+    try:
+        await s.migrate()
+        yield s
+    finally:
+        await s.close()
+        async with admin.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(START)
+
+
+@pytest.fixture(scope="session")
+def catalog():  # type: ignore[no-untyped-def]
+    return load_catalog()
+
+
+@pytest.fixture
+def core(store: SqlStore, catalog, clock: FakeClock) -> Core:  # type: ignore[no-untyped-def]
+    return Core(store, catalog, clock)
+
+
+@dataclass
+class Bot:
+    """Drive the core the way an adapter does: typed text or button clicks in, replies out."""
+
+    core: Core
+    clock: FakeClock
+    platform: RecordingPlatform = field(default_factory=RecordingPlatform)
+    admins: set[str] = field(default_factory=set)
+
+    def user(self, name: str) -> UserRef:
+        return UserRef("console", name.lower(), name, is_admin=name in self.admins)
+
+    async def say(self, name: str, line: str, where: ConversationRef = CHANNEL) -> Reply:
+        return await self.core.dispatch(self.core.invocation(line, self.user(name), where))
+
+    async def click(self, name: str, reply: Reply, label: str, where: ConversationRef = CHANNEL) -> Reply:
+        button = next(b for b in reply.buttons if b.label == label)
+        return await self.core.dispatch(Invocation(button.command, button.args, self.user(name), where))
+
+    async def post(self) -> list[Reply]:
+        before = len(self.platform.sent)
+        await run_due_posts(self.core, {"console": self.platform})
+        return [r for _, r in self.platform.sent[before:]]
+
+
+@pytest.fixture
+def bot(core: Core, clock: FakeClock) -> Bot:
+    return Bot(core, clock, admins={"Mia"})
+
+
+def text_of(reply: Reply) -> str:
+    """Everything a user reads in a reply, as one string."""
+    parts = [reply.text]
+    for card in reply.cards:
+        parts += [card.title, card.body, card.footer] + [f"{f.name}: {f.value}" for f in card.fields]
+    parts += [b.label for b in reply.buttons]
+    return "\n".join(p for p in parts if p)
+
+
+async def snapshot(store: SqlStore) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table, to prove that something changed nothing."""
+    from sqlmodel import SQLModel
+
+    out = {}
+    async with store.engine.connect() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            rows = (await conn.execute(table.select().order_by(*table.primary_key.columns))).all()
+            out[table.name] = [tuple(r) for r in rows]
+    return out
