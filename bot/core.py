@@ -54,7 +54,7 @@ class Core:
         try:
             values = spec.parse(inv.args)
         except UsageError as exc:
-            example = f"\nExample: `{spec.example}`" if spec.example else ""
+            example = f" · Example: `{spec.example}`" if spec.example else ""
             return error_reply(f"{exc} Usage: `{spec.usage()}`{example}")
         except UserError as exc:
             return error_reply(str(exc))

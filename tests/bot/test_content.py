@@ -1,0 +1,72 @@
+"""The content loader: the built-in pack is valid, and broken packs are reported with file, id and reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.content import LETTERS, ContentError, builtin_content_dir, load_catalog
+
+
+def test_the_builtin_starter_pack_is_valid_and_big_enough() -> None:
+    catalog = load_catalog()
+    assert len(catalog.stages) >= 3 and len(catalog.resources) >= 15 and len(catalog.challenges) >= 21
+    quizzes = [c for c in catalog.challenges.values() if c.is_quiz]
+    assert all(len(q.options) == 4 and q.answer in LETTERS and q.explanation for q in quizzes)
+    assert len({c.question or c.instructions for c in catalog.challenges.values()}) == len(catalog.challenges)
+
+
+def write_pack(root: Path, challenge: dict[str, object], resource_url: str = "https://example.org/guide") -> Path:
+    (root / "challenges").mkdir(parents=True)
+    stages = {"stages": [{"id": "python", "title": "Python", "summary": "s", "weeks": 2,
+                          "topics": [{"id": "numpy", "title": "NumPy", "description": "d"}]}]}
+    resources = {"resources": [{"id": "guide", "title": "Guide", "url": resource_url, "kind": "docs",
+                                "stage": "python", "topics": ["numpy"], "level": "beginner", "free": True,
+                                "description": "d"}]}
+    (root / "stages.yaml").write_text(yaml.safe_dump(stages))
+    (root / "resources.yaml").write_text(yaml.safe_dump(resources))
+    (root / "challenges" / "python.yaml").write_text(yaml.safe_dump({"challenges": [challenge]}))
+    return root
+
+
+QUIZ = {"id": "q1", "type": "quiz", "stage": "python", "topic": "numpy", "difficulty": 1, "question": "Q?",
+        "options": ["a", "b", "c", "d"], "answer": "B", "explanation": "because", "resources": ["guide"]}
+
+
+def test_a_valid_small_pack_loads(tmp_path: Path) -> None:
+    catalog = load_catalog([write_pack(tmp_path, QUIZ)])
+    assert catalog.challenges["q1"].answer == "B"
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"answer": "E"}, "python.yaml: q1: `answer` 'E' is out of range"),
+        ({"options": ["a", "a", "c", "d"]}, "q1: duplicate options"),
+        ({"options": ["a", "b", "c"]}, "needs exactly 4 options"),
+        ({"topic": "pandas"}, "q1: unknown topic 'pandas'"),
+        ({"stage": "maths"}, "q1: unknown stage 'maths'"),
+        ({"resources": ["nope"]}, "q1: unknown resource 'nope'"),
+        ({"question": " "}, "python.yaml: q1: `question` must be a non-empty string"),
+        ({"difficulty": 5}, "`difficulty` must be 1, 2 or 3"),
+        ({"type": "poem"}, "`type` must be quiz or task"),
+    ],
+)
+def test_broken_content_is_reported_with_file_id_and_reason(
+    tmp_path: Path, change: dict[str, object], reason: str
+) -> None:
+    with pytest.raises(ContentError) as err:
+        load_catalog([write_pack(tmp_path, {**QUIZ, **change})])
+    assert any(reason in p for p in err.value.problems), err.value.problems
+
+
+def test_a_malformed_url_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(ContentError) as err:
+        load_catalog([write_pack(tmp_path, QUIZ, resource_url="not a url")])
+    assert any("guide: `url` 'not a url' is not a well-formed" in p for p in err.value.problems)
+
+
+def test_the_pack_ships_inside_the_package() -> None:
+    assert (builtin_content_dir() / "stages.yaml").is_file()

@@ -1,0 +1,57 @@
+"""Every command is declared once, and help is written from the declarations."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.commands import REGISTRY, tokenize
+from bot.types import ConversationRef, UserRef
+from tests.conftest import Bot, text_of
+
+ISSUE_COMMANDS = {
+    "help", "today", "answer", "done", "streak", "leaderboard", "resources", "roadmap", "join", "leave",
+    "timezone", "cohort create", "cohort set", "cohort pause", "cohort resume", "cohort list", "cohort fix",
+    "cohort export",
+}
+
+
+def test_every_command_of_the_issue_is_registered_with_help_and_an_example() -> None:
+    from bot.core import _load_commands
+
+    _load_commands()
+    names = {spec.name for spec in REGISTRY}
+    assert ISSUE_COMMANDS <= names
+    for spec in REGISTRY:
+        assert spec.summary.endswith(".") and spec.example.startswith(f"/study {spec.name}")
+
+
+async def test_help_lists_every_command_for_members_and_moderators(bot: Bot) -> None:
+    reply = await bot.say("Ada", "help")
+    members, mods = reply.cards
+    for spec in bot.core.registry:
+        assert f"`{spec.usage()}`: {spec.summary}" in (mods.body if spec.moderator else members.body)
+
+
+@pytest.mark.parametrize("name", sorted(ISSUE_COMMANDS | {"cohort grant", "cohort revoke"}))
+async def test_help_for_one_command_shows_usage_and_example(bot: Bot, name: str) -> None:
+    spec = bot.core.registry.get(name)
+    assert spec is not None
+    shown = text_of(await bot.say("Ada", f"help {name}"))
+    assert f"Usage: `{spec.usage()}`" in shown and f"Example: `{spec.example}`" in shown
+
+
+async def test_help_for_the_cohort_group_lists_its_commands(bot: Bot) -> None:
+    shown = text_of(await bot.say("Ada", "help cohort"))
+    assert "/study cohort create <name> [time=HH:MM] [tz=Area/City] [days=mon-fri] [start=YYYY-MM-DD]" in shown
+
+
+def test_typed_text_becomes_an_invocation_with_or_without_the_root_word() -> None:
+    user, where = UserRef("console", "ada", "Ada"), ConversationRef("console", "w", "c")
+    a = REGISTRY.invocation('/study cohort CREATE ml tz=Europe/Berlin', user, where)
+    b = REGISTRY.invocation("cohort create ml tz=Europe/Berlin", user, where)
+    assert a == b and a.command == "cohort create" and a.args == ("ml", "tz=Europe/Berlin")
+    assert REGISTRY.invocation("   ", user, where).command == "help"
+
+
+def test_tokenize_keeps_quoted_words_and_apostrophes() -> None:
+    assert tokenize('done "two words" didn\'t') == ("done", "two words", "didn't")

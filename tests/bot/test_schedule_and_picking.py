@@ -1,0 +1,88 @@
+"""When posts are due (by local wall-clock time, across DST) and which challenge a day gets."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.challenges import pick_challenge
+from bot.content import Catalog
+from bot.schedule import is_due, next_post
+from bot.types import Cohort
+
+
+def cohort(tz: str, at: str, days: frozenset[int] = frozenset(range(7)), paused: bool = False) -> Cohort:
+    return Cohort(1, "console", "w", "c", "c1", dt.time.fromisoformat(at), tz, days, dt.date(2026, 1, 1), paused, "m")
+
+
+def due_dates(c: Cohort, start: dt.datetime, hours: int) -> list[tuple[dt.date, dt.datetime]]:
+    """Walk a fake clock minute by minute and record the first instant each local date became due."""
+    seen: dict[dt.date, dt.datetime] = {}
+    t = start
+    while t < start + dt.timedelta(hours=hours):
+        day = is_due(c, t)
+        if day is not None and day not in seen:
+            seen[day] = t
+        t += dt.timedelta(minutes=1)
+    return sorted(seen.items())
+
+
+@pytest.mark.parametrize(
+    ("tz", "spring_day"),
+    [("America/New_York", dt.date(2026, 3, 8)), ("Europe/Berlin", dt.date(2026, 3, 29))],
+)
+def test_a_post_at_a_skipped_time_goes_out_at_the_first_valid_time_after_it(tz: str, spring_day: dt.date) -> None:
+    c = cohort(tz, "02:30")
+    start = dt.datetime.combine(spring_day, dt.time(0, 0), tzinfo=ZoneInfo(tz)).astimezone(dt.UTC)
+    [(day, instant)] = due_dates(c, start, 20)
+    assert day == spring_day and instant.astimezone(ZoneInfo(tz)).time() == dt.time(3, 0)
+
+
+def test_lord_howe_half_hour_spring_shift() -> None:
+    tz = "Australia/Lord_Howe"  # 02:00 jumps to 02:30 on 2026-10-04
+    c = cohort(tz, "02:10")
+    start = dt.datetime(2026, 10, 4, 0, 0, tzinfo=ZoneInfo(tz)).astimezone(dt.UTC)
+    [(day, instant)] = due_dates(c, start, 20)
+    assert day == dt.date(2026, 10, 4) and instant.astimezone(ZoneInfo(tz)).time() == dt.time(2, 30)
+
+
+@pytest.mark.parametrize(
+    ("tz", "autumn_day"),
+    [("America/New_York", dt.date(2026, 11, 1)), ("Europe/Berlin", dt.date(2026, 10, 25))],
+)
+def test_a_post_at_a_repeated_time_is_due_for_that_date_only_once(tz: str, autumn_day: dt.date) -> None:
+    c = cohort(tz, "01:30" if tz.startswith("America") else "02:30")
+    start = dt.datetime.combine(autumn_day, dt.time(0, 0), tzinfo=ZoneInfo(tz)).astimezone(dt.UTC)
+    assert [d for d, _ in due_dates(c, start, 48)] == [autumn_day, autumn_day + dt.timedelta(days=1)]
+
+
+def test_paused_and_off_days_are_never_due_and_next_post_skips_them() -> None:
+    weekdays = cohort("UTC", "09:00", frozenset(range(5)))
+    saturday = dt.datetime(2026, 11, 28, 10, 0, tzinfo=dt.UTC)
+    assert is_due(weekdays, saturday) is None
+    assert next_post(weekdays, saturday) == dt.datetime(2026, 11, 30, 9, 0, tzinfo=ZoneInfo("UTC"))
+    assert is_due(cohort("UTC", "09:00", paused=True), saturday) is None
+    assert next_post(cohort("UTC", "09:00", paused=True), saturday) is None
+
+
+def test_challenges_do_not_repeat_until_the_pool_is_used_up(catalog: Catalog) -> None:
+    used: list[str] = []
+    size = len(catalog.challenges)
+    for _ in range(size):
+        used.append(pick_challenge(catalog, 7, used).id)
+    assert sorted(used) == sorted(catalog.challenges)
+    stages = [catalog.challenges[u].stage for u in used]
+    assert stages == sorted(stages, key=[s.id for s in catalog.stages].index)  # the roadmap in order
+    for _ in range(size):  # the second pass is again every challenge once, in another order
+        used.append(pick_challenge(catalog, 7, used).id)
+    assert sorted(used[size:]) == sorted(catalog.challenges) and used[size:] != used[:size]
+
+
+def test_picking_is_deterministic_per_cohort_and_history(catalog: Catalog) -> None:
+    history = [pick_challenge(catalog, 3, [])]
+    again = pick_challenge(catalog, 3, [])
+    assert history[0] == again
+    firsts = {pick_challenge(catalog, cohort_id, []).id for cohort_id in range(1, 30)}
+    assert len(firsts) > 1  # cohorts do not all walk the same order

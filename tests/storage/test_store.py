@@ -1,0 +1,107 @@
+"""Storage on SQLite and PostgreSQL: concurrency, uniqueness whatever the timing, and migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection
+from sqlmodel import SQLModel
+
+import storage.tables  # noqa: F401
+from bot.types import Activity, ActivityKind, Invocation
+from storage.store import SqlStore
+from tests.conftest import CHANNEL, Bot, text_of
+
+
+async def test_200_concurrent_check_ins_all_succeed(bot: Bot) -> None:
+    await bot.say("Mia", "cohort create big tz=UTC days=daily")
+    names = [f"member{i}" for i in range(200)]
+    for name in names:
+        await bot.say(name, "join big")
+    replies = await asyncio.gather(*(bot.say(name, "done") for name in names))
+    failures = [r.text for r in replies if r.error]
+    assert failures == []
+    assert all("Checked in" in text_of(r) for r in replies)
+    cohort = (await bot.core.store.list_cohorts())[0]
+    assert len(await bot.core.store.activities(cohort.id)) == 200
+
+
+async def test_simultaneous_clicks_count_one_answer(bot: Bot) -> None:
+    await bot.say("Mia", "cohort create quiz tz=UTC days=daily")
+    await bot.say("Ada", "join quiz")
+    bot.clock.set(dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC))
+    for _ in range(30):  # find a quiz day
+        posts = await bot.post()
+        if posts and posts[0].buttons[0].command == "answer":
+            break
+        bot.clock.advance(dt.timedelta(days=1))
+    buttons = posts[0].buttons
+    clicks = [Invocation("answer", buttons[i % 4].args, bot.user("Ada"), CHANNEL) for i in range(40)]
+    replies = await asyncio.gather(*(bot.core.dispatch(inv) for inv in clicks))
+    counted = [r for r in replies if not r.error]
+    assert len(counted) == 1
+    assert all("the first answer counts" in r.text for r in replies if r.error)
+    cohort = (await bot.core.store.list_cohorts())[0]
+    assert len(await bot.core.store.activities(cohort.id)) == 1
+
+
+async def test_the_same_claim_is_won_once(store: SqlStore) -> None:
+    now = dt.datetime(2026, 11, 24, tzinfo=dt.UTC)
+    cohort = await store.create_cohort(
+        conversation=CHANNEL, name="c", post_time=dt.time(9), timezone="UTC", weekdays=frozenset(range(7)),
+        start_date=dt.date(2026, 11, 1), created_by="mia", now=now,
+    )
+    claims = await asyncio.gather(*(store.claim_post(cohort.id, now.date(), "x", now) for _ in range(20)))
+    assert sum(c is not None for c in claims) == 1
+
+
+async def test_a_double_check_in_is_refused_by_the_database(store: SqlStore) -> None:
+    from bot.ports import Conflict
+
+    now = dt.datetime(2026, 11, 24, tzinfo=dt.UTC)
+    cohort = await store.create_cohort(
+        conversation=CHANNEL, name="c", post_time=dt.time(9), timezone="UTC", weekdays=frozenset(range(7)),
+        start_date=dt.date(2026, 11, 1), created_by="mia", now=now,
+    )
+    member = await store.upsert_member("console", "ada", "Ada")
+    entry = Activity(member.id, cohort.id, now.date(), ActivityKind.CHECKIN, 5, at=now)
+    await store.record_activity(entry)
+    try:
+        await store.record_activity(entry)
+    except Conflict:
+        pass
+    else:
+        raise AssertionError("a second check-in for the same day was stored")
+    assert len(await store.activities(cohort.id)) == 1
+
+
+def _diff(conn: Connection) -> list[object]:
+    ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+    return list(compare_metadata(ctx, SQLModel.metadata))
+
+
+async def test_migrations_build_exactly_the_schema_the_tables_declare(store: SqlStore) -> None:
+    async with store.engine.connect() as conn:
+        assert await conn.run_sync(_diff) == []
+
+
+async def test_migrating_twice_is_harmless(store: SqlStore) -> None:
+    await store.migrate()
+    await store.migrate()
+    member = await store.upsert_member("console", "ada", "Ada")
+    assert (await store.get_member(member.id)) == member
+
+
+async def test_instants_come_back_aware_in_utc(store: SqlStore) -> None:
+    now = dt.datetime(2026, 11, 24, 15, 30, tzinfo=dt.UTC)
+    cohort = await store.create_cohort(
+        conversation=CHANNEL, name="c", post_time=dt.time(9), timezone="UTC", weekdays=frozenset(range(7)),
+        start_date=dt.date(2026, 11, 1), created_by="mia", now=now,
+    )
+    member = await store.upsert_member("console", "ada", "Ada")
+    await store.record_activity(Activity(member.id, cohort.id, now.date(), ActivityKind.CHECKIN, 5, at=now))
+    [entry] = await store.activities(cohort.id)
+    assert entry.at == now and entry.at.tzinfo is not None
