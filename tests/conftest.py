@@ -30,7 +30,9 @@ CHANNEL = ConversationRef("console", "ws1", "general")
 def _postgres_or_skip() -> str:
     if PG_URL:
         return PG_URL
-    reason = "PostgreSQL tests need STUDYBOT_TEST_POSTGRES_URL (e.g. postgresql+asyncpg://postgres@127.0.0.1/test)"
+    reason = (
+        "PostgreSQL tests need STUDYBOT_TEST_POSTGRES_URL (e.g. postgresql+asyncpg://postgres@127.0.0.1/test)"
+    )
     if REQUIRE_PG:
         pytest.fail(f"STUDYBOT_REQUIRE_POSTGRES=1 but {reason}")
     pytest.skip(reason)

@@ -59,7 +59,9 @@ BAD = [
 
 
 @pytest.mark.parametrize(("who", "line", "expected"), BAD, ids=[b[1][:40] for b in BAD])
-async def test_bad_input_explains_and_writes_nothing(ready: Bot, who: str, line: str, expected: list[str]) -> None:
+async def test_bad_input_explains_and_writes_nothing(
+    ready: Bot, who: str, line: str, expected: list[str]
+) -> None:
     before = await snapshot(ready.core.store)
     reply = await ready.say(who, line)
     assert reply.error and reply.ephemeral

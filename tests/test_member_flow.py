@@ -17,7 +17,9 @@ DAY = dt.timedelta(days=1)
 
 
 async def start_cohort(bot: Bot, *members: str, extra: str = "") -> None:
-    reply = await bot.say("Mia", f"/study cohort create ml-2026 time=09:00 tz=Europe/Berlin days=daily {extra}")
+    reply = await bot.say(
+        "Mia", f"/study cohort create ml-2026 time=09:00 tz=Europe/Berlin days=daily {extra}"
+    )
     assert not reply.error, reply.text
     for name in members:
         assert not (await bot.say(name, "join ml-2026")).error
@@ -52,7 +54,9 @@ async def test_a_member_joins_answers_and_sees_points_and_streak(bot: Bot) -> No
     reply = await bot.click("Ada", post, right)
     assert reply.ephemeral and "Correct" in text_of(reply) and f"+{POINTS_CORRECT} points" in text_of(reply)
     again = await bot.click("Ada", post, wrong)
-    assert again.error and f"You already answered {right}" in again.text and "first answer counts" in again.text
+    assert (
+        again.error and f"You already answered {right}" in again.text and "first answer counts" in again.text
+    )
 
     typed = await bot.say("Alan", f"/study answer {wrong.lower()}")
     assert f"Not quite: the answer is {right}" in text_of(typed)
@@ -107,11 +111,15 @@ async def test_a_click_on_yesterdays_quiz_is_closed_and_shows_the_answer(bot: Bo
 async def test_check_in_counts_once_a_day(bot: Bot) -> None:
     await start_cohort(bot, "Ada")
     first = await bot.say("Ada", "done https://github.com/ada/notebook")
-    assert f"+{POINTS_CHECKIN} points" in text_of(first) and "Noted: https://github.com/ada/notebook" in text_of(first)
+    assert f"+{POINTS_CHECKIN} points" in text_of(
+        first
+    ) and "Noted: https://github.com/ada/notebook" in text_of(first)
     second = await bot.say("Ada", "done again")
     assert second.error and "already checked in" in second.text
     rows = await bot.core.store.activities((await bot.core.store.list_cohorts())[0].id)
-    assert [(a.kind.value, a.points, a.note) for a in rows] == [("checkin", 5, "https://github.com/ada/notebook")]
+    assert [(a.kind.value, a.points, a.note) for a in rows] == [
+        ("checkin", 5, "https://github.com/ada/notebook")
+    ]
 
 
 async def test_streak_grows_earns_a_freeze_and_survives_a_missed_day(bot: Bot) -> None:

@@ -18,21 +18,54 @@ def test_the_builtin_starter_pack_is_valid_and_big_enough() -> None:
     assert len({c.question or c.instructions for c in catalog.challenges.values()}) == len(catalog.challenges)
 
 
-def write_pack(root: Path, challenge: dict[str, object], resource_url: str = "https://example.org/guide") -> Path:
+def write_pack(
+    root: Path, challenge: dict[str, object], resource_url: str = "https://example.org/guide"
+) -> Path:
     (root / "challenges").mkdir(parents=True)
-    stages = {"stages": [{"id": "python", "title": "Python", "summary": "s", "weeks": 2,
-                          "topics": [{"id": "numpy", "title": "NumPy", "description": "d"}]}]}
-    resources = {"resources": [{"id": "guide", "title": "Guide", "url": resource_url, "kind": "docs",
-                                "stage": "python", "topics": ["numpy"], "level": "beginner", "free": True,
-                                "description": "d"}]}
+    stages = {
+        "stages": [
+            {
+                "id": "python",
+                "title": "Python",
+                "summary": "s",
+                "weeks": 2,
+                "topics": [{"id": "numpy", "title": "NumPy", "description": "d"}],
+            }
+        ]
+    }
+    resources = {
+        "resources": [
+            {
+                "id": "guide",
+                "title": "Guide",
+                "url": resource_url,
+                "kind": "docs",
+                "stage": "python",
+                "topics": ["numpy"],
+                "level": "beginner",
+                "free": True,
+                "description": "d",
+            }
+        ]
+    }
     (root / "stages.yaml").write_text(yaml.safe_dump(stages))
     (root / "resources.yaml").write_text(yaml.safe_dump(resources))
     (root / "challenges" / "python.yaml").write_text(yaml.safe_dump({"challenges": [challenge]}))
     return root
 
 
-QUIZ = {"id": "q1", "type": "quiz", "stage": "python", "topic": "numpy", "difficulty": 1, "question": "Q?",
-        "options": ["a", "b", "c", "d"], "answer": "B", "explanation": "because", "resources": ["guide"]}
+QUIZ = {
+    "id": "q1",
+    "type": "quiz",
+    "stage": "python",
+    "topic": "numpy",
+    "difficulty": 1,
+    "question": "Q?",
+    "options": ["a", "b", "c", "d"],
+    "answer": "B",
+    "explanation": "because",
+    "resources": ["guide"],
+}
 
 
 def test_a_valid_small_pack_loads(tmp_path: Path) -> None:

@@ -9,8 +9,23 @@ from bot.types import ConversationRef, UserRef
 from tests.conftest import Bot, text_of
 
 ISSUE_COMMANDS = {
-    "help", "today", "answer", "done", "streak", "leaderboard", "resources", "roadmap", "join", "leave",
-    "timezone", "cohort create", "cohort set", "cohort pause", "cohort resume", "cohort list", "cohort fix",
+    "help",
+    "today",
+    "answer",
+    "done",
+    "streak",
+    "leaderboard",
+    "resources",
+    "roadmap",
+    "join",
+    "leave",
+    "timezone",
+    "cohort create",
+    "cohort set",
+    "cohort pause",
+    "cohort resume",
+    "cohort list",
+    "cohort fix",
     "cohort export",
 }
 
@@ -42,12 +57,14 @@ async def test_help_for_one_command_shows_usage_and_example(bot: Bot, name: str)
 
 async def test_help_for_the_cohort_group_lists_its_commands(bot: Bot) -> None:
     shown = text_of(await bot.say("Ada", "help cohort"))
-    assert "/study cohort create <name> [time=HH:MM] [tz=Area/City] [days=mon-fri] [start=YYYY-MM-DD]" in shown
+    assert (
+        "/study cohort create <name> [time=HH:MM] [tz=Area/City] [days=mon-fri] [start=YYYY-MM-DD]" in shown
+    )
 
 
 def test_typed_text_becomes_an_invocation_with_or_without_the_root_word() -> None:
     user, where = UserRef("console", "ada", "Ada"), ConversationRef("console", "w", "c")
-    a = REGISTRY.invocation('/study cohort CREATE ml tz=Europe/Berlin', user, where)
+    a = REGISTRY.invocation("/study cohort CREATE ml tz=Europe/Berlin", user, where)
     b = REGISTRY.invocation("cohort create ml tz=Europe/Berlin", user, where)
     assert a == b and a.command == "cohort create" and a.args == ("ml", "tz=Europe/Berlin")
     assert REGISTRY.invocation("   ", user, where).command == "help"

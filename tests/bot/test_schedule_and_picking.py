@@ -14,7 +14,9 @@ from bot.types import Cohort
 
 
 def cohort(tz: str, at: str, days: frozenset[int] = frozenset(range(7)), paused: bool = False) -> Cohort:
-    return Cohort(1, "console", "w", "c", "c1", dt.time.fromisoformat(at), tz, days, dt.date(2026, 1, 1), paused, "m")
+    return Cohort(
+        1, "console", "w", "c", "c1", dt.time.fromisoformat(at), tz, days, dt.date(2026, 1, 1), paused, "m"
+    )
 
 
 def due_dates(c: Cohort, start: dt.datetime, hours: int) -> list[tuple[dt.date, dt.datetime]]:
@@ -33,7 +35,9 @@ def due_dates(c: Cohort, start: dt.datetime, hours: int) -> list[tuple[dt.date, 
     ("tz", "spring_day"),
     [("America/New_York", dt.date(2026, 3, 8)), ("Europe/Berlin", dt.date(2026, 3, 29))],
 )
-def test_a_post_at_a_skipped_time_goes_out_at_the_first_valid_time_after_it(tz: str, spring_day: dt.date) -> None:
+def test_a_post_at_a_skipped_time_goes_out_at_the_first_valid_time_after_it(
+    tz: str, spring_day: dt.date
+) -> None:
     c = cohort(tz, "02:30")
     start = dt.datetime.combine(spring_day, dt.time(0, 0), tzinfo=ZoneInfo(tz)).astimezone(dt.UTC)
     [(day, instant)] = due_dates(c, start, 20)

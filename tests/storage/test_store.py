@@ -51,8 +51,14 @@ async def test_simultaneous_clicks_count_one_answer(bot: Bot) -> None:
 async def test_the_same_claim_is_won_once(store: SqlStore) -> None:
     now = dt.datetime(2026, 11, 24, tzinfo=dt.UTC)
     cohort = await store.create_cohort(
-        conversation=CHANNEL, name="c", post_time=dt.time(9), timezone="UTC", weekdays=frozenset(range(7)),
-        start_date=dt.date(2026, 11, 1), created_by="mia", now=now,
+        conversation=CHANNEL,
+        name="c",
+        post_time=dt.time(9),
+        timezone="UTC",
+        weekdays=frozenset(range(7)),
+        start_date=dt.date(2026, 11, 1),
+        created_by="mia",
+        now=now,
     )
     claims = await asyncio.gather(*(store.claim_post(cohort.id, now.date(), "x", now) for _ in range(20)))
     assert sum(c is not None for c in claims) == 1
@@ -63,8 +69,14 @@ async def test_a_double_check_in_is_refused_by_the_database(store: SqlStore) -> 
 
     now = dt.datetime(2026, 11, 24, tzinfo=dt.UTC)
     cohort = await store.create_cohort(
-        conversation=CHANNEL, name="c", post_time=dt.time(9), timezone="UTC", weekdays=frozenset(range(7)),
-        start_date=dt.date(2026, 11, 1), created_by="mia", now=now,
+        conversation=CHANNEL,
+        name="c",
+        post_time=dt.time(9),
+        timezone="UTC",
+        weekdays=frozenset(range(7)),
+        start_date=dt.date(2026, 11, 1),
+        created_by="mia",
+        now=now,
     )
     member = await store.upsert_member("console", "ada", "Ada")
     entry = Activity(member.id, cohort.id, now.date(), ActivityKind.CHECKIN, 5, at=now)
@@ -98,8 +110,14 @@ async def test_migrating_twice_is_harmless(store: SqlStore) -> None:
 async def test_instants_come_back_aware_in_utc(store: SqlStore) -> None:
     now = dt.datetime(2026, 11, 24, 15, 30, tzinfo=dt.UTC)
     cohort = await store.create_cohort(
-        conversation=CHANNEL, name="c", post_time=dt.time(9), timezone="UTC", weekdays=frozenset(range(7)),
-        start_date=dt.date(2026, 11, 1), created_by="mia", now=now,
+        conversation=CHANNEL,
+        name="c",
+        post_time=dt.time(9),
+        timezone="UTC",
+        weekdays=frozenset(range(7)),
+        start_date=dt.date(2026, 11, 1),
+        created_by="mia",
+        now=now,
     )
     member = await store.upsert_member("console", "ada", "Ada")
     await store.record_activity(Activity(member.id, cohort.id, now.date(), ActivityKind.CHECKIN, 5, at=now))

@@ -1,0 +1,134 @@
+"""The console as a user runs it: `studybot console` with scripted stdin, plain text out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from adapters.console import render
+from bot.types import Button, Card, Field, Image as ReplyImage, Reply
+
+
+# A simulated morning after the demo history (which ends yesterday, by the real clock).
+LATER = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).strftime("%Y-%m-%dT10:00")
+
+
+def run_console(tmp_path: Path, script: str, *args: str) -> str:
+    env = {**os.environ, "STUDYBOT_FILES_DIR": str(tmp_path / "files"), "STUDYBOT_LOG_LEVEL": "WARNING"}
+    db = f"sqlite+aiosqlite:///{tmp_path}/console.db"
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "console", "--db", db, *args],
+        input=script,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_a_scripted_session_runs_the_member_and_moderator_flow(tmp_path: Path) -> None:
+    script = "\n".join(
+        [
+            f":clock {LATER}",
+            ":post",
+            ":click 1",
+            "streak",
+            "done read chapter 2",
+            "leaderboard all",
+            "cohort create evening time=19:00",
+            ":mod on",
+            "cohort set demo time 08:00",
+            "cohort export demo",
+            ":user grace",
+            "streak",
+            ":quit",
+            "help",  # never reached
+        ]
+    )
+    out = run_console(tmp_path, script, "--user", "sam")
+    assert "\x1b[" not in out  # no escape codes when stdin is not a terminal
+    assert "new database: demo cohort `demo` created and you joined it" in out
+    assert f"🕒 The clock now reads {LATER} (UTC)." in out
+    assert "#general · studybot posted:" in out and "Buttons: [1]" in out
+    assert "(pressed " in out
+    assert "== 🔥 sam: 1 day ==" in out
+    assert "is for moderators" in out  # before :mod on
+    assert "sam now has moderator rights." in out
+    assert "⚙️ Cohort demo updated" in out and "08:00 UTC" in out
+    assert "demo-members.csv" in out
+    assert "You are now grace." in out and "grace: 0 days ==" in out  # the demo's Grace, idle for 3 days
+    assert "> help" not in out  # :quit ended the session
+    heatmap = next((tmp_path / "files").glob("streak-grace-*.png"))
+    assert Image.open(heatmap).format == "PNG"
+    assert (tmp_path / "files" / "demo-members.csv").read_text().startswith("member,user_id,timezone")
+
+
+def test_the_demo_is_seeded_once_and_data_survives_a_restart(tmp_path: Path) -> None:
+    first = run_console(tmp_path, "done first day\n", "--user", "sam")
+    second = run_console(tmp_path, "done again\nleaderboard all\n", "--user", "sam")
+    assert "demo cohort `demo` created" in first and "demo cohort" not in second
+    assert "already checked in" in second and "sam: 5 pts ← you" in second
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (":clock tomorrow", "Usage: :clock YYYY-MM-DDTHH:MM"),
+        (":click 9", "Usage: :click N, with N from 1 to 4"),
+        (":mod maybe", "Usage: :mod on|off"),
+        (":user 'x'", "Usage: :user NAME"),
+        (":teleport", "Unknown console command :teleport"),
+        ("strek", "Did you mean `streak`?"),
+    ],
+)
+def test_console_meta_command_mistakes_are_explained(tmp_path: Path, line: str, expected: str) -> None:
+    out = run_console(tmp_path, f":clock {LATER}\n:post\n{line}\n")
+    assert expected in out
+
+
+def test_console_refuses_a_bad_user_name(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "console",
+            "--user",
+            "no spaces",
+            "--db",
+            f"sqlite+aiosqlite:///{tmp_path}/x.db",
+        ],
+        capture_output=True,
+        text=True,
+        input="",
+        timeout=60,
+    )
+    assert done.returncode == 2 and "--user 'no spaces'" in done.stderr
+
+
+def test_plain_rendering_shows_cards_fields_buttons_and_files() -> None:
+    reply = Reply(
+        text="hello",
+        cards=(Card("Title", "Body line", (Field("Stage", "Python"),), footer="foot", url="https://x.org"),),
+        buttons=(Button("A", "answer", ("A", "1")), Button("B", "answer", ("B", "1"))),
+        images=(ReplyImage("a.png", b"", "alt"),),
+    )
+    assert render.plain(reply, ["/tmp/a.png"]) == [
+        "hello",
+        "== Title ==",
+        "https://x.org",
+        "Body line",
+        "  Stage: Python",
+        "  -- foot",
+        "Buttons: [1] A  [2] B  (press with :click N)",
+        "Saved /tmp/a.png",
+    ]

@@ -1,0 +1,50 @@
+"""The `studybot` command line beyond the console."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from bot.content import builtin_content_dir
+
+
+def studybot(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, timeout=60, cwd=cwd
+    )
+
+
+def test_content_check_passes_on_the_builtin_pack_and_prints_coverage() -> None:
+    done = studybot("content", "check")
+    assert done.returncode == 0, done.stderr
+    assert "OK:" in done.stdout and "python" in done.stdout and "quizzes" in done.stdout
+
+
+def test_content_check_fails_with_file_id_and_reason(tmp_path: Path) -> None:
+    pack = tmp_path / "pack"
+    (pack / "challenges").mkdir(parents=True)
+    for name in ("stages.yaml", "resources.yaml"):
+        (pack / name).write_text((builtin_content_dir() / name).read_text())
+    broken = yaml.safe_load((builtin_content_dir() / "challenges" / "python.yaml").read_text())
+    first = broken["challenges"][0]
+    first["answer"] = "F"
+    (pack / "challenges" / "python.yaml").write_text(yaml.safe_dump(broken))
+    done = studybot("content", "check", str(pack))
+    assert done.returncode == 1
+    assert f"python.yaml: {first['id']}: `answer` 'F' is out of range (A-D)" in done.stderr
+
+
+def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
+    done = studybot("db", "upgrade", "--db", f"sqlite+aiosqlite:///{tmp_path}/s.db")
+    assert done.returncode == 0 and "is up to date" in done.stdout
+    tables = {r[0] for r in sqlite3.connect(tmp_path / "s.db").execute("select name from sqlite_master")}
+    assert {"member", "cohort", "activity", "daily_post", "excusal", "alembic_version"} <= tables
+
+
+def test_run_without_a_platform_says_what_to_do(tmp_path: Path) -> None:
+    done = studybot("run", cwd=tmp_path)
+    assert done.returncode == 2 and "studybot console" in done.stderr
