@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import random
 from typing import Any
 
@@ -164,7 +163,7 @@ async def answer(ctx: Context, args: dict[str, Any]) -> Reply:
                 cards=(closing_card(catalog, post, answered, right),),
                 ephemeral=True,
             )
-        if not any(c.id == cohort.id for c in await store.member_cohorts(ctx.member.id)):
+        if not await store.is_enrolled(cohort.id, ctx.member.id):
             raise UserError(f"Join `{cohort.name}` first: `/study join {cohort.name}`.")
     else:
         cohort = await ctx.my_cohort()
@@ -257,16 +256,8 @@ async def done(ctx: Context, args: dict[str, Any]) -> Reply:
 
 async def streak_line(ctx: Context, cohort: Cohort) -> str:
     """One line on the caller's streak after an action."""
-    active, excused = await member_days(ctx, cohort, ctx.member.id)
+    active, excused = await ctx.core.store.member_days(cohort.id, ctx.member.id)
     s = summarize(active, excused, ctx.member_today(cohort))
     flame = "🔥 " if s.current else ""
     extra = " · today done" if s.today is DayStatus.DONE else ""
     return f"{flame}streak {plural(s.current, 'day')}{extra}"
-
-
-async def member_days(ctx: Context, cohort: Cohort, member_id: int) -> tuple[set[dt.date], set[dt.date]]:
-    """A member's active and excused local dates in a cohort, straight from the ledger."""
-    store = ctx.core.store
-    active = {a.local_date for a in await store.activities(cohort.id, member_id)}
-    excused = {e.local_date for e in await store.excusals(cohort.id, member_id)}
-    return active, excused

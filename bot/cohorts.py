@@ -8,7 +8,6 @@ import io
 import re
 from typing import Any
 
-from bot.challenges import member_days
 from bot.clock import local_date
 from bot.commands import REGISTRY, Arg, ArgKind, UserError, convert, parse_time
 from bot.context import Context
@@ -182,7 +181,7 @@ async def fix(ctx: Context, args: dict[str, Any]) -> Reply:
     day: dt.date = args["date"]
     if day > ctx.member_today(cohort, member):
         raise UserError(f"{day:%Y-%m-%d} is in the future for {member.name}; only past days can be excused.")
-    active, _ = await member_days(ctx, cohort, member.id)
+    active, _ = await ctx.core.store.member_days(cohort.id, member.id)
     if day in active:
         raise UserError(f"{member.name} was active on {day:%Y-%m-%d}; there is nothing to excuse.")
     excusal = Excusal(member.id, cohort.id, day, args["reason"], ctx.user.id, ctx.now)
@@ -224,7 +223,7 @@ async def export(ctx: Context, args: dict[str, Any]) -> Reply:
         ]
     )
     for m in sorted(members, key=lambda m: m.name.casefold()):
-        active, excused = await member_days(ctx, cohort, m.id)
+        active, excused = await ctx.core.store.member_days(cohort.id, m.id)
         s = summarize(active, excused, ctx.member_today(cohort, m))
         sc = scores.get(m.id)
         out.writerow(

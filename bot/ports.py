@@ -96,6 +96,8 @@ class Store(Protocol):
 
     async def unenrol(self, cohort_id: int, member_id: int) -> bool: ...
 
+    async def is_enrolled(self, cohort_id: int, member_id: int) -> bool: ...
+
     async def member_cohorts(self, member_id: int) -> list[Cohort]:
         """The member's cohorts, most recently joined first."""
         ...
@@ -132,6 +134,10 @@ class Store(Protocol):
 
     async def post_answer_counts(self, post_id: int) -> tuple[int, int]:
         """How many answered the post, and how many of them were right."""
+        ...
+
+    async def member_days(self, cohort_id: int, member_id: int) -> tuple[set[dt.date], set[dt.date]]:
+        """A member's active and excused local dates in a cohort."""
         ...
 
     async def add_excusal(self, excusal: Excusal) -> None:

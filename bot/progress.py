@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.challenges import member_days
 from bot.commands import REGISTRY, Arg
 from bot.context import Context
 from bot.heatmap import WEEKS, render_heatmap
@@ -32,7 +31,7 @@ async def streak(ctx: Context, args: dict[str, Any]) -> Reply:
     member = ctx.member
     if "member" in args:
         member = resolve_member(args["member"], await ctx.core.store.cohort_members(cohort.id))
-    active, excused = await member_days(ctx, cohort, member.id)
+    active, excused = await ctx.core.store.member_days(cohort.id, member.id)
     today = ctx.member_today(cohort, member)
     s = summarize(active, excused, today)
     flame = "🔥" if s.current else "🌱"

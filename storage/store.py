@@ -9,7 +9,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from sqlalchemy import Table, and_, case, delete, func, select, update
+from sqlalchemy import Table, and_, case, delete, func, literal, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -303,6 +303,14 @@ class SqlStore:
             )
             return bool(result.rowcount)
 
+    async def is_enrolled(self, cohort_id: int, member_id: int) -> bool:
+        row = await self._one(
+            select(enrolment_t.c.id).where(
+                enrolment_t.c.cohort_id == cohort_id, enrolment_t.c.member_id == member_id
+            )
+        )
+        return row is not None
+
     async def member_cohorts(self, member_id: int) -> list[Cohort]:
         rows = await self._all(
             select(cohort_t)
@@ -417,6 +425,16 @@ class SqlStore:
             )
         )
         return (row[0], row[1]) if row else (0, 0)
+
+    async def member_days(self, cohort_id: int, member_id: int) -> tuple[set[dt.date], set[dt.date]]:
+        active = select(activity_t.c.local_date, literal(True).label("active")).where(
+            activity_t.c.cohort_id == cohort_id, activity_t.c.member_id == member_id
+        )
+        excused = select(excusal_t.c.local_date, literal(False).label("active")).where(
+            excusal_t.c.cohort_id == cohort_id, excusal_t.c.member_id == member_id
+        )
+        rows = await self._all(union_all(active, excused))
+        return {r.local_date for r in rows if r.active}, {r.local_date for r in rows if not r.active}
 
     async def add_excusal(self, excusal: Excusal) -> None:
         try:

@@ -103,7 +103,7 @@ def test_summary_matches_an_independent_reading_of_the_rules(ledger: tuple[set[i
 def test_a_cached_fold_continued_later_equals_a_full_recomputation(
     ledger: tuple[set[int], set[int], int], split: int
 ) -> None:
-    """What a cache would keep (the fold up to some day), continued to a later day, equals folding from scratch."""
+    """A cached fold up to some day, continued to a later day, equals folding from scratch."""
     act, exc, t = ledger
     active, excused = days(*act), days(*exc)
     cached = settle(EMPTY, active, excused, day(min(split, t)))

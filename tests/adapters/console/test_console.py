@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 
 from adapters.console import render
-from bot.types import Button, Card, Field, Image as ReplyImage, Reply
-
+from bot.types import Button, Card, Field, Reply
+from bot.types import Image as ReplyImage
 
 # A simulated morning after the demo history (which ends yesterday, by the real clock).
 LATER = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).strftime("%Y-%m-%dT10:00")
@@ -122,7 +122,7 @@ def test_plain_rendering_shows_cards_fields_buttons_and_files() -> None:
         buttons=(Button("A", "answer", ("A", "1")), Button("B", "answer", ("B", "1"))),
         images=(ReplyImage("a.png", b"", "alt"),),
     )
-    assert render.plain(reply, ["/tmp/a.png"]) == [
+    assert render.plain(reply, ["files/a.png"]) == [
         "hello",
         "== Title ==",
         "https://x.org",
@@ -130,5 +130,5 @@ def test_plain_rendering_shows_cards_fields_buttons_and_files() -> None:
         "  Stage: Python",
         "  -- foot",
         "Buttons: [1] A  [2] B  (press with :click N)",
-        "Saved /tmp/a.png",
+        "Saved files/a.png",
     ]
