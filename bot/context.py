@@ -12,6 +12,7 @@ from bot.types import Cohort, Member, UserRef
 
 if TYPE_CHECKING:
     from bot.core import Core
+    from bot.ports import Store
     from bot.types import ConversationRef
 
 
@@ -66,8 +67,9 @@ class Context:
             return "Join one with `/study join <cohort>`: " + ", ".join(f"`{n}`" for n in names) + "."
         return "There are no cohorts here yet; a moderator can start one with `/study cohort create <name>`."
 
-    async def is_moderator(self) -> bool:
-        if self.user.is_admin:
-            return True
-        conv = self.conversation
-        return await self.core.store.is_moderator(conv.platform, conv.workspace_id, self.user.id)
+
+async def is_moderator(store: Store, user: UserRef, conversation: ConversationRef) -> bool:
+    """Platform admins are moderators; so are members a moderator granted in this workspace."""
+    if user.is_admin:
+        return True
+    return await store.is_moderator(conversation.platform, conversation.workspace_id, user.id)

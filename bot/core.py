@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from bot.commands import MAX_INPUT_CHARS, REGISTRY, Registry, UsageError, UserError
+from bot.commands import GROUPS, MAX_INPUT_CHARS, REGISTRY, Registry, UsageError, UserError
 from bot.content import Catalog
-from bot.context import Context
+from bot.context import Context, is_moderator
 from bot.ports import Clock, Store
 from bot.replies import error_reply
 from bot.types import ConversationRef, Invocation, Reply, UserRef
@@ -58,21 +58,24 @@ class Core:
             return error_reply(f"{exc} Usage: `{spec.usage()}`{example}")
         except UserError as exc:
             return error_reply(str(exc))
-        member = await self.store.upsert_member(inv.user.platform, inv.user.id, inv.user.name)
-        ctx = Context(self, inv.user, inv.conversation, member)
-        if spec.moderator and not await ctx.is_moderator():
+        if spec.moderator and not await is_moderator(self.store, inv.user, inv.conversation):
             return error_reply(
                 f"`{spec.name}` is for moderators: server/workspace admins and members a moderator granted "
                 "(`/study cohort grant <member>`). Nothing was changed."
             )
         try:
-            return await spec.handler(ctx, values)
+            member = await self.store.upsert_member(inv.user.platform, inv.user.id, inv.user.name)
+            return await spec.handler(Context(self, inv.user, inv.conversation, member), values)
         except UserError as exc:
             return error_reply(str(exc))
+        except Exception:
+            # A bug or an outage must not take the adapter down; the member gets an honest answer.
+            log.exception("command %r failed for %s", inv.command, inv.user)
+            return error_reply(
+                "Something went wrong on our side and has been logged. Please try again in a moment."
+            )
 
     def _unknown(self, name: str) -> Reply:
-        from bot.commands import GROUPS
-
         if name in GROUPS:
             subs = sorted(n.split(" ", 1)[1] for n in self.registry.commands if n.startswith(name + " "))
             return error_reply(f"`{name}` needs a sub-command: {', '.join(subs)}. Try `/study help {name}`.")

@@ -76,3 +76,26 @@ async def test_an_unknown_member_gets_an_error_before_anything_is_stored(bot: Bo
     reply = await bot.say("Newcomer", "strek")
     assert reply.error
     assert await snapshot(bot.core.store) == before
+
+
+async def test_a_stranger_refused_a_moderator_command_leaves_no_trace(bot: Bot) -> None:
+    before = await snapshot(bot.core.store)
+    reply = await bot.say("Stranger", "cohort create sneaky")
+    assert reply.error and "is for moderators" in reply.text
+    assert await snapshot(bot.core.store) == before
+
+
+async def test_a_failure_inside_a_command_gets_an_honest_answer_and_is_logged(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    await bot.say("Mia", "cohort create ml tz=UTC")
+    await bot.say("Ada", "join ml")
+    store = bot.core.store
+
+    async def outage(*_: object, **__: object) -> None:
+        raise ConnectionError("database went away")
+
+    store.scores = outage  # type: ignore[method-assign]
+    reply = await bot.say("Ada", "leaderboard")
+    assert reply.error and "Something went wrong on our side" in reply.text
+    assert "command 'leaderboard' failed" in caplog.text and "database went away" in caplog.text
