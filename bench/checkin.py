@@ -1,6 +1,7 @@
 """Benchmark: N members answer today's quiz at once through core.dispatch.
 
-Prints answers per second and p50/p99 dispatch latency, then inserts the same rows through the raw driver
+Prints answers per second and p50/p99 dispatch latency under that burst, the latency of answers sent one
+at a time (what a member feels on a quiet day), then inserts the same rows through the raw driver
 (aiosqlite or asyncpg, one transaction per row) for comparison.
 
     python bench/checkin.py                      # 10,000 members on a temporary SQLite file
@@ -33,6 +34,8 @@ from storage.store import SqlStore
 
 WHERE = ConversationRef("bench", "ws", "general")
 NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
+# Answers sent one at a time after the burst, for the latency of a quiet moment.
+QUIET = 500
 
 
 async def setup(store: SqlStore, n: int) -> tuple[Core, int, str, list[UserRef]]:
@@ -77,6 +80,17 @@ async def dispatch_all(
     return time.perf_counter() - start, latencies
 
 
+async def one_at_a_time(core: Core, post_id: int, answer: str, users: list[UserRef]) -> list[float]:
+    latencies = []
+    for user in users:
+        start = time.perf_counter()
+        reply = await core.dispatch(Invocation("answer", (answer, str(post_id)), user, WHERE))
+        latencies.append(time.perf_counter() - start)
+        if reply.error:
+            raise RuntimeError(reply.text)
+    return latencies
+
+
 async def raw_sqlite(path: str, n: int) -> float:
     import aiosqlite
 
@@ -112,11 +126,17 @@ async def raw_postgres(url: str, n: int) -> float:
         await conn.close()
 
 
-def report(label: str, n: int, elapsed: float, latencies: list[float], raw: float) -> None:
+def percentiles(latencies: list[float]) -> str:
     q = statistics.quantiles(latencies, n=100)
+    return f"p50 {q[49] * 1000:.1f} ms, p99 {q[98] * 1000:.1f} ms"
+
+
+def report(
+    label: str, n: int, elapsed: float, latencies: list[float], quiet: list[float], raw: float
+) -> None:
     print(f"{label}: {n:,} answers through core.dispatch in {elapsed:.2f} s = {n / elapsed:,.0f} answers/s")
-    p50, p99 = q[49] * 1000, q[98] * 1000
-    print(f"{label}:   dispatch latency p50 {p50:.1f} ms, p99 {p99:.1f} ms (all {n:,} at once)")
+    print(f"{label}:   dispatch latency {percentiles(latencies)} (all {n:,} at once)")
+    print(f"{label}:   dispatch latency {percentiles(quiet)} ({len(quiet):,} more, one at a time)")
     print(f"{label}: {n:,} raw driver inserts, one transaction each, in {raw:.2f} s = {n / raw:,.0f} rows/s")
     print(f"{label}:   core.dispatch takes {elapsed / raw:.2f}x the raw driver's time")
 
@@ -125,12 +145,13 @@ async def bench_sqlite(n: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = SqlStore.from_url(f"sqlite+aiosqlite:///{tmp}/bench.db")
         await store.migrate()
-        core, post_id, answer, users = await setup(store, n)
-        elapsed, latencies = await dispatch_all(core, post_id, answer, users)
-        assert len(await store.activities(1)) == n
+        core, post_id, answer, users = await setup(store, n + QUIET)
+        elapsed, latencies = await dispatch_all(core, post_id, answer, users[:n])
+        quiet = await one_at_a_time(core, post_id, answer, users[n:])
+        assert len(await store.activities(1)) == n + QUIET
         await store.close()
         raw = await raw_sqlite(f"{tmp}/raw.db", n)
-    report("sqlite", n, elapsed, latencies, raw)
+    report("sqlite", n, elapsed, latencies, quiet, raw)
 
 
 async def bench_postgres(url: str, n: int) -> None:
@@ -141,11 +162,12 @@ async def bench_postgres(url: str, n: int) -> None:
     try:
         store = SqlStore.from_url(url, server_settings={"search_path": schema})
         await store.migrate()
-        core, post_id, answer, users = await setup(store, n)
-        elapsed, latencies = await dispatch_all(core, post_id, answer, users)
+        core, post_id, answer, users = await setup(store, n + QUIET)
+        elapsed, latencies = await dispatch_all(core, post_id, answer, users[:n])
+        quiet = await one_at_a_time(core, post_id, answer, users[n:])
         await store.close()
         raw = await raw_postgres(url, n)
-        report("postgres", n, elapsed, latencies, raw)
+        report("postgres", n, elapsed, latencies, quiet, raw)
     finally:
         async with admin.begin() as conn:
             await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

@@ -53,6 +53,8 @@ class Context:
             raise UserError(f"You are not in a cohort called `{name}`. {await self.join_hint(mine)}")
         if not mine:
             raise UserError(f"You have not joined a cohort yet. {await self.join_hint(mine)}")
+        if len(mine) == 1:
+            return mine[0]
         here = await self.cohort_here()
         if here and any(c.id == here.id for c in mine):
             return here

@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from sqlmodel import SQLModel
 
 import storage.tables  # noqa: F401
-from bot.types import Activity, ActivityKind, Invocation
+from bot.types import Activity, ActivityKind, Cohort, Invocation
 from storage.store import SqlStore
 from tests.conftest import CHANNEL, Bot, text_of
 
@@ -48,9 +48,8 @@ async def test_simultaneous_clicks_count_one_answer(bot: Bot) -> None:
     assert len(await bot.core.store.activities(cohort.id)) == 1
 
 
-async def test_the_same_claim_is_won_once(store: SqlStore) -> None:
-    now = dt.datetime(2026, 11, 24, tzinfo=dt.UTC)
-    cohort = await store.create_cohort(
+async def make_cohort(store: SqlStore, now: dt.datetime) -> Cohort:
+    return await store.create_cohort(
         conversation=CHANNEL,
         name="c",
         post_time=dt.time(9),
@@ -60,6 +59,11 @@ async def test_the_same_claim_is_won_once(store: SqlStore) -> None:
         created_by="mia",
         now=now,
     )
+
+
+async def test_the_same_claim_is_won_once(store: SqlStore) -> None:
+    now = dt.datetime(2026, 11, 24, tzinfo=dt.UTC)
+    cohort = await make_cohort(store, now)
     claims = await asyncio.gather(*(store.claim_post(cohort.id, now.date(), "x", now) for _ in range(20)))
     assert sum(c is not None for c in claims) == 1
 
@@ -68,16 +72,7 @@ async def test_a_double_check_in_is_refused_by_the_database(store: SqlStore) -> 
     from bot.ports import Conflict
 
     now = dt.datetime(2026, 11, 24, tzinfo=dt.UTC)
-    cohort = await store.create_cohort(
-        conversation=CHANNEL,
-        name="c",
-        post_time=dt.time(9),
-        timezone="UTC",
-        weekdays=frozenset(range(7)),
-        start_date=dt.date(2026, 11, 1),
-        created_by="mia",
-        now=now,
-    )
+    cohort = await make_cohort(store, now)
     member = await store.upsert_member("console", "ada", "Ada")
     entry = Activity(member.id, cohort.id, now.date(), ActivityKind.CHECKIN, 5, at=now)
     await store.record_activity(entry)
@@ -109,16 +104,7 @@ async def test_migrating_twice_is_harmless(store: SqlStore) -> None:
 
 async def test_instants_come_back_aware_in_utc(store: SqlStore) -> None:
     now = dt.datetime(2026, 11, 24, 15, 30, tzinfo=dt.UTC)
-    cohort = await store.create_cohort(
-        conversation=CHANNEL,
-        name="c",
-        post_time=dt.time(9),
-        timezone="UTC",
-        weekdays=frozenset(range(7)),
-        start_date=dt.date(2026, 11, 1),
-        created_by="mia",
-        now=now,
-    )
+    cohort = await make_cohort(store, now)
     member = await store.upsert_member("console", "ada", "Ada")
     await store.record_activity(Activity(member.id, cohort.id, now.date(), ActivityKind.CHECKIN, 5, at=now))
     [entry] = await store.activities(cohort.id)
