@@ -20,6 +20,8 @@ from bot.types import Attachment, Card, Cohort, Excusal, Field, Reply
 # Cohort names go into commands and CSV file names: keep them short, lowercase and typeable.
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{1,31}$")
 NAME_RULE = "2 to 32 lowercase letters, digits, dashes or underscores, e.g. ml-2026"
+# The audit trail keeps a sentence, not an essay (and the column is sized for it).
+MAX_REASON_CHARS = 500
 DEFAULT_TIME = parse_time("09:00")
 DEFAULT_DAYS = convert(Arg("days", ArgKind.DAYS), "mon-fri")
 # What `cohort set` can change, and how each value is read.
@@ -179,6 +181,9 @@ async def fix(ctx: Context, args: dict[str, Any]) -> Reply:
     cohort = await _cohort(ctx, args["name"])
     member = resolve_member(args["member"], await ctx.core.store.cohort_members(cohort.id))
     day: dt.date = args["date"]
+    reason: str = args["reason"]
+    if len(reason) > MAX_REASON_CHARS:
+        raise UserError(f"Keep the reason under {MAX_REASON_CHARS} characters (yours has {len(reason)}).")
     if day > ctx.member_today(cohort, member):
         raise UserError(f"{day:%Y-%m-%d} is in the future for {member.name}; only past days can be excused.")
     active, _ = await ctx.core.store.member_days(cohort.id, member.id)

@@ -38,6 +38,9 @@ from storage.tables import (
 
 log = logging.getLogger(__name__)
 
+# The member.name column's size; platforms allow shorter display names (Discord 32, Slack 80).
+MAX_NAME = 100
+
 
 def _t(model: Any) -> Table:
     table: Table = model.__table__
@@ -149,6 +152,7 @@ class SqlStore:
     # ---- members and moderators ----
 
     async def upsert_member(self, platform: str, user_id: str, name: str) -> Member:
+        name = name[:MAX_NAME]
         query = select(member_t).where(member_t.c.platform == platform, member_t.c.user_id == user_id)
         row = await self._one(query)
         if row is not None and row.name == name:

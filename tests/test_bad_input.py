@@ -50,6 +50,7 @@ BAD = [
     ("Mia", "cohort fix ml-2026 ada 2026-13-01 sick", ["`2026-13-01` is not a date"]),
     ("Mia", "cohort fix ml-2026 ada 2026-11-20", ["Missing <reason>"]),
     ("Mia", "cohort fix ml-2026 ghost 2026-11-20 sick", ["don't know a member `ghost`"]),
+    ("Mia", "cohort fix ml-2026 ada 2026-11-20 " + "why " * 150, ["Keep the reason under 500 characters"]),
     ("Mia", "cohort grant ghost", ["don't know a member `ghost`"]),
     ("Mia", "cohort revoke ada", ["has no granted moderator rights"]),
     ("Mia", "help nothing", ["There is no command `nothing`"]),
