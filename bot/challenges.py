@@ -58,9 +58,7 @@ def pick_challenge(catalog: Catalog, cohort_id: int, used_before: list[str]) -> 
     return cycle_order(catalog, cohort_id, cycle + 1)[0]
 
 
-def challenge_card(
-    catalog: Catalog, cohort: Cohort, post: Post, *, closed: bool = False
-) -> tuple[Card, tuple[Button, ...]]:
+def challenge_card(catalog: Catalog, cohort: Cohort, post: Post) -> tuple[Card, tuple[Button, ...]]:
     """The card and buttons of a daily post."""
     ch = catalog.challenges.get(post.challenge_id)
     if ch is None:
@@ -84,23 +82,14 @@ def challenge_card(
         body = f"{ch.instructions}\n\nDone when: {ch.done_when}"
         footer = f"Cohort {cohort.name} · {when} · check in with /study done [note or link]"
         buttons = (Button("Done ✅", "done", (), Style.SUCCESS),)
-    kind = "Quiz" if ch.is_quiz else "Task"
-    card = Card(f"📚 Daily {kind.lower()}: {topic}", body, tuple(fields), footer, style=Style.PRIMARY)
-    if closed:
-        return card, ()
-    return card, buttons
+    kind = "quiz" if ch.is_quiz else "task"
+    return Card(f"📚 Daily {kind}: {topic}", body, tuple(fields), footer, style=Style.PRIMARY), buttons
 
 
-def closing_card(catalog: Catalog, post: Post, answered: int, correct: int) -> Card:
-    """What yesterday's post shows once it closed: the answer, why, and how many answered."""
-    ch = catalog.challenges[post.challenge_id]
-    if ch.is_quiz:
-        idx = LETTERS.index(ch.answer)
-        body = f"Answer: {ch.answer}) {ch.options[idx]}\n{ch.explanation}"
-        tally = f"{plural(answered, 'member')} answered, {correct} correctly"
-    else:
-        body = f"{ch.instructions}"
-        tally = f"{plural(answered, 'member')} checked in"
+def closing_card(quiz: Challenge, post: Post, answered: int, correct: int) -> Card:
+    """What a closed quiz shows: the answer, why, and how many answered."""
+    body = f"Answer: {quiz.answer}) {quiz.options[LETTERS.index(quiz.answer)]}\n{quiz.explanation}"
+    tally = f"{plural(answered, 'member')} answered, {correct} correctly"
     return Card(f"Closed: {post.local_date:%a %d %b}", body, (Field("Answers", tally),), style=Style.NEUTRAL)
 
 
@@ -155,14 +144,15 @@ async def answer(ctx: Context, args: dict[str, Any]) -> Reply:
         if post is None:
             raise UserError("That challenge no longer exists.")
         cohort = await store.get_cohort(post.cohort_id)
+        quiz = catalog.challenges.get(post.challenge_id)
         if cohort is None or post.local_date != local_date(ctx.now, cohort.timezone):
-            answered, right = await store.post_answer_counts(post.id)
-            return Reply(
-                text=f"That challenge ({post.local_date:%a %d %b}) is closed. "
-                "See today's with `/study today`.",
-                cards=(closing_card(catalog, post, answered, right),),
-                ephemeral=True,
+            closed = (
+                f"That challenge ({post.local_date:%a %d %b}) is closed. See today's with `/study today`."
             )
+            if quiz is None or not quiz.is_quiz:
+                raise UserError(closed)
+            answered, right = await store.post_answer_counts(post.id)
+            return Reply(text=closed, cards=(closing_card(quiz, post, answered, right),), ephemeral=True)
         if not await store.is_enrolled(cohort.id, ctx.member.id):
             raise UserError(f"Join `{cohort.name}` first: `/study join {cohort.name}`.")
     else:
