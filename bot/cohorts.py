@@ -15,7 +15,7 @@ from bot.members import resolve_member
 from bot.ports import Conflict
 from bot.schedule import describe_schedule, next_post
 from bot.streaks import summarize
-from bot.types import Attachment, Card, Cohort, Excusal, Field, Reply
+from bot.types import Attachment, Card, Cohort, Excusal, Field, Member, Reply
 
 # Cohort names go into commands and CSV file names: keep them short, lowercase and typeable.
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{1,31}$")
@@ -307,9 +307,10 @@ async def revoke(ctx: Context, args: dict[str, Any]) -> Reply:
     return Reply(text=f"{member.name} is no longer a moderator.")
 
 
-async def _known_member(ctx: Context, query: str) -> Any:
+async def _known_member(ctx: Context, query: str) -> Member:
+    """A member of any cohort in this workspace, named by mention, id or name."""
     conv = ctx.conversation
-    seen: dict[int, Any] = {}
+    seen: dict[int, Member] = {}
     for cohort in await ctx.core.store.list_cohorts(conv.platform, conv.workspace_id):
         for m in await ctx.core.store.cohort_members(cohort.id):
             seen[m.id] = m

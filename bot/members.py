@@ -24,4 +24,4 @@ def resolve_member(query: str, candidates: list[Member]) -> Member:
         return named[0]
     if len(named) > 1:
         raise UserError(f"More than one member is called `{text}`; mention them instead.")
-    raise UserError(f"I don't know a member `{text}` in this cohort.")
+    raise UserError(f"I don't know a member `{text}` here: they show up once they have joined a cohort.")
