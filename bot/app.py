@@ -8,13 +8,15 @@ from bot.clock import SystemClock
 from bot.content import load_catalog
 from bot.core import Core
 from bot.ports import Clock
+from bot.settings import Settings
 from storage.store import SqlStore
 
 log = logging.getLogger(__name__)
 
 
-async def build_core(database_url: str, clock: Clock | None = None) -> Core:
-    """Open the database (migrating it to the latest schema), load the content, and build the core."""
-    store = SqlStore.from_url(database_url)
+async def build_core(settings: Settings, database_url: str | None = None, clock: Clock | None = None) -> Core:
+    """Load the content, open the database (migrating it to the latest schema), and build the core."""
+    catalog = load_catalog(community=settings.community_packs())
+    store = SqlStore.from_url(database_url or settings.database_url)
     await store.migrate()
-    return Core(store, load_catalog(), clock or SystemClock())
+    return Core(store, catalog, clock or SystemClock())

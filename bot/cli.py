@@ -25,16 +25,18 @@ def _console_user() -> str:
     return name if re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]{0,31}", name or "") else "learner"
 
 
-async def _console(db: str, user: str, files_dir: Path) -> int:
+async def _console(settings: Settings, db: str, user: str) -> int:
     from adapters.console.session import CONVERSATION, ConsoleClock, ConsoleSession, is_tty
     from bot.app import build_core
     from bot.demo import seed_demo
     from bot.posting import run_due_posts
 
     clock = ConsoleClock()
-    core = await build_core(db, clock)
+    core = await build_core(settings, db, clock)
     interactive = is_tty(sys.stdin) and is_tty(sys.stdout)
-    session = ConsoleSession(core, clock, user, sys.stdout, interactive=interactive, files_dir=files_dir)
+    session = ConsoleSession(
+        core, clock, user, sys.stdout, interactive=interactive, files_dir=Path(settings.files_dir)
+    )
     try:
         demo = await seed_demo(core, CONVERSATION, session.user)
         session.say(
@@ -61,9 +63,10 @@ async def _db_upgrade(db: str) -> int:
     return 0
 
 
-def _content_check(dirs: Sequence[str]) -> int:
+def _content_check(dirs: Sequence[str], settings: Settings) -> int:
+    packs = [Path(d) for d in dirs] if dirs else settings.community_packs()
     try:
-        catalog = load_catalog([Path(d) for d in dirs] if dirs else None)
+        catalog = load_catalog(community=packs)
     except ContentError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -103,7 +106,9 @@ def parser() -> argparse.ArgumentParser:
     upgrade.add_argument("--db", help="database URL (default: STUDYBOT_DATABASE_URL)")
     content = sub.add_parser("content", help="roadmap content tools")
     content_sub = content.add_subparsers(dest="content_command", required=True, metavar="ACTION")
-    check = content_sub.add_parser("check", help="validate content directories (default: the built-in pack)")
+    check = content_sub.add_parser(
+        "check", help="validate the built-in pack and community packs (default: STUDYBOT_CONTENT_DIRS)"
+    )
     check.add_argument("dirs", nargs="*", metavar="DIR")
     return p
 
@@ -122,11 +127,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
-        return asyncio.run(_console(args.db or settings.database_url, user, Path(settings.files_dir)))
+        try:
+            return asyncio.run(_console(settings, args.db or settings.database_url, user))
+        except ContentError as exc:
+            print(
+                f"studybot: the content has problems; run `studybot content check`.\n{exc}", file=sys.stderr
+            )
+            return 1
     if args.command == "db":
         return asyncio.run(_db_upgrade(args.db or settings.database_url))
     if args.command == "content":
-        return _content_check(args.dirs)
+        return _content_check(args.dirs, settings)
     return _run(settings)
 
 

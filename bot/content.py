@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources as importlib_resources
 from pathlib import Path
 from typing import Any
@@ -100,6 +100,8 @@ class ContentError(Exception):
 class _Checker:
     def __init__(self) -> None:
         self.problems: list[str] = []
+        # ("challenge", id) -> "file: id", so reference problems name the file they come from.
+        self.where: dict[tuple[str, str], str] = {}
 
     def text(self, where: str, item: dict[str, Any], key: str) -> str:
         value = item.get(key)
@@ -150,13 +152,24 @@ def builtin_content_dir() -> Path:
     return Path(str(importlib_resources.files("content")))
 
 
-def load_catalog(directories: Iterable[Path] | None = None) -> Catalog:
-    """Load and validate content; raise ContentError listing every problem found."""
+def load_catalog(directories: Iterable[Path] | None = None, community: Iterable[Path] = ()) -> Catalog:
+    """Load and validate content; raise ContentError listing every problem found.
+
+    `directories` (default: the built-in pack) are merged as they are. Each `community` directory is a
+    pack of the same format merged over them, its ids prefixed with `<directory name>:` so they cannot
+    clash; inside such a pack a reference means the pack's own id where it has one, else the built-in id.
+    """
     dirs = list(directories) if directories is not None else [builtin_content_dir()]
     checker = _Checker()
     catalog = Catalog()
     for directory in dirs:
-        _load_dir(directory, catalog, checker)
+        _merge(catalog, _load_dir(directory, checker), checker)
+    for directory in community:
+        if not directory.is_dir():
+            checker.problems.append(f"{directory}: not a directory")
+            continue
+        pack = _namespaced(_load_dir(directory, checker), directory.name, checker)
+        _merge(catalog, pack, checker)
     _check_references(catalog, checker)
     if checker.problems:
         raise ContentError(checker.problems)
@@ -169,28 +182,74 @@ def load_catalog(directories: Iterable[Path] | None = None) -> Catalog:
     return catalog
 
 
-def _load_dir(directory: Path, catalog: Catalog, checker: _Checker) -> None:
+def _load_dir(directory: Path, checker: _Checker) -> Catalog:
+    pack = Catalog()
     stages_file = directory / "stages.yaml"
     if stages_file.exists():
         for where, item in _read(stages_file, "stages", checker):
             stage = _stage(where, item, checker)
-            if catalog.stage(stage.id):
+            if pack.stage(stage.id):
                 checker.problems.append(f"{where}: duplicate stage id")
             else:
-                catalog.stages.append(stage)
+                checker.where[("stage", stage.id)] = where
+                pack.stages.append(stage)
     resources_file = directory / "resources.yaml"
     if resources_file.exists():
         for where, item in _read(resources_file, "resources", checker):
             res = _resource(where, item, checker)
-            if res.id in catalog.resources:
+            if res.id in pack.resources:
                 checker.problems.append(f"{where}: duplicate resource id")
-            catalog.resources[res.id] = res
+            checker.where[("resource", res.id)] = where
+            pack.resources[res.id] = res
     for path in sorted((directory / "challenges").glob("*.yaml")):
         for where, item in _read(path, "challenges", checker):
             ch = _challenge(where, item, checker)
-            if ch.id in catalog.challenges:
+            if ch.id in pack.challenges:
                 checker.problems.append(f"{where}: duplicate challenge id")
-            catalog.challenges[ch.id] = ch
+            checker.where[("challenge", ch.id)] = where
+            pack.challenges[ch.id] = ch
+    return pack
+
+
+def _namespaced(pack: Catalog, namespace: str, checker: _Checker) -> Catalog:
+    """Prefix a community pack's ids with its namespace, and its references to its own ids."""
+    stages = {s.id for s in pack.stages}
+
+    def sid(stage_id: str) -> str:
+        return f"{namespace}:{stage_id}" if stage_id in stages else stage_id
+
+    def rids(ids: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(f"{namespace}:{r}" if r in pack.resources else r for r in ids)
+
+    out = Catalog()
+    for s in pack.stages:
+        out.stages.append(replace(s, id=sid(s.id)))
+        checker.where[("stage", sid(s.id))] = checker.where.get(("stage", s.id), s.id)
+    for r in pack.resources.values():
+        new = replace(r, id=f"{namespace}:{r.id}", stage=sid(r.stage))
+        checker.where[("resource", new.id)] = checker.where.get(("resource", r.id), r.id)
+        out.resources[new.id] = new
+    for c in pack.challenges.values():
+        new_c = replace(c, id=f"{namespace}:{c.id}", stage=sid(c.stage), resources=rids(c.resources))
+        checker.where[("challenge", new_c.id)] = checker.where.get(("challenge", c.id), c.id)
+        out.challenges[new_c.id] = new_c
+    return out
+
+
+def _merge(catalog: Catalog, pack: Catalog, checker: _Checker) -> None:
+    for stage in pack.stages:
+        if catalog.stage(stage.id):
+            checker.problems.append(f"{checker.where.get(('stage', stage.id), stage.id)}: duplicate stage id")
+        else:
+            catalog.stages.append(stage)
+    for rid, res in pack.resources.items():
+        if rid in catalog.resources:
+            checker.problems.append(f"{checker.where.get(('resource', rid), rid)}: duplicate resource id")
+        catalog.resources[rid] = res
+    for cid, ch in pack.challenges.items():
+        if cid in catalog.challenges:
+            checker.problems.append(f"{checker.where.get(('challenge', cid), cid)}: duplicate challenge id")
+        catalog.challenges[cid] = ch
 
 
 def _stage(where: str, item: dict[str, Any], c: _Checker) -> Stage:
@@ -293,16 +352,17 @@ def _challenge(where: str, item: dict[str, Any], c: _Checker) -> Challenge:
 
 def _check_references(catalog: Catalog, c: _Checker) -> None:
     for res in catalog.resources.values():
+        where = c.where.get(("resource", res.id), res.id)
         stage = catalog.stage(res.stage)
         if stage is None:
-            c.problems.append(f"resources.yaml: {res.id}: unknown stage {res.stage!r}")
+            c.problems.append(f"{where}: unknown stage {res.stage!r}")
             continue
         topic_ids = {t.id for t in stage.topics}
         for t in res.topics:
             if t not in topic_ids:
-                c.problems.append(f"resources.yaml: {res.id}: unknown topic {t!r} in stage {res.stage!r}")
+                c.problems.append(f"{where}: unknown topic {t!r} in stage {res.stage!r}")
     for ch in catalog.challenges.values():
-        where = f"challenges/{ch.stage}: {ch.id}"
+        where = c.where.get(("challenge", ch.id), ch.id)
         stage = catalog.stage(ch.stage)
         if stage is None:
             c.problems.append(f"{where}: unknown stage {ch.stage!r}")

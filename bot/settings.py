@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///studybot.db"
@@ -15,3 +18,8 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     log_level: str = "WARNING"
     files_dir: str = "studybot-files"
+    # Community content packs, separated like PATH (":" on Linux and macOS, ";" on Windows).
+    content_dirs: str = ""
+
+    def community_packs(self) -> list[Path]:
+        return [Path(p) for p in self.content_dirs.split(os.pathsep) if p.strip()]

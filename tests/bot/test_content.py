@@ -103,3 +103,36 @@ def test_a_malformed_url_is_reported(tmp_path: Path) -> None:
 
 def test_the_pack_ships_inside_the_package() -> None:
     assert (builtin_content_dir() / "stages.yaml").is_file()
+
+
+def test_a_community_pack_is_namespaced_and_merged_over_the_builtin_pack(tmp_path: Path) -> None:
+    builtin = load_catalog()
+    clash = next(iter(builtin.challenges))
+    pack = write_pack(tmp_path / "club", {**QUIZ, "id": clash})
+    # The pack adds its own stage `python` (which becomes club:python) and a challenge with a built-in id.
+    catalog = load_catalog(community=[pack])
+    assert catalog.challenges[clash] == builtin.challenges[clash]
+    mine = catalog.challenges[f"club:{clash}"]
+    assert (mine.stage, mine.resources) == ("club:python", ("club:guide",))
+    assert catalog.resources["club:guide"].stage == "club:python"
+    assert [s.id for s in catalog.stages][-1] == "club:python"
+
+
+def test_a_community_challenge_can_join_a_builtin_stage_and_cite_builtin_resources(tmp_path: Path) -> None:
+    builtin = load_catalog()
+    stage = builtin.stages[1]
+    resource = next(r for r in builtin.resources.values() if r.stage == stage.id)
+    root = tmp_path / "club"
+    (root / "challenges").mkdir(parents=True)
+    extra = {**QUIZ, "stage": stage.id, "topic": stage.topics[0].id, "resources": [resource.id]}
+    (root / "challenges" / "extra.yaml").write_text(yaml.safe_dump({"challenges": [extra]}))
+    catalog = load_catalog(community=[root])
+    added = catalog.challenges["club:q1"]
+    assert (added.stage, added.resources) == (stage.id, (resource.id,))
+
+
+def test_a_broken_community_pack_is_reported_with_its_file(tmp_path: Path) -> None:
+    pack = write_pack(tmp_path / "club", {**QUIZ, "resources": ["missing"]})
+    with pytest.raises(ContentError) as err:
+        load_catalog(community=[pack])
+    assert "python.yaml: q1: unknown resource 'missing'" in err.value.problems
