@@ -9,6 +9,7 @@ from bot.content import Catalog
 from bot.context import Context, is_moderator
 from bot.ports import Clock, Store
 from bot.replies import error_reply
+from bot.search import Choice, ResourceSearch, Suggester
 from bot.types import ConversationRef, Invocation, Reply, UserRef
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,22 @@ class Core:
         self.catalog = catalog
         self.clock = clock
         self.registry = registry or REGISTRY
+        self.search = ResourceSearch(catalog)
+        self._suggester = Suggester(catalog)
+
+    async def suggest(
+        self, kind: str, prefix: str, conversation: ConversationRef | None = None
+    ) -> list[Choice]:
+        """Autocomplete choices (at most 25): stages, topics, resources, kinds, or a conversation's cohorts."""
+        if kind not in Suggester.KINDS:
+            raise ValueError(
+                f"unknown suggestion kind {kind!r}; expected one of {', '.join(Suggester.KINDS)}"
+            )
+        extra: list[Choice] = []
+        if kind == "cohort" and conversation is not None:
+            cohorts = await self.store.list_cohorts(conversation.platform, conversation.workspace_id)
+            extra = [Choice(c.name, c.name) for c in cohorts]
+        return self._suggester.suggest(kind, prefix, extra)
 
     def invocation(self, text: str, user: UserRef, conversation: ConversationRef) -> Invocation:
         """Build an Invocation from typed text (console, Slack's one slash command)."""

@@ -1,96 +1,68 @@
-"""The `resources` command: find roadmap resources by words, forgiving small typos."""
+"""The `resources` command: the best roadmap resources for a query, with optional stage and kind filters."""
 
 from __future__ import annotations
 
 import difflib
-import re
 from typing import Any
 
 from bot.commands import REGISTRY, Arg, ArgKind, UserError
-from bot.content import Catalog, Resource
+from bot.content import RESOURCE_KINDS
 from bot.context import Context
 from bot.types import Card, Field, Reply
 
-SHOWN = 5
-_WORD = re.compile(r"[a-z0-9+#]+")
-# Words that say nothing about what someone is looking for.
-_STOP = frozenset(
-    {"a", "an", "and", "the", "for", "of", "to", "in", "on", "with", "how", "what", "i", "learn"}
-)
 
-
-def _words(text: str) -> list[str]:
-    return [w for w in _WORD.findall(text.lower()) if w not in _STOP]
-
-
-def _haystack(catalog: Catalog, res: Resource) -> dict[str, float]:
-    """Each word of a resource with its weight: title and topics count more than the description."""
-    stage = catalog.stage(res.stage)
-    topic_titles = [t.title for t in stage.topics if t.id in res.topics] if stage else []
-    weighted: dict[str, float] = {}
-    parts = (
-        (res.title, 3.0),
-        (" ".join(res.topics) + " " + " ".join(topic_titles), 2.5),
-        (res.kind + " " + res.stage + " " + (stage.title if stage else ""), 1.5),
-        (res.description, 1.0),
-    )
-    for text, weight in parts:
-        for w in _words(text.replace("-", " ")):
-            weighted[w] = max(weighted.get(w, 0.0), weight)
-    return weighted
-
-
-def search(catalog: Catalog, query: str, limit: int = SHOWN) -> list[tuple[Resource, list[str]]]:
-    """The best matches for a query, each with the words that matched."""
-    terms = _words(query)
-    results = []
-    for res in catalog.resources.values():
-        hay = _haystack(catalog, res)
-        score, why = 0.0, []
-        for term in terms:
-            if term in hay:
-                score += hay[term]
-                why.append(term)
-                continue
-            prefix = [w for w in hay if len(term) >= 3 and w.startswith(term)]
-            close = prefix or difflib.get_close_matches(term, list(hay), n=1, cutoff=0.8)
-            if close:
-                score += hay[close[0]] * 0.6
-                why.append(close[0])
-        if score:
-            results.append((score, res.title, res, why))
-    results.sort(key=lambda r: (-r[0], r[1]))
-    return [(res, why) for _, _, res, why in results[:limit]]
+def _filters(ctx: Context, query: str) -> tuple[str, str | None, str | None]:
+    """Split `stage:<id>` and `kind:<kind>` out of a query, checking both."""
+    stage = kind = None
+    rest = []
+    for token in query.split():
+        key, sep, value = token.partition(":")
+        if sep and key.lower() == "stage":
+            ids = [s.id for s in ctx.core.catalog.stages]
+            if value not in ids:
+                close = difflib.get_close_matches(value, ids, n=1, cutoff=0.5)
+                hint = f" Did you mean `stage:{close[0]}`?" if close else f" Stages: {', '.join(ids)}."
+                raise UserError(f"There is no stage `{value}`.{hint}")
+            stage = value
+        elif sep and key.lower() == "kind":
+            if value.lower() not in RESOURCE_KINDS:
+                raise UserError(
+                    f"`kind:{value}` is not a kind of resource: use one of {', '.join(RESOURCE_KINDS)}."
+                )
+            kind = value.lower()
+        else:
+            rest.append(token)
+    return " ".join(rest), stage, kind
 
 
 @REGISTRY.command(
     "resources",
-    "Find resources from the ML-engineer roadmap: docs, courses, books, datasets, practice.",
-    Arg("query", ArgKind.REST, help="what you are looking for"),
-    example="/study resources pandas groupby",
+    "Find roadmap resources (docs, courses, books, datasets, practice); filter with stage:<id> or kind:<kind>.",
+    Arg("query", ArgKind.REST, help="what you are looking for, optionally with stage:<id> and kind:<kind>"),
+    example="/study resources pandas groupby kind:docs",
 )
 async def resources(ctx: Context, args: dict[str, Any]) -> Reply:
-    catalog = ctx.core.catalog
-    found = search(catalog, args["query"])
-    if not found:
-        stages = ", ".join(s.title for s in catalog.stages)
+    query, stage, kind = _filters(ctx, args["query"])
+    search = ctx.core.search
+    if not query:
+        raise UserError("Say what you are looking for as well, e.g. `/study resources pytorch stage:python`.")
+    hits = search.search(query, stage=stage, kind=kind)
+    if not hits:
+        places = search.closest_places(query)
+        hint = f" The closest parts of the roadmap: {'; '.join(places)}." if places else ""
+        scope = "".join(
+            f" {f}" for f in (f"stage:{stage}" if stage else "", f"kind:{kind}" if kind else "") if f
+        )
         raise UserError(
-            f"Nothing matched `{args['query']}`. Try a library or topic name; the roadmap covers {stages}."
+            f"Nothing matched `{query}`{scope}.{hint} Try a library or topic name, or `/study roadmap`."
         )
     cards = []
-    for res, why in found:
+    for hit in hits:
+        res = hit.resource
         cost = "free" if res.free else "paid"
-        cards.append(
-            Card(
-                res.title,
-                res.description,
-                (
-                    Field("Kind", f"{res.kind} · {res.level} · {cost}", inline=True),
-                    Field("Matched", ", ".join(dict.fromkeys(why)), inline=True),
-                ),
-                url=res.url,
-            )
+        fields = (
+            Field("Kind", f"{res.kind} · {res.level} · {cost}", inline=True),
+            Field("Why", "; ".join(hit.why[:3]), inline=True),
         )
-    return Reply(
-        text=f"🔎 {len(found)} resource(s) for `{args['query']}`", cards=tuple(cards), ephemeral=True
-    )
+        cards.append(Card(res.title, res.description, fields, url=res.url))
+    return Reply(text=f"🔎 Best {len(hits)} for `{args['query']}`", cards=tuple(cards), ephemeral=True)

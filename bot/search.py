@@ -1,0 +1,334 @@
+"""Resource search and autocomplete over the catalog: typo-tolerant, synonym-aware, built once, fast.
+
+Text is folded to lowercase words, lightly stemmed (plural "s"), British spellings mapped to American, and
+each pair of neighbouring words is also indexed joined ("k means" -> "kmeans", "scikit-learn" ->
+"scikitlearn"), so spacing and hyphens do not matter. A query word is looked up exactly, then through the
+synonym table, then as a near-miss typo (optimal string alignment distance 1, or 2 for long words, found
+through a table of deletions), then as the prefix of a longer word.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bot.content import RESOURCE_KINDS, Catalog, Resource
+
+_WORD = re.compile(r"[a-z0-9+#]+")
+# Words that say nothing about what someone is looking for.
+STOP = frozenset(
+    "a an and are for from how i in is it me of on or the to what with about best good some".split()
+)
+SPELLING = {
+    "optimisation": "optimization",
+    "optimise": "optimize",
+    "regularisation": "regularization",
+    "visualisation": "visualization",
+    "visualise": "visualize",
+    "normalisation": "normalization",
+    "standardisation": "standardization",
+    "modelling": "modeling",
+    "behaviour": "behavior",
+    "analyse": "analyze",
+    "colour": "color",
+    "centre": "center",
+    "licence": "license",
+}
+# Query word -> other words (already folded) that mean the same thing.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "sklearn": ("scikitlearn",),
+    "scikit": ("scikitlearn",),
+    "stat": ("statistic",),
+    "statistical": ("statistic",),
+    "math": ("mathematic",),
+    "maths": ("mathematic",),
+    "mathematic": ("math",),
+    "prob": ("probability",),
+    "linalg": ("linearalgebra",),
+    "calc": ("calculu",),
+    "kmean": ("kmean",),
+    "knn": ("nearestneighbor", "knearest"),
+    "tf": ("tensorflow",),
+    "torch": ("pytorch",),
+    "pt": ("pytorch",),
+    "np": ("numpy",),
+    "pd": ("panda",),
+    "plt": ("matplotlib",),
+    "sn": ("seaborn",),
+    "viz": ("visualization", "plot"),
+    "plot": ("visualization",),
+    "ml": ("machinelearning",),
+    "dl": ("deeplearning",),
+    "rl": ("reinforcementlearning",),
+    "nn": ("neuralnetwork",),
+    "cnn": ("convolutional",),
+    "rnn": ("recurrent",),
+    "lstm": ("recurrent",),
+    "nlp": ("naturallanguage",),
+    "cv": ("computervision", "resume"),
+    "llm": ("largelanguage", "llm"),
+    "gpt": ("llm", "largelanguage"),
+    "genai": ("generative",),
+    "ai": ("artificialintelligence",),
+    "svm": ("supportvector",),
+    "pca": ("principalcomponent",),
+    "xgboost": ("boosting", "xgboost"),
+    "gbm": ("boosting",),
+    "k8": ("kubernete",),
+    "k8s": ("kubernete",),
+    "container": ("docker",),
+    "docker": ("container",),
+    "api": ("rest", "fastapi"),
+    "aws": ("sagemaker", "amazon"),
+    "gcp": ("vertex", "googlecloud"),
+    "db": ("database", "sql"),
+    "sql": ("database",),
+    "cicd": ("continuousintegration",),
+    "ci": ("continuousintegration",),
+    "job": ("career",),
+    "resume": ("cv", "portfolio"),
+    "interview": ("interviewing",),
+    "git": ("github", "version"),
+    "etl": ("pipeline",),
+    "bayes": ("bayesian",),
+    "ab": ("hypothesi", "experiment"),
+}
+FIELD_WEIGHTS = {"title": 3.0, "topics": 2.5, "stage": 1.5, "kind": 1.5, "description": 1.0}
+# How much a match counts by how it was found: an exact word beats a synonym beats a typo beats a prefix.
+QUALITY = {"exact": 1.0, "synonym": 0.9, "typo": 0.7, "prefix": 0.5}
+HOW_SAID = {
+    "exact": "",
+    "synonym": " (for {word})",
+    "typo": " (you typed {word})",
+    "prefix": " (from {word}…)",
+}
+SHOWN = 5
+SUGGEST_LIMIT = 25  # Discord's cap on autocomplete choices
+
+
+def stem(word: str) -> str:
+    word = SPELLING.get(word, word)
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def words(text: str) -> list[str]:
+    """Folded words of a text, stop words dropped."""
+    return [stem(w) for w in _WORD.findall(text.lower()) if w not in STOP]
+
+
+def terms(text: str) -> list[str]:
+    """Folded words plus each neighbouring pair joined."""
+    ws = words(text)
+    return ws + [a + b for a, b in zip(ws, ws[1:], strict=False)]
+
+
+def osa_distance(a: str, b: str, limit: int) -> int:
+    """Optimal string alignment distance (a swap of neighbours counts once), giving up past `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        if min(cur) > limit:
+            return limit + 1
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+def _deletes(word: str, depth: int) -> set[str]:
+    out = {word}
+    frontier = {word}
+    for _ in range(depth):
+        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))}
+        out |= frontier
+    return out
+
+
+def typo_budget(word: str) -> int:
+    return 0 if len(word) < 4 else 1 if len(word) < 7 else 2
+
+
+@dataclass(frozen=True)
+class Hit:
+    resource: Resource
+    score: float
+    why: tuple[str, ...]
+
+
+class ResourceSearch:
+    """An inverted index over the catalog's resources, built once."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.docs = list(catalog.resources.values())
+        # term -> {doc index: (weight, field)}
+        self.postings: dict[str, dict[int, tuple[float, str]]] = defaultdict(dict)
+        for i, res in enumerate(self.docs):
+            stage = catalog.stage(res.stage)
+            topic_titles = [t.title for t in stage.topics if t.id in res.topics] if stage else []
+            fields = {
+                "title": res.title,
+                "topics": " ".join(t.replace("-", " ") for t in res.topics) + " " + " ".join(topic_titles),
+                "stage": (stage.title if stage else "") + " " + res.stage.replace("-", " "),
+                "kind": res.kind,
+                "description": res.description,
+            }
+            for name, text in fields.items():
+                for term in terms(text):
+                    weight = FIELD_WEIGHTS[name]
+                    if self.postings[term].get(i, (0.0, ""))[0] < weight:
+                        self.postings[term][i] = (weight, name)
+        n = len(self.docs)
+        self.idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self.postings.items()}
+        self.vocabulary = sorted(self.postings)
+        self._deletions: dict[str, set[str]] = defaultdict(set)
+        for term in self.vocabulary:
+            for d in _deletes(term, typo_budget(term)):
+                self._deletions[d].add(term)
+
+    def _near(self, word: str) -> list[str]:
+        budget = typo_budget(word)
+        if not budget:
+            return []
+        candidates: set[str] = set()
+        for d in _deletes(word, budget):
+            candidates |= self._deletions.get(d, set())
+        return sorted(t for t in candidates if osa_distance(word, t, budget) <= budget)
+
+    def _prefixed(self, word: str) -> list[str]:
+        if len(word) < 3:
+            return []
+        start = bisect.bisect_left(self.vocabulary, word)
+        out = []
+        for term in self.vocabulary[start : start + 50]:
+            if not term.startswith(word):
+                break
+            out.append(term)
+        return out
+
+    def expand(self, word: str) -> list[tuple[str, str]]:
+        """Index terms a query word stands for, each with how it was found."""
+        found = [(word, "exact")] if word in self.postings else []
+        found += [(s, "synonym") for s in SYNONYMS.get(word, ()) if s in self.postings]
+        if found:
+            return found
+        near = [(t, "typo") for t in self._near(word)]
+        return near or [(t, "prefix") for t in self._prefixed(word)]
+
+    def search(
+        self, query: str, stage: str | None = None, kind: str | None = None, limit: int = SHOWN
+    ) -> list[Hit]:
+        """The best matches, highest score first; ties by title."""
+        query_terms = terms(query)
+        if not query_terms:
+            return []
+        singles = len(words(query))
+        scores: dict[int, float] = defaultdict(float)
+        matched: dict[int, set[int]] = defaultdict(set)
+        why: dict[int, list[str]] = defaultdict(list)
+        for qi, word in enumerate(query_terms):
+            # A joined pair of query words ("kmean" from "k means") only counts when it is a word itself.
+            pair = qi >= singles
+            if pair:
+                found = [(word, "exact")] if word in self.postings else []
+            else:
+                found = self.expand(word)
+            best: dict[int, tuple[float, str]] = {}
+            for term, how in found:
+                quality = QUALITY[how] * self.idf[term]
+                for doc, (weight, field) in self.postings[term].items():
+                    value = weight * quality
+                    if value > best.get(doc, (0.0, ""))[0]:
+                        best[doc] = (value, f"“{term}” in {field}{HOW_SAID[how].format(word=word)}")
+            for doc, (value, reason) in best.items():
+                if stage and self.docs[doc].stage != stage or kind and self.docs[doc].kind != kind:
+                    continue
+                scores[doc] += value
+                why[doc].append(reason)
+                if pair:
+                    matched[doc] |= {qi - singles, qi - singles + 1}
+                else:
+                    matched[doc].add(qi)
+        hits = []
+        for doc, score in scores.items():
+            coverage = len(matched[doc]) / singles if singles else 1.0
+            hits.append(Hit(self.docs[doc], score * (0.4 + 0.6 * coverage), tuple(dict.fromkeys(why[doc]))))
+        hits.sort(key=lambda h: (-h.score, h.resource.title))
+        return hits[:limit]
+
+    def closest_places(self, query: str) -> list[str]:
+        """Stage or topic titles that look like the query, for a "nothing found" reply."""
+        wanted = set(words(query))
+        scored = []
+        for stage in self.catalog.stages:
+            for title in [stage.title] + [t.title for t in stage.topics]:
+                title_words = set(words(title))
+                score = max(
+                    (1.0 - osa_distance(w, t, 3) / max(len(w), len(t)) for w in wanted for t in title_words),
+                    default=0.0,
+                )
+                if score >= 0.5:
+                    scored.append((score, title if title == stage.title else f"{title} ({stage.title})"))
+        scored.sort(key=lambda s: -s[0])
+        return [t for _, t in scored[:3]]
+
+
+@dataclass(frozen=True)
+class Choice:
+    """An autocomplete choice: what to show and what to fill in."""
+
+    name: str
+    value: str
+
+
+class Suggester:
+    """Prefix suggestions over stages, topics and resources, for adapters' autocomplete."""
+
+    KINDS = ("stage", "topic", "resource", "cohort", "kind")
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.choices: dict[str, list[tuple[tuple[str, ...], Choice]]] = {
+            "stage": [(self._keys(s.id, s.title), Choice(s.title, s.id)) for s in catalog.stages],
+            "topic": [
+                (self._keys(t.id, t.title), Choice(f"{t.title} ({s.title})", f"{s.id}/{t.id}"))
+                for s in catalog.stages
+                for t in s.topics
+            ],
+            "resource": [
+                (self._keys(r.id, r.title), Choice(r.title, r.id)) for r in catalog.resources.values()
+            ],
+            "kind": [((k,), Choice(k, k)) for k in RESOURCE_KINDS],
+        }
+
+    @staticmethod
+    def _keys(*texts: str) -> tuple[str, ...]:
+        keys: list[str] = []
+        for text in texts:
+            lowered = text.lower()
+            keys.append(lowered)
+            keys.extend(_WORD.findall(lowered))
+        return tuple(dict.fromkeys(keys))
+
+    def suggest(self, kind: str, prefix: str, extra: Iterable[Choice] = ()) -> list[Choice]:
+        """Up to 25 choices whose name or id has a word starting with `prefix` (all, when it is empty)."""
+        pool = self.choices.get(kind, []) + [(self._keys(c.value, c.name), c) for c in extra]
+        p = prefix.strip().lower()
+        if not p:
+            return [c for _, c in pool[:SUGGEST_LIMIT]]
+        starts = [c for keys, c in pool if any(k.startswith(p) for k in keys)]
+        if len(starts) < SUGGEST_LIMIT:
+            seen = set(starts)
+            starts += [c for keys, c in pool if c not in seen and p in keys[0]]
+        return starts[:SUGGEST_LIMIT]
