@@ -71,8 +71,11 @@ class Arg:
     choices: tuple[str, ...] = ()
     key: str | None = None
     hidden: bool = False  # filled in by buttons, not typed by people
+    usage: str = ""  # how the usage line shows it, when the default would say too little
 
     def placeholder(self) -> str:
+        if self.usage:
+            return self.usage
         shown = METAVARS.get(self.kind, self.name)
         inner = f"{self.key}={shown}" if self.key else self.name
         if self.kind is ArgKind.CHOICE and not self.key:

@@ -38,7 +38,12 @@ def _filters(ctx: Context, query: str) -> tuple[str, str | None, str | None]:
 @REGISTRY.command(
     "resources",
     "Find roadmap resources (docs, courses, books, datasets, practice); filter with stage:<id> or kind:<kind>.",
-    Arg("query", ArgKind.REST, help="what you are looking for, optionally with stage:<id> and kind:<kind>"),
+    Arg(
+        "query",
+        ArgKind.REST,
+        help="what you are looking for, optionally with stage:<id> and kind:<kind>",
+        usage="<query> [stage:<id>] [kind:<kind>]",
+    ),
     example="/study resources pandas groupby kind:docs",
 )
 async def resources(ctx: Context, args: dict[str, Any]) -> Reply:
