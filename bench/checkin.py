@@ -52,7 +52,7 @@ async def setup(store: SqlStore, n: int) -> tuple[Core, int, str, list[UserRef]]
         now=NOW,
     )
     used: list[str] = []
-    while not (challenge := pick_challenge(catalog, cohort.id, used)).is_quiz:
+    while not (challenge := pick_challenge(catalog, cohort, NOW.date(), used)).is_quiz:
         used.append(challenge.id)
     post = await store.claim_post(cohort.id, NOW.date(), challenge.id, NOW)
     assert post is not None

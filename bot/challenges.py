@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
+from collections import Counter
 from typing import Any
 
 from bot.clock import local_date
 from bot.commands import REGISTRY, Arg, ArgKind, UserError
 from bot.content import LETTERS, Catalog, Challenge
 from bot.context import Context
+from bot.pace import current_stage
 from bot.ports import Conflict
 from bot.replies import plural
 from bot.schedule import describe_schedule, is_scheduled, next_post
@@ -33,29 +36,22 @@ POINTS_CHECKIN = 5
 MAX_NOTE_CHARS = 500
 
 
-def cycle_order(catalog: Catalog, cohort_id: int, cycle: int) -> list[Challenge]:
-    """The order of one pass over the pool: stages in roadmap order, shuffled within each stage."""
-    order: list[Challenge] = []
-    for stage in catalog.stages:
-        pool = sorted((c for c in catalog.challenges.values() if c.stage == stage.id), key=lambda c: c.id)
-        random.Random(f"{cohort_id}:{cycle}:{stage.id}").shuffle(pool)  # noqa: S311 - not security
-        order.extend(pool)
-    return order
+def pick_challenge(catalog: Catalog, cohort: Cohort, day: dt.date, used_before: list[str]) -> Challenge:
+    """The challenge a cohort gets on `day`, given the ids it was posted before.
 
-
-def pick_challenge(catalog: Catalog, cohort_id: int, used_before: list[str]) -> Challenge:
-    """The next challenge for a cohort given the ids it was posted before, oldest first.
-
-    Deterministic for a cohort and its history (so for a cohort and date), and no challenge repeats until
-    every challenge in the pool has been posted once.
+    It comes from the cohort's current stage, easier ones first (in an order shuffled per cohort within
+    each difficulty), and none repeats until every challenge of that stage has been posted as often.
+    Deterministic for a cohort and its history, so for a cohort and date.
     """
-    size = len(catalog.challenges)
-    cycle, into = divmod(len(used_before), size)
-    seen = set(used_before[len(used_before) - into :]) if into else set()
-    for challenge in cycle_order(catalog, cohort_id, cycle):
-        if challenge.id not in seen:
-            return challenge
-    return cycle_order(catalog, cohort_id, cycle + 1)[0]
+    stage = current_stage(catalog, cohort, day)
+    pool = [c for c in catalog.challenges.values() if c.stage == stage.id] or list(
+        catalog.challenges.values()
+    )
+    times = Counter(used_before)
+    rounds = min(times[c.id] for c in pool)
+    fresh = sorted((c for c in pool if times[c.id] == rounds), key=lambda c: c.id)
+    random.Random(f"{cohort.id}:{stage.id}:{rounds}").shuffle(fresh)  # noqa: S311 - variety, not security
+    return min(fresh, key=lambda c: c.difficulty)  # min keeps the shuffled order among equals
 
 
 def challenge_card(catalog: Catalog, cohort: Cohort, post: Post) -> tuple[Card, tuple[Button, ...]]:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from importlib import resources as importlib_resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import urlparse
 
 import yaml
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 RESOURCE_KINDS = ("docs", "course", "book", "dataset", "tool", "practice", "certification", "community")
 LEVELS = ("beginner", "intermediate", "advanced")
@@ -79,6 +80,14 @@ class Catalog:
     stages: list[Stage] = field(default_factory=list)
     resources: dict[str, Resource] = field(default_factory=dict)
     challenges: dict[str, Challenge] = field(default_factory=dict)
+    # Indexes built from the content (search, autocomplete), kept with it so each is built once.
+    indexes: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
+
+    def index(self, name: str, build: Callable[[Catalog], T]) -> T:
+        """The index called `name`, built by `build(self)` the first time it is asked for."""
+        if name not in self.indexes:
+            self.indexes[name] = build(self)
+        return cast(T, self.indexes[name])
 
     def stage(self, stage_id: str) -> Stage | None:
         return next((s for s in self.stages if s.id == stage_id), None)
@@ -199,6 +208,11 @@ def _load_dir(directory: Path, checker: _Checker) -> Catalog:
             res = _resource(where, item, checker)
             if res.id in pack.resources:
                 checker.problems.append(f"{where}: duplicate resource id")
+            same = next(
+                (r.id for r in pack.resources.values() if r.url.rstrip("/") == res.url.rstrip("/")), None
+            )
+            if same:
+                checker.problems.append(f"{where}: the same URL as resource {same!r}; cite that one instead")
             checker.where[("resource", res.id)] = where
             pack.resources[res.id] = res
     for path in sorted((directory / "challenges").glob("*.yaml")):

@@ -40,13 +40,13 @@ class Core:
         self.catalog = catalog
         self.clock = clock
         self.registry = registry or REGISTRY
-        self.search = ResourceSearch(catalog)
-        self._suggester = Suggester(catalog)
+        self.search = catalog.index("search", ResourceSearch)
+        self._suggester = catalog.index("suggest", Suggester)
 
     async def suggest(
         self, kind: str, prefix: str, conversation: ConversationRef | None = None
     ) -> list[Choice]:
-        """Autocomplete choices (at most 25): stages, topics, resources, kinds, or a conversation's cohorts."""
+        """Up to 25 autocomplete choices of a kind: stage, topic, resource, kind, or cohort (given where)."""
         if kind not in Suggester.KINDS:
             raise ValueError(
                 f"unknown suggestion kind {kind!r}; expected one of {', '.join(Suggester.KINDS)}"

@@ -43,7 +43,7 @@ async def seed_demo(core: Core, conversation: ConversationRef, user: UserRef) ->
         people.append((member, diligence))
     for offset in range(HISTORY_DAYS):
         day = start + dt.timedelta(days=offset)
-        challenge = pick_challenge(core.catalog, cohort.id, await store.used_challenges(cohort.id))
+        challenge = pick_challenge(core.catalog, cohort, day, await store.used_challenges(cohort.id))
         at = dt.datetime.combine(day, dt.time(12, 0), tzinfo=dt.UTC)
         post = await store.claim_post(cohort.id, day, challenge.id, at)
         if post is None:  # a second console raced us to the same new database: its demo stands

@@ -37,7 +37,7 @@ def _filters(ctx: Context, query: str) -> tuple[str, str | None, str | None]:
 
 @REGISTRY.command(
     "resources",
-    "Find roadmap resources (docs, courses, books, datasets, practice); filter with stage:<id> or kind:<kind>.",
+    "Find roadmap resources: docs, courses, books, datasets, practice; filter by stage or kind if you like.",
     Arg(
         "query",
         ArgKind.REST,

@@ -14,6 +14,7 @@ from bot.types import (
     Member,
     Post,
     Reply,
+    ReviewCard,
     ScoreRow,
 )
 
@@ -145,6 +146,24 @@ class Store(Protocol):
         ...
 
     async def excusals(self, cohort_id: int, member_id: int | None = None) -> list[Excusal]: ...
+
+    async def learn_topic(self, member_id: int, stage_id: str, topic_id: str, now: dt.datetime) -> bool:
+        """Mark a topic learned; False when it already was."""
+        ...
+
+    async def unlearn_topic(self, member_id: int, stage_id: str, topic_id: str) -> bool: ...
+
+    async def learned_topics(self, member_id: int) -> set[tuple[str, str]]:
+        """(stage id, topic id) of every topic the member learned."""
+        ...
+
+    async def save_review_card(self, card: ReviewCard, now: dt.datetime) -> None:
+        """Insert or replace the member's card for that challenge."""
+        ...
+
+    async def review_cards(self, member_id: int) -> list[ReviewCard]:
+        """The member's review cards, soonest due first."""
+        ...
 
     async def scores(self, cohort_id: int, since: dt.date | None = None) -> Sequence[ScoreRow]:
         """Points per enrolled member since a local date, highest first, ties by name."""

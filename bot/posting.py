@@ -22,7 +22,7 @@ async def post_day(core: Core, cohort: Cohort, day: dt.date, platform: ChatPlatf
     """Claim (cohort, day) and post its challenge; None when the day was already claimed."""
     store = core.store
     used = await store.used_challenges(cohort.id)
-    challenge = pick_challenge(core.catalog, cohort.id, used)
+    challenge = pick_challenge(core.catalog, cohort, day, used)
     post = await store.claim_post(cohort.id, day, challenge.id, core.clock.now())
     if post is None:
         return None

@@ -15,6 +15,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import pairwise
 
 from bot.content import RESOURCE_KINDS, Catalog, Resource
 
@@ -125,7 +126,7 @@ def words(text: str) -> list[str]:
 def terms(text: str) -> list[str]:
     """Folded words plus each neighbouring pair joined."""
     ws = words(text)
-    return ws + [a + b for a, b in zip(ws, ws[1:], strict=False)]
+    return ws + [a + b for a, b in pairwise(ws)]
 
 
 def osa_distance(a: str, b: str, limit: int) -> int:
@@ -175,6 +176,7 @@ class ResourceSearch:
         self.docs = list(catalog.resources.values())
         # term -> {doc index: (weight, field)}
         self.postings: dict[str, dict[int, tuple[float, str]]] = defaultdict(dict)
+        singles: set[str] = set()
         for i, res in enumerate(self.docs):
             stage = catalog.stage(res.stage)
             topic_titles = [t.title for t in stage.topics if t.id in res.topics] if stage else []
@@ -186,6 +188,7 @@ class ResourceSearch:
                 "description": res.description,
             }
             for name, text in fields.items():
+                singles.update(words(text))
                 for term in terms(text):
                     weight = FIELD_WEIGHTS[name]
                     if self.postings[term].get(i, (0.0, ""))[0] < weight:
@@ -193,8 +196,9 @@ class ResourceSearch:
         n = len(self.docs)
         self.idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self.postings.items()}
         self.vocabulary = sorted(self.postings)
+        # Typos are looked for among single words only: joined pairs are long and would bloat the table.
         self._deletions: dict[str, set[str]] = defaultdict(set)
-        for term in self.vocabulary:
+        for term in singles:
             for d in _deletes(term, typo_budget(term)):
                 self._deletions[d].add(term)
 
@@ -253,7 +257,7 @@ class ResourceSearch:
                     if value > best.get(doc, (0.0, ""))[0]:
                         best[doc] = (value, f"“{term}” in {field}{HOW_SAID[how].format(word=word)}")
             for doc, (value, reason) in best.items():
-                if stage and self.docs[doc].stage != stage or kind and self.docs[doc].kind != kind:
+                if (stage and self.docs[doc].stage != stage) or (kind and self.docs[doc].kind != kind):
                     continue
                 scores[doc] += value
                 why[doc].append(reason)

@@ -128,6 +128,9 @@ class Cohort:
     start_date: dt.date
     paused: bool
     created_by: str
+    # A stage a moderator set by hand, and the local date from which the pace counts on from it.
+    stage_id: str | None = None
+    stage_since: dt.date | None = None
 
     @property
     def conversation(self) -> ConversationRef:
@@ -148,6 +151,7 @@ class Member:
 class ActivityKind(StrEnum):
     ANSWER = "answer"
     CHECKIN = "checkin"
+    REVIEW = "review"
 
 
 @dataclass(frozen=True)
@@ -199,3 +203,13 @@ class ScoreRow:
     answers: int = 0
     correct: int = 0
     checkins: int = 0
+
+
+@dataclass(frozen=True)
+class ReviewCard:
+    """A question in a member's spaced review: its Leitner box (1-5) and when it is next due."""
+
+    member_id: int
+    challenge_id: str
+    box: int
+    due: dt.date

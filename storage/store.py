@@ -23,6 +23,7 @@ from bot.types import (
     Excusal,
     Member,
     Post,
+    ReviewCard,
     ScoreRow,
 )
 from storage.engine import is_sqlite, make_engine, upgrade
@@ -31,9 +32,11 @@ from storage.tables import (
     CohortRow,
     EnrolmentRow,
     ExcusalRow,
+    LearnedTopicRow,
     MemberRow,
     ModeratorRow,
     PostRow,
+    ReviewCardRow,
 )
 
 log = logging.getLogger(__name__)
@@ -54,6 +57,8 @@ enrolment_t = _t(EnrolmentRow)
 post_t = _t(PostRow)
 activity_t = _t(ActivityRow)
 excusal_t = _t(ExcusalRow)
+learned_t = _t(LearnedTopicRow)
+review_t = _t(ReviewCardRow)
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -78,6 +83,8 @@ def _cohort(row: Any) -> Cohort:
         start_date=row.start_date,
         paused=row.paused,
         created_by=row.created_by,
+        stage_id=row.stage_id,
+        stage_since=row.stage_since,
     )
 
 
@@ -491,3 +498,57 @@ class SqlStore:
         return [
             ScoreRow(r.id, r.name, r.points, r.answers, r.correct, r.checkins) for r in await self._all(query)
         ]
+
+    # ---- roadmap progress ----
+
+    async def learn_topic(self, member_id: int, stage_id: str, topic_id: str, now: dt.datetime) -> bool:
+        async with self._write() as conn:
+            result = await conn.execute(
+                self._insert(learned_t)
+                .values(member_id=member_id, stage_id=stage_id, topic_id=topic_id, learned_at=now)
+                .on_conflict_do_nothing()
+            )
+            return bool(result.rowcount)
+
+    async def unlearn_topic(self, member_id: int, stage_id: str, topic_id: str) -> bool:
+        async with self._write() as conn:
+            result = await conn.execute(
+                delete(learned_t).where(
+                    learned_t.c.member_id == member_id,
+                    learned_t.c.stage_id == stage_id,
+                    learned_t.c.topic_id == topic_id,
+                )
+            )
+            return bool(result.rowcount)
+
+    async def learned_topics(self, member_id: int) -> set[tuple[str, str]]:
+        rows = await self._all(
+            select(learned_t.c.stage_id, learned_t.c.topic_id).where(learned_t.c.member_id == member_id)
+        )
+        return {(r.stage_id, r.topic_id) for r in rows}
+
+    # ---- spaced review ----
+
+    async def save_review_card(self, card: ReviewCard, now: dt.datetime) -> None:
+        async with self._write() as conn:
+            stmt = self._insert(review_t).values(
+                member_id=card.member_id,
+                challenge_id=card.challenge_id,
+                box=card.box,
+                due_date=card.due,
+                updated_at=now,
+            )
+            await conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["member_id", "challenge_id"],
+                    set_={"box": card.box, "due_date": card.due, "updated_at": now},
+                )
+            )
+
+    async def review_cards(self, member_id: int) -> list[ReviewCard]:
+        rows = await self._all(
+            select(review_t)
+            .where(review_t.c.member_id == member_id)
+            .order_by(review_t.c.due_date, review_t.c.box, review_t.c.challenge_id)
+        )
+        return [ReviewCard(r.member_id, r.challenge_id, r.box, r.due_date) for r in rows]

@@ -51,6 +51,8 @@ class CohortRow(SQLModel, table=True):
     paused: bool = False
     created_by: str = Field(max_length=64)
     created_at: dt.datetime = Field(sa_column=_utc_column())
+    stage_id: str | None = Field(default=None, max_length=100)
+    stage_since: dt.date | None = None
 
 
 class EnrolmentRow(SQLModel, table=True):
@@ -112,3 +114,30 @@ class ExcusalRow(SQLModel, table=True):
     reason: str = Field(max_length=500)
     granted_by: str = Field(max_length=64)
     created_at: dt.datetime = Field(sa_column=_utc_column())
+
+
+class LearnedTopicRow(SQLModel, table=True):
+    """A roadmap topic a member marked as learned."""
+
+    __tablename__ = "learned_topic"
+    __table_args__ = (UniqueConstraint("member_id", "stage_id", "topic_id", name="uq_learned_topic"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    stage_id: str = Field(max_length=100)
+    topic_id: str = Field(max_length=100)
+    learned_at: dt.datetime = Field(sa_column=_utc_column())
+
+
+class ReviewCardRow(SQLModel, table=True):
+    """A question in a member's spaced review (Leitner box and next due local date)."""
+
+    __tablename__ = "review_card"
+    __table_args__ = (UniqueConstraint("member_id", "challenge_id", name="uq_review_card"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    challenge_id: str = Field(max_length=100)
+    box: int
+    due_date: dt.date
+    updated_at: dt.datetime = Field(sa_column=_utc_column())

@@ -136,3 +136,27 @@ def test_a_broken_community_pack_is_reported_with_its_file(tmp_path: Path) -> No
     with pytest.raises(ContentError) as err:
         load_catalog(community=[pack])
     assert "python.yaml: q1: unknown resource 'missing'" in err.value.problems
+
+
+def test_the_same_url_twice_in_a_pack_is_reported(tmp_path: Path) -> None:
+    root = write_pack(tmp_path / "p", QUIZ)
+    data = yaml.safe_load((root / "resources.yaml").read_text())
+    data["resources"].append({**data["resources"][0], "id": "guide-again"})
+    (root / "resources.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(ContentError) as err:
+        load_catalog([root])
+    assert (
+        "resources.yaml: guide-again: the same URL as resource 'guide'; cite that one instead"
+        in err.value.problems
+    )
+
+
+def test_the_full_pack_covers_the_roadmap() -> None:
+    catalog = load_catalog()
+    assert len(catalog.stages) >= 12 and len(catalog.resources) >= 100 and len(catalog.challenges) >= 240
+    for stage in catalog.stages:
+        mine = [c for c in catalog.challenges.values() if c.stage == stage.id]
+        assert len(mine) >= 14, stage.id
+        assert 5 <= len(stage.topics) <= 10, stage.id
+    quizzes = sum(c.is_quiz for c in catalog.challenges.values())
+    assert quizzes / len(catalog.challenges) >= 0.7

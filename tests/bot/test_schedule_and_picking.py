@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.challenges import pick_challenge
 from bot.content import Catalog
+from bot.pace import current_stage, position
 from bot.schedule import is_due, next_post
 from bot.types import Cohort
 
@@ -71,22 +73,46 @@ def test_paused_and_off_days_are_never_due_and_next_post_skips_them() -> None:
     assert next_post(cohort("UTC", "09:00", paused=True), saturday) is None
 
 
-def test_challenges_do_not_repeat_until_the_pool_is_used_up(catalog: Catalog) -> None:
+def test_a_stage_pool_is_used_up_easiest_first_before_any_challenge_repeats(catalog: Catalog) -> None:
+    c = cohort("UTC", "09:00")
+    day = c.start_date  # the first week: the first stage
+    stage = catalog.stages[0]
+    pool = {ch.id for ch in catalog.challenges.values() if ch.stage == stage.id}
     used: list[str] = []
-    size = len(catalog.challenges)
-    for _ in range(size):
-        used.append(pick_challenge(catalog, 7, used).id)
-    assert sorted(used) == sorted(catalog.challenges)
-    stages = [catalog.challenges[u].stage for u in used]
-    assert stages == sorted(stages, key=[s.id for s in catalog.stages].index)  # the roadmap in order
-    for _ in range(size):  # the second pass is again every challenge once, in another order
-        used.append(pick_challenge(catalog, 7, used).id)
-    assert sorted(used[size:]) == sorted(catalog.challenges) and used[size:] != used[:size]
+    for _ in range(len(pool)):
+        used.append(pick_challenge(catalog, c, day, used).id)
+    assert set(used) == pool  # no repeats
+    difficulties = [catalog.challenges[u].difficulty for u in used]
+    assert difficulties == sorted(difficulties)  # easier first
+    for _ in range(len(pool)):  # a second pass: again each once, before any third showing
+        used.append(pick_challenge(catalog, c, day, used).id)
+    assert sorted(used[len(pool) :]) == sorted(pool)
 
 
-def test_picking_is_deterministic_per_cohort_and_history(catalog: Catalog) -> None:
-    history = [pick_challenge(catalog, 3, [])]
-    again = pick_challenge(catalog, 3, [])
-    assert history[0] == again
-    firsts = {pick_challenge(catalog, cohort_id, []).id for cohort_id in range(1, 30)}
-    assert len(firsts) > 1  # cohorts do not all walk the same order
+def test_picking_is_deterministic_and_varies_between_cohorts(catalog: Catalog) -> None:
+    c = cohort("UTC", "09:00")
+    assert pick_challenge(catalog, c, c.start_date, []) == pick_challenge(catalog, c, c.start_date, [])
+    firsts = {pick_challenge(catalog, replace(c, id=i), c.start_date, []).id for i in range(1, 30)}
+    assert len(firsts) > 1
+
+
+def test_the_cohort_walks_the_stages_at_their_suggested_weeks(catalog: Catalog) -> None:
+    c = cohort("UTC", "09:00")
+    first, second = catalog.stages[0], catalog.stages[1]
+    assert current_stage(catalog, c, c.start_date) == first
+    last_day_of_first = c.start_date + dt.timedelta(weeks=first.weeks, days=-1)
+    assert current_stage(catalog, c, last_day_of_first) == first
+    assert current_stage(catalog, c, last_day_of_first + dt.timedelta(days=1)) == second
+    assert position(catalog, c, c.start_date + dt.timedelta(weeks=first.weeks + 1)).week == 1
+    far = c.start_date + dt.timedelta(weeks=sum(s.weeks for s in catalog.stages) + 10)
+    assert current_stage(catalog, c, far) == catalog.stages[-1]
+    pick = pick_challenge(catalog, c, last_day_of_first + dt.timedelta(days=1), [])
+    assert pick.stage == second.id
+
+
+def test_a_stage_set_by_hand_restarts_the_pace_from_there(catalog: Catalog) -> None:
+    target = catalog.stages[4]
+    moved = replace(cohort("UTC", "09:00"), stage_id=target.id, stage_since=dt.date(2026, 6, 1))
+    assert current_stage(catalog, moved, dt.date(2026, 6, 1)) == target
+    after = dt.date(2026, 6, 1) + dt.timedelta(weeks=target.weeks)
+    assert current_stage(catalog, moved, after) == catalog.stages[5]
