@@ -14,6 +14,7 @@ from bot.context import Context
 from bot.pace import current_stage
 from bot.ports import Conflict
 from bot.replies import plural
+from bot.review import REF_PREFIX, answer_review, file_daily_answer
 from bot.schedule import describe_schedule, is_scheduled, next_post
 from bot.streaks import DayStatus, summarize
 from bot.types import (
@@ -71,7 +72,7 @@ def challenge_card(catalog: Catalog, cohort: Cohort, post: Post) -> tuple[Card, 
         fields.append(Field("Read up", "\n".join(links)))
     when = f"{post.local_date:%a %d %b %Y}"
     if ch.is_quiz:
-        body = ch.question + "\n\n" + "\n".join(f"{L}) {o}" for L, o in zip(LETTERS, ch.options, strict=True))
+        body = ch.quiz_text()
         footer = f"Cohort {cohort.name} · {when} · answer with a button or /study answer A-D"
         buttons = tuple(Button(L, "answer", (L, str(post.id)), Style.PRIMARY) for L in LETTERS)
     else:
@@ -84,7 +85,7 @@ def challenge_card(catalog: Catalog, cohort: Cohort, post: Post) -> tuple[Card, 
 
 def closing_card(quiz: Challenge, post: Post, answered: int, correct: int) -> Card:
     """What a closed quiz shows: the answer, why, and how many answered."""
-    body = f"Answer: {quiz.answer}) {quiz.options[LETTERS.index(quiz.answer)]}\n{quiz.explanation}"
+    body = f"Answer: {quiz.answer_text()}\n{quiz.explanation}"
     tally = f"{plural(answered, 'member')} answered, {correct} correctly"
     return Card(f"Closed: {post.local_date:%a %d %b}", body, (Field("Answers", tally),), style=Style.NEUTRAL)
 
@@ -127,16 +128,19 @@ async def today(ctx: Context, _: dict[str, Any]) -> Reply:
 
 @REGISTRY.command(
     "answer",
-    "Answer today's quiz; your first answer counts.",
+    "Answer today's quiz (your first answer counts) or the question of your review.",
     Arg("choice", ArgKind.CHOICE, choices=LETTERS, help="your answer, A to D"),
-    Arg("post", required=False, hidden=True, help="the post a button belongs to"),
+    Arg("ref", required=False, hidden=True, help="the daily post or review question a button belongs to"),
     example="/study answer B",
 )
 async def answer(ctx: Context, args: dict[str, Any]) -> Reply:
     store, catalog = ctx.core.store, ctx.core.catalog
     choice: str = args["choice"]
-    if "post" in args:
-        post = await store.get_post(int(args["post"])) if str(args["post"]).isdigit() else None
+    ref = str(args.get("ref", ""))
+    if ref.startswith(REF_PREFIX):
+        return await answer_review(ctx, await ctx.my_cohort(), choice, ref.removeprefix(REF_PREFIX))
+    if ref:
+        post = await store.get_post(int(ref)) if ref.isdigit() else None
         if post is None:
             raise UserError("That challenge no longer exists.")
         cohort = await store.get_cohort(post.cohort_id)
@@ -188,13 +192,12 @@ async def answer(ctx: Context, args: dict[str, Any]) -> Reply:
         raise UserError(
             f"You already answered a quiz on {day:%a %d %b}; one answer counts per day."
         ) from None
-    idx = LETTERS.index(ch.answer)
+    back = await file_daily_answer(ctx, ch, correct, day)
     title = "✅ Correct!" if correct else f"❌ Not quite: the answer is {ch.answer}"
-    body = f"{ch.answer}) {ch.options[idx]}\n\n{ch.explanation}"
+    body = f"{ch.answer_text()}\n\n{ch.explanation}"
     summary = await streak_line(ctx, cohort)
-    card = Card(
-        title, body, footer=f"+{points} points · {summary}", style=Style.SUCCESS if correct else Style.DANGER
-    )
+    footer = f"+{points} points · {summary} · back in your /study review on {back:%a %d %b}"
+    card = Card(title, body, footer=footer, style=Style.SUCCESS if correct else Style.DANGER)
     return Reply(cards=(card,), ephemeral=True)
 
 

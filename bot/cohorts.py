@@ -12,7 +12,9 @@ from bot.clock import local_date
 from bot.commands import REGISTRY, Arg, ArgKind, UserError, convert, parse_time
 from bot.context import Context
 from bot.members import resolve_member
+from bot.pace import position
 from bot.ports import Conflict
+from bot.roadmap import find_stage
 from bot.schedule import describe_schedule, next_post
 from bot.streaks import summarize
 from bot.types import Attachment, Card, Cohort, Excusal, Field, Member, Reply
@@ -31,6 +33,7 @@ SETTABLE = {
     "days": ArgKind.DAYS,
     "start": ArgKind.DATE,
     "name": ArgKind.WORD,
+    "stage": ArgKind.WORD,
 }
 _COLUMNS = {"time": "post_time", "tz": "timezone", "days": "weekdays", "start": "start_date", "name": "name"}
 
@@ -49,15 +52,17 @@ async def _cohort(ctx: Context, name: str) -> Cohort:
     return cohort
 
 
-def _cohort_card(title: str, cohort: Cohort, now: dt.datetime, members: int | None = None) -> Card:
+def _cohort_card(ctx: Context, title: str, cohort: Cohort) -> Card:
+    now, catalog = ctx.now, ctx.core.catalog
     upcoming = next_post(cohort, now)
     fields = [
         Field("Posts", describe_schedule(cohort), inline=True),
         Field("Started", f"{cohort.start_date:%Y-%m-%d}", inline=True),
         Field("Next post", f"{upcoming:%a %d %b %H:%M}" if upcoming else "none (paused)", inline=True),
     ]
-    if members is not None:
-        fields.append(Field("Members", str(members), inline=True))
+    here = position(catalog, cohort, local_date(now, cohort.timezone))
+    pace = "set by hand" if cohort.stage_id else "by pace"
+    fields.append(Field("Stage", f"{here.stage.title}, week {here.week + 1} of {here.stage.weeks} ({pace})"))
     return Card(title, f"Cohort `{cohort.name}` in this channel.", tuple(fields))
 
 
@@ -95,17 +100,17 @@ async def create(ctx: Context, args: dict[str, Any]) -> Reply:
         )
     except Conflict:
         raise UserError(f"A cohort called `{name}` already exists here; pick another name.") from None
-    card = _cohort_card(f"🎓 Cohort {cohort.name} created", cohort, ctx.now)
+    card = _cohort_card(ctx, f"🎓 Cohort {cohort.name} created", cohort)
     return Reply(text=f"Members join with `/study join {cohort.name}`.", cards=(card,))
 
 
 @REGISTRY.command(
     "cohort set",
-    "Change a cohort's time, tz, days, start or name.",
+    "Change a cohort's time, tz, days, start, name, or stage (a stage id, or auto to follow the pace).",
     Arg("name", help="the cohort"),
     Arg("field", ArgKind.CHOICE, choices=tuple(SETTABLE), help="what to change"),
     Arg("value", help="the new value"),
-    example="/study cohort set ml-2026 time 07:45",
+    example="/study cohort set ml-2026 stage deep-learning",
     moderator=True,
 )
 async def set_field(ctx: Context, args: dict[str, Any]) -> Reply:
@@ -114,11 +119,21 @@ async def set_field(ctx: Context, args: dict[str, Any]) -> Reply:
     value = convert(Arg(what, SETTABLE[what]), args["value"])
     if what == "name":
         value = _check_name(str(value).lower())
+    if what == "stage":
+        # Setting a stage by hand restarts the pace from it today; `auto` goes back to the start date's pace.
+        auto = str(value).lower() == "auto"
+        stage_id = None if auto else find_stage(ctx.core.catalog, str(value)).id
+        changes: dict[str, object] = {
+            "stage_id": stage_id,
+            "stage_since": None if auto else local_date(ctx.now, cohort.timezone),
+        }
+    else:
+        changes = {_COLUMNS[what]: value}
     try:
-        updated = await ctx.core.store.update_cohort(cohort.id, **{_COLUMNS[what]: value})
+        updated = await ctx.core.store.update_cohort(cohort.id, **changes)
     except Conflict:
         raise UserError(f"A cohort called `{value}` already exists here; pick another name.") from None
-    return Reply(cards=(_cohort_card(f"⚙️ Cohort {updated.name} updated", updated, ctx.now),))
+    return Reply(cards=(_cohort_card(ctx, f"⚙️ Cohort {updated.name} updated", updated),))
 
 
 async def _set_paused(ctx: Context, name: str, paused: bool) -> Reply:
@@ -127,7 +142,7 @@ async def _set_paused(ctx: Context, name: str, paused: bool) -> Reply:
         return Reply(text=f"`{cohort.name}` is already {'paused' if paused else 'running'}.", ephemeral=True)
     updated = await ctx.core.store.update_cohort(cohort.id, paused=paused)
     verb = "⏸️ paused: no posts until it is resumed" if paused else "▶️ resumed"
-    return Reply(cards=(_cohort_card(f"Cohort {updated.name} {verb}", updated, ctx.now),))
+    return Reply(cards=(_cohort_card(ctx, f"Cohort {updated.name} {verb}", updated),))
 
 
 @REGISTRY.command(

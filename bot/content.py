@@ -72,6 +72,17 @@ class Challenge:
     def is_quiz(self) -> bool:
         return self.type == "quiz"
 
+    def quiz_text(self) -> str:
+        """The question and its lettered options."""
+        options = "\n".join(
+            f"{letter}) {option}" for letter, option in zip(LETTERS, self.options, strict=True)
+        )
+        return f"{self.question}\n\n{options}"
+
+    def answer_text(self) -> str:
+        """The right option with its letter, e.g. `C) 3.5`."""
+        return f"{self.answer}) {self.options[LETTERS.index(self.answer)]}"
+
 
 @dataclass
 class Catalog:

@@ -25,6 +25,7 @@ def _load_commands() -> None:
         lookup,
         membership,
         progress,
+        review,
         roadmap,
     )
 
