@@ -1,0 +1,152 @@
+"""Roadmap progress and spaced review through the core, on both databases, with a fake clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.review import INTERVALS, POINTS_REVIEW, reschedule
+from tests.conftest import Bot, snapshot, text_of
+
+DAY = dt.timedelta(days=1)
+MORNING = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)  # a Monday, after 09:00 UTC
+
+
+async def cohort_with(bot: Bot, *members: str, extra: str = "") -> None:
+    assert not (await bot.say("Mia", f"cohort create ml tz=UTC days=daily start=2026-11-23 {extra}")).error
+    for name in members:
+        await bot.say(name, "join ml")
+
+
+async def test_learned_topics_fill_the_progress_bars(bot: Bot) -> None:
+    await cohort_with(bot, "Ada")
+    stage = bot.core.catalog.stages[1]
+    first, second = stage.topics[0], stage.topics[1]
+    reply = await bot.say("Ada", f"learned {stage.id}/{first.id}")
+    assert f"✅ {first.title} is learned" in reply.text and f" 1/{len(stage.topics)}" in reply.text
+    by_title = await bot.say("Ada", f"learned {second.title}")
+    assert f" 2/{len(stage.topics)}" in by_title.text
+    again = await bot.say("Ada", f"learned {stage.id}/{first.id}")
+    assert "already learned" in again.text
+    overview = (await bot.say("Ada", "roadmap")).cards[0].body
+    line = next(x for x in overview.splitlines() if stage.title in x)
+    assert line.endswith(f" 2/{len(stage.topics)}")
+    detail = text_of(await bot.say("Ada", f"roadmap {stage.id}"))
+    assert f"✅ {first.title}" in detail and f"▫️ {stage.topics[2].title}" in detail
+    assert "Your progress: ▰▰" in detail
+    await bot.say("Ada", f"unlearn {stage.id}/{first.id}")
+    assert f" 1/{len(stage.topics)}" in (await bot.say("Ada", f"learned {stage.id}/{second.id}")).text
+
+
+async def test_topic_mistakes_are_explained_and_change_nothing(bot: Bot) -> None:
+    await cohort_with(bot, "Ada")
+    before = await snapshot(bot.core.store)
+    unknown = await bot.say("Ada", "learned numpyy")
+    assert (
+        unknown.error and "I don't know the topic `numpyy`" in unknown.text and "python/numpy" in unknown.text
+    )
+    assert (await bot.say("Ada", "unlearn python/numpy")).error
+    bad_stage = await bot.say("Ada", "roadmap pythn")
+    assert bad_stage.error and "Did you mean `python`?" in bad_stage.text
+    assert await snapshot(bot.core.store) == before
+
+
+async def test_next_recommends_the_first_open_topic_of_the_cohorts_stage_with_two_resources(bot: Bot) -> None:
+    await cohort_with(bot, "Ada")
+    bot.clock.set(MORNING)
+    stage = bot.core.catalog.stages[0]
+    reply = await bot.say("Ada", "next")
+    assert reply.cards[0].title == f"👉 Next: {stage.topics[0].title}"
+    assert len(reply.cards[0].fields) == 2 and all("https://" in f.value for f in reply.cards[0].fields)
+    clicked = await bot.click("Ada", reply, "I learned it ✅")
+    assert f"{stage.topics[0].title} is learned" in clicked.text
+    assert (await bot.say("Ada", "next")).cards[0].title == f"👉 Next: {stage.topics[1].title}"
+
+
+async def test_the_cohort_follows_its_pace_and_a_moderator_can_set_the_stage(bot: Bot) -> None:
+    await cohort_with(bot, "Ada")
+    catalog = bot.core.catalog
+    first, second = catalog.stages[0], catalog.stages[1]
+    bot.clock.set(MORNING)
+    [post] = await bot.post()
+    assert f"Stage: {first.title}" in text_of(post)
+    bot.clock.set(MORNING + dt.timedelta(weeks=first.weeks))
+    [post] = await bot.post()
+    assert f"Stage: {second.title}" in text_of(post)
+    assert f"📍 2. {second.title}" in (await bot.say("Ada", "roadmap")).cards[0].body
+    target = catalog.stages[6]
+    moved = await bot.say("Mia", f"cohort set ml stage {target.id}")
+    assert f"Stage: {target.title}, week 1 of {target.weeks} (set by hand)" in text_of(moved)
+    bot.clock.advance(DAY)
+    [post] = await bot.post()
+    assert f"Stage: {target.title}" in text_of(post)
+    back = await bot.say("Mia", "cohort set ml stage auto")
+    assert "(by pace)" in text_of(back)
+    bad = await bot.say("Mia", "cohort set ml stage nowhere")
+    assert bad.error and "There is no stage `nowhere`" in bad.text
+
+
+async def answer_todays_quiz(bot: Bot, name: str, right: bool) -> str:
+    """Advance day by day until a quiz is posted, answer it, and return its challenge id."""
+    for _ in range(30):
+        posts = await bot.post()
+        if posts and posts[0].buttons[0].command == "answer":
+            post = posts[0]
+            quiz = next(
+                c
+                for c in bot.core.catalog.challenges.values()
+                if c.is_quiz and c.question in post.cards[0].body
+            )
+            letter = quiz.answer if right else next(x for x in "ABCD" if x != quiz.answer)
+            reply = await bot.click(name, post, letter)
+            assert "back in your /study review on" in reply.cards[0].footer
+            return quiz.id
+        bot.clock.advance(DAY)
+    raise AssertionError("no quiz in 30 days")
+
+
+async def test_a_missed_question_comes_back_the_next_day_and_climbs_the_boxes(bot: Bot) -> None:
+    await cohort_with(bot, "Ada")
+    bot.clock.set(MORNING)
+    assert "Nothing to review yet" in (await bot.say("Ada", "review")).text
+    quiz_id = await answer_todays_quiz(bot, "Ada", right=False)
+    quiz = bot.core.catalog.challenges[quiz_id]
+    answered_on = bot.clock.now().date()
+    early = await bot.say("Ada", "review")
+    assert f"Your next review is on {answered_on + DAY:%a %d %b}" in early.text
+    bot.clock.advance(DAY)
+    shown = await bot.say("Ada", "review")
+    assert shown.cards[0].title == "🔁 Review · box 1 of 5" and quiz.question in shown.cards[0].body
+    graded = await bot.click("Ada", shown, quiz.answer)
+    due = answered_on + DAY + dt.timedelta(days=INTERVALS[1])
+    assert "✅ Right!" in graded.cards[0].title
+    assert f"Box 2 of 5: back on {due:%a %d %b} · +{POINTS_REVIEW} review points" == graded.cards[0].footer
+    twice = await bot.click("Ada", shown, quiz.answer)
+    assert twice.error and "already reviewed" in twice.text
+    board = (await bot.say("Ada", "leaderboard all")).cards[0].body
+    assert f"Ada: {2 + POINTS_REVIEW} pts" in board  # a wrong daily answer, then a review
+    assert "Current: 2 days" in text_of(await bot.say("Ada", "streak"))  # the review kept the streak going
+
+
+async def test_review_points_count_once_a_day(bot: Bot) -> None:
+    await cohort_with(bot, "Ada")
+    bot.clock.set(MORNING)
+    for _ in range(2):
+        await answer_todays_quiz(bot, "Ada", right=False)
+        bot.clock.advance(DAY)
+    bot.clock.advance(DAY)
+    first = await bot.say("Ada", "review")
+    assert "2 questions due" in first.cards[0].footer
+    reply = await bot.click("Ada", first, "A")
+    assert reply.buttons and reply.buttons[0].command == "review"
+    second = await bot.click("Ada", reply, "Next review ➡️")
+    again = await bot.click("Ada", second, "A")
+    assert "review points count once a day" in again.cards[0].footer
+
+
+def test_leitner_schedule() -> None:
+    today = dt.date(2026, 11, 1)
+    assert reschedule(1, False, today) == (1, today + dt.timedelta(days=1))
+    assert reschedule(1, True, today) == (2, today + dt.timedelta(days=3))
+    assert reschedule(3, True, today) == (4, today + dt.timedelta(days=14))
+    assert reschedule(5, True, today) == (5, today + dt.timedelta(days=30))
+    assert reschedule(4, False, today) == (1, today + dt.timedelta(days=1))
