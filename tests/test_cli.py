@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -48,3 +50,45 @@ def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
 def test_run_without_a_platform_says_what_to_do(tmp_path: Path) -> None:
     done = studybot("run", cwd=tmp_path)
     assert done.returncode == 2 and "studybot console" in done.stderr
+
+
+def test_content_check_validates_community_packs_from_the_environment(tmp_path: Path) -> None:
+    pack = tmp_path / "ourclub"
+    (pack / "challenges").mkdir(parents=True)
+    quiz = {
+        "id": "q1",
+        "type": "quiz",
+        "stage": "python",
+        "topic": "numpy",
+        "difficulty": 1,
+        "question": "Q?",
+        "options": ["a", "b", "c", "d"],
+        "answer": "A",
+        "explanation": "why",
+        "resources": ["numpy-user-guide"],
+    }
+    (pack / "challenges" / "extra.yaml").write_text(yaml.safe_dump({"challenges": [quiz]}))
+    env = {**os.environ, "STUDYBOT_CONTENT_DIRS": str(pack)}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "content", "check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+
+    def challenges(out: str) -> int:
+        return int(re.search(r"(\d+) challenges\.", out).group(1))  # type: ignore[union-attr]
+
+    assert challenges(done.stdout) == challenges(studybot("content", "check").stdout) + 1
+    quiz["resources"] = ["no-such-thing"]
+    (pack / "challenges" / "extra.yaml").write_text(yaml.safe_dump({"challenges": [quiz]}))
+    bad = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "content", "check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert bad.returncode == 1 and "extra.yaml: q1: unknown resource 'no-such-thing'" in bad.stderr
