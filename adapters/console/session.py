@@ -107,8 +107,7 @@ class ConsoleSession:
 
     def show(self, reply: Reply, header: str = "") -> None:
         files = self._save_files(reply)
-        if reply.buttons:
-            self.buttons = reply.buttons
+        self.buttons = reply.buttons  # :click presses a button of the last reply or post only
         if header:
             self.say(header)
         if self._rich is not None:
@@ -197,7 +196,7 @@ class ConsoleSession:
 
     async def _click(self, arg: str) -> None:
         if not self.buttons:
-            self.say("⚠️ The last reply has no buttons.")
+            self.say("⚠️ The last reply has no buttons; :click presses a button of the last reply or post.")
             return
         if not arg.isdigit() or not 1 <= int(arg) <= len(self.buttons):
             self.say(f"⚠️ Usage: :click N, with N from 1 to {len(self.buttons)}")
