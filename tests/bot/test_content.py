@@ -160,3 +160,16 @@ def test_the_full_pack_covers_the_roadmap() -> None:
         assert 5 <= len(stage.topics) <= 10, stage.id
     quizzes = sum(c.is_quiz for c in catalog.challenges.values())
     assert quizzes / len(catalog.challenges) >= 0.7
+
+
+def test_duplicate_ids_are_reported(tmp_path: Path) -> None:
+    root = write_pack(tmp_path / "p", QUIZ)
+    extra = root / "challenges" / "more.yaml"
+    extra.write_text(yaml.safe_dump({"challenges": [{**QUIZ, "question": "Another?"}]}))
+    data = yaml.safe_load((root / "resources.yaml").read_text())
+    data["resources"].append({**data["resources"][0], "url": "https://example.org/other"})
+    (root / "resources.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(ContentError) as err:
+        load_catalog([root])
+    assert "python.yaml: q1: duplicate challenge id" in err.value.problems  # read after more.yaml
+    assert "resources.yaml: guide: duplicate resource id" in err.value.problems
