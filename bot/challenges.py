@@ -83,11 +83,15 @@ def challenge_card(catalog: Catalog, cohort: Cohort, post: Post) -> tuple[Card, 
     return Card(f"📚 Daily {kind}: {topic}", body, tuple(fields), footer, style=Style.PRIMARY), buttons
 
 
-def closing_card(quiz: Challenge, post: Post, answered: int, correct: int) -> Card:
-    """What a closed quiz shows: the answer, why, and how many answered."""
-    body = f"Answer: {quiz.answer_text()}\n{quiz.explanation}"
-    tally = f"{plural(answered, 'member')} answered, {correct} correctly"
-    return Card(f"Closed: {post.local_date:%a %d %b}", body, (Field("Answers", tally),), style=Style.NEUTRAL)
+def closing_card(challenge: Challenge, post: Post, answered: int, correct: int, checked_in: int = 0) -> Card:
+    """What a closed challenge shows: a quiz its answer, why, and how many answered; a task who did it."""
+    if challenge.is_quiz:
+        body = f"{challenge.question}\n\nAnswer: {challenge.answer_text()}\n{challenge.explanation}"
+        tally = Field("Answers", f"{plural(answered, 'member')} answered, {correct} correctly")
+    else:
+        body = f"{challenge.instructions}\n\nDone when: {challenge.done_when}"
+        tally = Field("Check-ins", f"{plural(checked_in, 'member')} checked in")
+    return Card(f"Closed: {post.local_date:%a %d %b}", body, (tally,), style=Style.NEUTRAL)
 
 
 async def _open_post(ctx: Context, cohort: Cohort) -> Post | None:
@@ -151,7 +155,7 @@ async def answer(ctx: Context, args: dict[str, Any]) -> Reply:
             )
             if quiz is None or not quiz.is_quiz:
                 raise UserError(closed)
-            answered, right = await store.post_answer_counts(post.id)
+            answered, right, _ = await store.post_tally(post.id)
             return Reply(text=closed, cards=(closing_card(quiz, post, answered, right),), ephemeral=True)
         if not await store.is_enrolled(cohort.id, ctx.member.id):
             raise UserError(f"Join `{cohort.name}` first: `/study join {cohort.name}`.")

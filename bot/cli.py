@@ -29,7 +29,6 @@ async def _console(settings: Settings, db: str, user: str) -> int:
     from adapters.console.session import CONVERSATION, ConsoleClock, ConsoleSession, is_tty
     from bot.app import build_core
     from bot.demo import seed_demo
-    from bot.posting import run_due_posts
 
     clock = ConsoleClock()
     core = await build_core(settings, db, clock)
@@ -44,7 +43,7 @@ async def _console(settings: Settings, db: str, user: str) -> int:
             + (" · new database: demo cohort `demo` created and you joined it" if demo else "")
         )
         session.say("Type `help` for commands, `:help` for console commands, `:quit` to leave.")
-        await run_due_posts(core, {CONVERSATION.platform: session.platform})
+        await session.poster.sweep()
         await session.run(sys.stdin)
     finally:
         await core.store.close()

@@ -14,6 +14,7 @@ from bot.types import Activity, ActivityKind, Cohort, ConversationRef, UserRef
 DEMO_COHORT = "demo"
 # Three weeks of history: enough for streaks, a freeze and a lively leaderboard.
 HISTORY_DAYS = 21
+DEMO_CATCHUP_MINUTES = 24 * 60
 DEMO_PEOPLE = (("ada", "Ada", 0.95), ("grace", "Grace", 0.8), ("alan", "Alan", 0.55))
 
 
@@ -35,6 +36,8 @@ async def seed_demo(core: Core, conversation: ConversationRef, user: UserRef) ->
         created_by="studybot-demo",
         now=now,
     )
+    # The demo posts at midnight; a whole day's catch-up window lets a console started any time show it.
+    cohort = await store.update_cohort(cohort.id, catchup_minutes=DEMO_CATCHUP_MINUTES)
     rng = random.Random(42)  # noqa: S311 - demo data, not security
     people = []
     for user_id, name, diligence in DEMO_PEOPLE:

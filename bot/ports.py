@@ -36,7 +36,24 @@ class ChatPlatform(Protocol):
         """Send `reply` and return the platform's message id; `key` is an idempotency key where supported."""
         ...
 
+    async def edit(self, conversation: ConversationRef, message_id: str, reply: Reply) -> None:
+        """Replace a message the bot sent earlier."""
+        ...
+
     async def close(self) -> None: ...
+
+
+class LeaderLock(Protocol):
+    """Held by the one process that runs scheduled jobs."""
+
+    # True when a second process must be refused (SQLite) rather than kept waiting to take over.
+    exclusive: bool
+
+    async def try_acquire(self) -> bool: ...
+
+    async def still_held(self) -> bool: ...
+
+    async def release(self) -> None: ...
 
 
 class Conflict(Exception):
@@ -114,6 +131,24 @@ class Store(Protocol):
 
     async def set_post_message(self, post_id: int, message_id: str) -> None: ...
 
+    async def stale_claims(self, claimed_before: dt.datetime) -> list[Post]:
+        """Posts claimed before that instant that never got a message id (a crash between claim and send)."""
+        ...
+
+    async def reclaim_post(self, post_id: int, now: dt.datetime, claimed_before: dt.datetime) -> bool:
+        """Take over a stale claim; False when another process took it first or it was sent meanwhile."""
+        ...
+
+    async def posts_since(self, day: dt.date) -> list[Post]: ...
+
+    async def post_before(self, cohort_id: int, day: dt.date) -> Post | None:
+        """A cohort's latest post before a local date."""
+        ...
+
+    def scheduler_lock(self) -> LeaderLock:
+        """The lock that decides which process runs the scheduler."""
+        ...
+
     async def get_post(self, post_id: int) -> Post | None: ...
 
     async def post_for_day(self, cohort_id: int, local_date: dt.date) -> Post | None: ...
@@ -133,8 +168,8 @@ class Store(Protocol):
 
     async def answer_for_post(self, post_id: int, member_id: int) -> Activity | None: ...
 
-    async def post_answer_counts(self, post_id: int) -> tuple[int, int]:
-        """How many answered the post, and how many of them were right."""
+    async def post_tally(self, post_id: int) -> tuple[int, int, int]:
+        """How many answered the post, how many of them were right, and how many checked in."""
         ...
 
     async def member_days(self, cohort_id: int, member_id: int) -> tuple[set[dt.date], set[dt.date]]:

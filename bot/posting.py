@@ -1,6 +1,9 @@
-"""Daily posts: find the cohorts whose post is due, claim the day, send, record the message id.
+"""Daily posts, exactly once per (cohort, local date): claim the day, send, record the message id.
 
-The scheduler and the console's `:post` both call `run_due_posts`, so there is one code path.
+The claim is a unique row; only the process that inserts it posts. The message id is stored after the send.
+A sweep (at start and every minute, in the scheduler and in the console's `:post`) posts the days that are
+due but were never claimed, within each cohort's catch-up window, and re-sends claims that never got a
+message id, with the same idempotency key, so a platform that honours it shows the post once.
 """
 
 from __future__ import annotations
@@ -8,8 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
-from bot.challenges import challenge_card, pick_challenge
+from bot.challenges import challenge_card, closing_card, pick_challenge
 from bot.core import Core
 from bot.ports import ChatPlatform
 from bot.schedule import is_due
@@ -17,36 +22,148 @@ from bot.types import Cohort, Post, Reply
 
 log = logging.getLogger(__name__)
 
+# A claim without a message id this old is taken to be a crash between claim and send.
+RESEND_AFTER = dt.timedelta(minutes=2)
 
-async def post_day(core: Core, cohort: Cohort, day: dt.date, platform: ChatPlatform) -> Post | None:
-    """Claim (cohort, day) and post its challenge; None when the day was already claimed."""
-    store = core.store
-    used = await store.used_challenges(cohort.id)
-    challenge = pick_challenge(core.catalog, cohort, day, used)
-    post = await store.claim_post(cohort.id, day, challenge.id, core.clock.now())
-    if post is None:
-        return None
+
+def post_key(post: Post) -> str:
+    """The idempotency key of a post's send: the same for every retry of the same claim."""
+    return f"studybot-post-{post.id}"
+
+
+def scheduled_instant(cohort: Cohort, day: dt.date) -> dt.datetime:
+    """When a day's post was due, as an instant (a skipped local time counts from the shift)."""
+    return dt.datetime.combine(day, cohort.post_time, tzinfo=ZoneInfo(cohort.timezone)).astimezone(dt.UTC)
+
+
+async def _send(core: Core, cohort: Cohort, post: Post, platform: ChatPlatform) -> Post:
     card, buttons = challenge_card(core.catalog, cohort, post)
     message_id = await platform.send(
-        cohort.conversation, Reply(cards=(card,), buttons=buttons), key=f"post-{post.id}"
+        cohort.conversation, Reply(cards=(card,), buttons=buttons), key=post_key(post)
     )
-    await store.set_post_message(post.id, message_id)
-    log.info("posted %s for cohort %s on %s as %s", challenge.id, cohort.name, day, message_id)
+    await core.store.set_post_message(post.id, message_id)
+    log.info(
+        "posted %s for cohort %s on %s as %s", post.challenge_id, cohort.name, post.local_date, message_id
+    )
+    await _close_previous(core, cohort, post, platform)
     return Post(post.id, post.cohort_id, post.local_date, post.challenge_id, message_id)
 
 
-async def run_due_posts(core: Core, platforms: Mapping[str, ChatPlatform]) -> list[Post]:
-    """Post every cohort whose challenge is due now and not yet claimed, on the cohort's platform."""
-    now = core.clock.now()
-    posted: list[Post] = []
-    for cohort in await core.store.list_cohorts():
+async def _close_previous(core: Core, cohort: Cohort, post: Post, platform: ChatPlatform) -> None:
+    """Edit the cohort's previous post to show the answer, why, and how many took part."""
+    previous = await core.store.post_before(cohort.id, post.local_date)
+    if (
+        previous is None
+        or previous.message_id is None
+        or previous.challenge_id not in core.catalog.challenges
+    ):
+        return
+    answered, right, checked_in = await core.store.post_tally(previous.id)
+    card = closing_card(core.catalog.challenges[previous.challenge_id], previous, answered, right, checked_in)
+    try:
+        await platform.edit(cohort.conversation, previous.message_id, Reply(cards=(card,)))
+    except Exception:
+        # Yesterday's message may have been deleted; today's post is what matters.
+        log.warning(
+            "could not close the %s post of cohort %s", previous.local_date, cohort.name, exc_info=True
+        )
+
+
+async def post_day(core: Core, cohort: Cohort, day: dt.date, platform: ChatPlatform) -> Post | None:
+    """Claim (cohort, day) and post its challenge; None when the day was already claimed."""
+    used = await core.store.used_challenges(cohort.id)
+    challenge = pick_challenge(core.catalog, cohort, day, used)
+    post = await core.store.claim_post(cohort.id, day, challenge.id, core.clock.now())
+    if post is None:
+        return None
+    return await _send(core, cohort, post, platform)
+
+
+@dataclass
+class Sweep:
+    """What one sweep did."""
+
+    posted: list[Post] = field(default_factory=list)
+    resent: list[Post] = field(default_factory=list)
+    skipped: list[tuple[str, dt.date]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+
+class Poster:
+    """Posts due days and re-sends stale claims; keeps which skips it already logged."""
+
+    def __init__(
+        self, core: Core, platforms: Mapping[str, ChatPlatform], resend_after: dt.timedelta = RESEND_AFTER
+    ):
+        self.core = core
+        self.platforms = platforms
+        self.resend_after = resend_after
+        self._skips_logged: set[tuple[int, dt.date]] = set()
+
+    async def post_if_due(self, cohort: Cohort, report: Sweep | None = None) -> Post | None:
+        """Post the cohort's challenge if its post is due now, unclaimed, and within the catch-up window."""
+        report = report or Sweep()
+        platform = self.platforms.get(cohort.platform)
+        now = self.core.clock.now()
         day = is_due(cohort, now)
-        platform = platforms.get(cohort.platform)
-        if day is None or platform is None:
-            continue
-        if await core.store.post_for_day(cohort.id, day) is not None:
-            continue
-        post = await post_day(core, cohort, day, platform)
+        if platform is None or day is None:
+            return None
+        if await self.core.store.post_for_day(cohort.id, day) is not None:
+            return None
+        late = now - scheduled_instant(cohort, day)
+        if late > dt.timedelta(minutes=cohort.catchup_minutes):
+            if (cohort.id, day) not in self._skips_logged:
+                self._skips_logged.add((cohort.id, day))
+                log.warning(
+                    "skipped the %s post of cohort %s: %s late, past its %d-minute catch-up window",
+                    day,
+                    cohort.name,
+                    late,
+                    cohort.catchup_minutes,
+                )
+            report.skipped.append((cohort.name, day))
+            return None
+        try:
+            post = await post_day(self.core, cohort, day, platform)
+        except Exception as exc:
+            log.exception(
+                "posting the %s challenge of cohort %s failed; it will be retried", day, cohort.name
+            )
+            report.failed.append((cohort.name, str(exc)))
+            return None
         if post is not None:
-            posted.append(post)
-    return posted
+            report.posted.append(post)
+        return post
+
+    async def sweep(self) -> Sweep:
+        """Post every due, unclaimed day within its window, and re-send claims that never got a message id."""
+        report = Sweep()
+        store = self.core.store
+        now = self.core.clock.now()
+        cohorts = {c.id: c for c in await store.list_cohorts()}
+        recent = {
+            (p.cohort_id, p.local_date) for p in await store.posts_since(now.date() - dt.timedelta(days=2))
+        }
+        for cohort in cohorts.values():
+            day = is_due(cohort, now)
+            if day is not None and (cohort.id, day) not in recent:
+                await self.post_if_due(cohort, report)
+        for stale in await store.stale_claims(now - self.resend_after):
+            owner = cohorts.get(stale.cohort_id)
+            platform = self.platforms.get(owner.platform) if owner else None
+            if owner is None or platform is None:
+                continue
+            cohort = owner
+            if not await store.reclaim_post(stale.id, now, now - self.resend_after):
+                continue
+            log.warning(
+                "re-sending the %s post of cohort %s: its claim never got a message id",
+                stale.local_date,
+                cohort.name,
+            )
+            try:
+                report.resent.append(await _send(self.core, cohort, stale, platform))
+            except Exception as exc:
+                log.exception("re-sending the %s post of cohort %s failed", stale.local_date, cohort.name)
+                report.failed.append((cohort.name, str(exc)))
+        return report

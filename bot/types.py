@@ -131,6 +131,8 @@ class Cohort:
     # A stage a moderator set by hand, and the local date from which the pace counts on from it.
     stage_id: str | None = None
     stage_since: dt.date | None = None
+    # How late a missed post may still go out (after a restart); later ones are skipped.
+    catchup_minutes: int = 360
 
     @property
     def conversation(self) -> ConversationRef:

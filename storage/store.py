@@ -27,6 +27,7 @@ from bot.types import (
     ScoreRow,
 )
 from storage.engine import is_sqlite, make_engine, upgrade
+from storage.leader import PostgresLeaderLock, SqliteFileLock
 from storage.tables import (
     ActivityRow,
     CohortRow,
@@ -85,6 +86,7 @@ def _cohort(row: Any) -> Cohort:
         created_by=row.created_by,
         stage_id=row.stage_id,
         stage_since=row.stage_since,
+        catchup_minutes=row.catchup_minutes,
     )
 
 
@@ -355,6 +357,45 @@ class SqlStore:
             row = result.first()
             return _post(row) if row else None
 
+    async def stale_claims(self, claimed_before: dt.datetime) -> list[Post]:
+        rows = await self._all(
+            select(post_t)
+            .where(post_t.c.message_id.is_(None), post_t.c.claimed_at < claimed_before)
+            .order_by(post_t.c.id)
+        )
+        return [_post(r) for r in rows]
+
+    async def reclaim_post(self, post_id: int, now: dt.datetime, claimed_before: dt.datetime) -> bool:
+        async with self._write() as conn:
+            result = await conn.execute(
+                update(post_t)
+                .where(
+                    post_t.c.id == post_id,
+                    post_t.c.message_id.is_(None),
+                    post_t.c.claimed_at < claimed_before,
+                )
+                .values(claimed_at=now)
+            )
+            return bool(result.rowcount)
+
+    async def posts_since(self, day: dt.date) -> list[Post]:
+        rows = await self._all(select(post_t).where(post_t.c.local_date >= day))
+        return [_post(r) for r in rows]
+
+    async def post_before(self, cohort_id: int, day: dt.date) -> Post | None:
+        row = await self._one(
+            select(post_t)
+            .where(post_t.c.cohort_id == cohort_id, post_t.c.local_date < day)
+            .order_by(post_t.c.local_date.desc())
+            .limit(1)
+        )
+        return _post(row) if row else None
+
+    def scheduler_lock(self) -> PostgresLeaderLock | SqliteFileLock:
+        if self._sqlite:
+            return SqliteFileLock(self.engine.url.database or ":memory:")
+        return PostgresLeaderLock(self.engine)
+
     async def set_post_message(self, post_id: int, message_id: str) -> None:
         async with self._write() as conn:
             await conn.execute(update(post_t).where(post_t.c.id == post_id).values(message_id=message_id))
@@ -429,13 +470,16 @@ class SqlStore:
         )
         return _activity(row) if row else None
 
-    async def post_answer_counts(self, post_id: int) -> tuple[int, int]:
+    async def post_tally(self, post_id: int) -> tuple[int, int, int]:
+        is_answer = activity_t.c.kind == ActivityKind.ANSWER.value
         row = await self._one(
-            select(func.count(), func.count().filter(activity_t.c.correct.is_(True))).where(
-                activity_t.c.post_id == post_id, activity_t.c.kind == ActivityKind.ANSWER.value
-            )
+            select(
+                func.count(case((is_answer, 1))),
+                func.count(case((and_(is_answer, activity_t.c.correct.is_(True)), 1))),
+                func.count(case((activity_t.c.kind == ActivityKind.CHECKIN.value, 1))),
+            ).where(activity_t.c.post_id == post_id)
         )
-        return (row[0], row[1]) if row else (0, 0)
+        return (row[0], row[1], row[2]) if row else (0, 0, 0)
 
     async def member_days(self, cohort_id: int, member_id: int) -> tuple[set[dt.date], set[dt.date]]:
         active = select(activity_t.c.local_date, literal(True).label("active")).where(

@@ -53,6 +53,7 @@ class CohortRow(SQLModel, table=True):
     created_at: dt.datetime = Field(sa_column=_utc_column())
     stage_id: str | None = Field(default=None, max_length=100)
     stage_since: dt.date | None = None
+    catchup_minutes: int = Field(default=360, sa_column_kwargs={"server_default": "360"})
 
 
 class EnrolmentRow(SQLModel, table=True):

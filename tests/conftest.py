@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bot.clock import FakeClock
 from bot.content import load_catalog
 from bot.core import Core
-from bot.posting import run_due_posts
+from bot.posting import Poster
 from bot.types import ConversationRef, Invocation, Reply, UserRef
 from storage.store import SqlStore
 from tests.fakes.platform import RecordingPlatform
@@ -99,7 +99,7 @@ class Bot:
 
     async def post(self) -> list[Reply]:
         before = len(self.platform.sent)
-        await run_due_posts(self.core, {"console": self.platform})
+        await Poster(self.core, {"console": self.platform}).sweep()
         return [r for _, r in self.platform.sent[before:]]
 
 

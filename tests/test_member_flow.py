@@ -85,7 +85,7 @@ async def test_one_post_per_day_and_today_says_when_before_the_post(bot: Bot) ->
     cohort = (await bot.core.store.list_cohorts())[0]
     claim = await bot.core.store.latest_post(cohort.id)
     assert claim is not None and claim.message_id == "msg-1"
-    assert bot.platform.keys == [f"post-{claim.id}"]  # the idempotency key names the claim
+    assert bot.platform.keys == [f"studybot-post-{claim.id}"]  # the idempotency key names the claim
     assert await bot.post() == []
     bot.clock.advance(10 * HOUR)
     assert await bot.post() == []

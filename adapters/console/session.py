@@ -16,7 +16,7 @@ from rich.console import Console as RichConsole
 
 from adapters.console import render
 from bot.core import Core
-from bot.posting import run_due_posts
+from bot.posting import Poster
 from bot.types import Button, ConversationRef, Invocation, Reply, UserRef
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class ConsolePlatform:
 
     name = PLATFORM
 
-    def __init__(self, show: Callable[[Reply, str], None]) -> None:
+    def __init__(self, show: Callable[..., None]) -> None:
         self._show = show
         self._sent = 0
 
@@ -63,6 +63,11 @@ class ConsolePlatform:
         self._sent += 1
         self._show(reply, f"#{conversation.channel_id} · studybot posted:")
         return f"console-{self._sent}"
+
+    async def edit(self, conversation: ConversationRef, message_id: str, reply: Reply) -> None:
+        self._show(
+            reply, f"#{conversation.channel_id} · studybot edited its post {message_id}:", clickable=False
+        )
 
     async def close(self) -> None:
         return None
@@ -90,6 +95,7 @@ class ConsoleSession:
         self.moderators: set[str] = set()
         self.buttons: tuple[Button, ...] = ()
         self.platform = ConsolePlatform(self.show)
+        self.poster = Poster(core, {PLATFORM: self.platform})
         self._rich = RichConsole(file=out, highlight=False) if interactive else None
 
     @property
@@ -105,9 +111,10 @@ class ConsoleSession:
         else:
             print(text, file=self.out)
 
-    def show(self, reply: Reply, header: str = "") -> None:
+    def show(self, reply: Reply, header: str = "", *, clickable: bool = True) -> None:
         files = self._save_files(reply)
-        self.buttons = reply.buttons  # :click presses a button of the last reply or post only
+        if clickable:  # :click presses a button of the last reply or post, never of an edited old post
+            self.buttons = reply.buttons
         if header:
             self.say(header)
         if self._rich is not None:
@@ -168,8 +175,12 @@ class ConsoleSession:
         elif verb == "clock":
             await self._set_clock(arg)
         elif verb == "post":
-            posted = await run_due_posts(self.core, {PLATFORM: self.platform})
-            if not posted:
+            report = await self.poster.sweep()
+            for name, day in report.skipped:
+                self.say(
+                    f"Skipped the {day:%Y-%m-%d} post of `{name}`: it is past the cohort's catch-up window."
+                )
+            if not (report.posted or report.resent or report.skipped):
                 self.say("No posts are due right now.")
         elif verb == "click":
             await self._click(arg)

@@ -12,6 +12,7 @@ class RecordingPlatform:
     name: str = "console"
     sent: list[tuple[ConversationRef, Reply]] = field(default_factory=list)
     keys: list[str | None] = field(default_factory=list)
+    edits: list[tuple[str, Reply]] = field(default_factory=list)
 
     async def start(self) -> None:
         return None
@@ -20,6 +21,9 @@ class RecordingPlatform:
         self.sent.append((conversation, reply))
         self.keys.append(key)
         return f"msg-{len(self.sent)}"
+
+    async def edit(self, conversation: ConversationRef, message_id: str, reply: Reply) -> None:
+        self.edits.append((message_id, reply))
 
     async def close(self) -> None:
         return None

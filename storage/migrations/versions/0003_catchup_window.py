@@ -1,0 +1,26 @@
+"""catch-up window
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-28
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("cohort", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("catchup_minutes", sa.Integer(), server_default="360", nullable=False))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("cohort", schema=None) as batch_op:
+        batch_op.drop_column("catchup_minutes")
