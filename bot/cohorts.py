@@ -100,6 +100,7 @@ async def create(ctx: Context, args: dict[str, Any]) -> Reply:
         )
     except Conflict:
         raise UserError(f"A cohort called `{name}` already exists here; pick another name.") from None
+    await ctx.core.cohort_changed(cohort)
     card = _cohort_card(ctx, f"🎓 Cohort {cohort.name} created", cohort)
     return Reply(text=f"Members join with `/study join {cohort.name}`.", cards=(card,))
 
@@ -133,6 +134,7 @@ async def set_field(ctx: Context, args: dict[str, Any]) -> Reply:
         updated = await ctx.core.store.update_cohort(cohort.id, **changes)
     except Conflict:
         raise UserError(f"A cohort called `{value}` already exists here; pick another name.") from None
+    await ctx.core.cohort_changed(updated)
     return Reply(cards=(_cohort_card(ctx, f"⚙️ Cohort {updated.name} updated", updated),))
 
 
@@ -141,6 +143,7 @@ async def _set_paused(ctx: Context, name: str, paused: bool) -> Reply:
     if cohort.paused == paused:
         return Reply(text=f"`{cohort.name}` is already {'paused' if paused else 'running'}.", ephemeral=True)
     updated = await ctx.core.store.update_cohort(cohort.id, paused=paused)
+    await ctx.core.cohort_changed(updated)
     verb = "⏸️ paused: no posts until it is resumed" if paused else "▶️ resumed"
     return Reply(cards=(_cohort_card(ctx, f"Cohort {updated.name} {verb}", updated),))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from bot.commands import GROUPS, MAX_INPUT_CHARS, REGISTRY, Registry, UsageError, UserError
 from bot.content import Catalog
@@ -10,7 +11,7 @@ from bot.context import Context, is_moderator
 from bot.ports import Clock, Store
 from bot.replies import error_reply
 from bot.search import Choice, ResourceSearch, Suggester
-from bot.types import ConversationRef, Invocation, Reply, UserRef
+from bot.types import Cohort, ConversationRef, Invocation, Reply, UserRef
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ class Core:
         self.catalog = catalog
         self.clock = clock
         self.registry = registry or REGISTRY
+        # Called after a moderator creates or changes a cohort (the scheduler moves its job).
+        self.cohort_listeners: list[Callable[[Cohort], Awaitable[None]]] = []
         self.search = catalog.index("search", ResourceSearch)
         self._suggester = catalog.index("suggest", Suggester)
 
@@ -57,6 +60,10 @@ class Core:
             cohorts = await self.store.list_cohorts(conversation.platform, conversation.workspace_id)
             extra = [Choice(c.name, c.name) for c in cohorts]
         return self._suggester.suggest(kind, prefix, extra)
+
+    async def cohort_changed(self, cohort: Cohort) -> None:
+        for listener in self.cohort_listeners:
+            await listener(cohort)
 
     def invocation(self, text: str, user: UserRef, conversation: ConversationRef) -> Invocation:
         """Build an Invocation from typed text (console, Slack's one slash command)."""

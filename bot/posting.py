@@ -12,12 +12,11 @@ import datetime as dt
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 from bot.challenges import challenge_card, closing_card, pick_challenge
 from bot.core import Core
 from bot.ports import ChatPlatform
-from bot.schedule import is_due
+from bot.schedule import due_instant, is_due
 from bot.types import Cohort, Post, Reply
 
 log = logging.getLogger(__name__)
@@ -29,11 +28,6 @@ RESEND_AFTER = dt.timedelta(minutes=2)
 def post_key(post: Post) -> str:
     """The idempotency key of a post's send: the same for every retry of the same claim."""
     return f"studybot-post-{post.id}"
-
-
-def scheduled_instant(cohort: Cohort, day: dt.date) -> dt.datetime:
-    """When a day's post was due, as an instant (a skipped local time counts from the shift)."""
-    return dt.datetime.combine(day, cohort.post_time, tzinfo=ZoneInfo(cohort.timezone)).astimezone(dt.UTC)
 
 
 async def _send(core: Core, cohort: Cohort, post: Post, platform: ChatPlatform) -> Post:
@@ -110,7 +104,7 @@ class Poster:
             return None
         if await self.core.store.post_for_day(cohort.id, day) is not None:
             return None
-        late = now - scheduled_instant(cohort, day)
+        late = now - due_instant(cohort, day)
         if late > dt.timedelta(minutes=cohort.catchup_minutes):
             if (cohort.id, day) not in self._skips_logged:
                 self._skips_logged.add((cohort.id, day))

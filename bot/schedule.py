@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -28,18 +29,32 @@ def is_due(cohort: Cohort, now: dt.datetime) -> dt.date | None:
     return local.date() if local.time().replace(tzinfo=None) >= cohort.post_time else None
 
 
+def due_instant(cohort: Cohort, day: dt.date) -> dt.datetime:
+    """The instant (UTC) a day's post falls due: its local post time, or when that time does not exist
+    (clocks jump over it), the first valid local time after it; a repeated time counts once, the first."""
+    tz = ZoneInfo(cohort.timezone)
+    local = dt.datetime.combine(day, cohort.post_time, tzinfo=tz)
+    instant = local.astimezone(dt.UTC)
+    if instant.astimezone(tz).replace(tzinfo=None) == local.replace(tzinfo=None):
+        return instant
+    # In a gap: walk from just before it to the moment the wall clock passes the post time.
+    instant = local.replace(fold=1).astimezone(dt.UTC).replace(second=0, microsecond=0)
+    while is_due(dataclasses.replace(cohort, paused=False), instant) != day:
+        instant += dt.timedelta(minutes=1)
+    return instant
+
+
 def next_post(cohort: Cohort, now: dt.datetime) -> dt.datetime | None:
-    """The next local wall-clock time this cohort posts after `now`, or None when paused or never."""
+    """When this cohort next posts after `now`, in its local time, or None when paused or never."""
     if cohort.paused or not cohort.weekdays:
         return None
     tz = ZoneInfo(cohort.timezone)
-    local = now.astimezone(tz)
-    day = max(local.date(), cohort.start_date)
+    day = max(now.astimezone(tz).date(), cohort.start_date)
     for _ in range(8):
         if is_scheduled(cohort, day):
-            at = dt.datetime.combine(day, cohort.post_time, tzinfo=tz)
-            if at > local:
-                return at
+            at = due_instant(cohort, day)
+            if at > now:
+                return at.astimezone(tz)
         day += ONE_DAY
     return None
 
