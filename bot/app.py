@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Mapping
 
 from bot.clock import SystemClock
 from bot.content import load_catalog
 from bot.core import Core
-from bot.ports import Clock
+from bot.ports import ChatPlatform, Clock
+from bot.scheduler import StudyScheduler
 from bot.settings import Settings
 from storage.store import SqlStore
 
@@ -20,3 +23,23 @@ async def build_core(settings: Settings, database_url: str | None = None, clock:
     store = SqlStore.from_url(database_url or settings.database_url)
     await store.migrate()
     return Core(store, catalog, clock or SystemClock())
+
+
+async def serve(
+    core: Core,
+    platforms: Mapping[str, ChatPlatform],
+    stop: asyncio.Event,
+    scheduler: StudyScheduler | None = None,
+) -> None:
+    """Run the platforms and the scheduler until `stop` is set, then shut down in order."""
+    for platform in platforms.values():
+        await platform.start()
+    scheduler = scheduler or StudyScheduler(core, platforms)
+    await scheduler.start()
+    try:
+        await stop.wait()
+    finally:
+        await scheduler.stop()
+        for platform in platforms.values():
+            await platform.close()
+        await core.store.close()

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from bot.challenges import challenge_card, closing_card, pick_challenge
 from bot.core import Core
 from bot.ports import ChatPlatform
-from bot.schedule import due_instant, is_due
+from bot.schedule import due_days, due_instant
 from bot.types import Cohort, Post, Reply
 
 log = logging.getLogger(__name__)
@@ -94,40 +94,45 @@ class Poster:
         self.resend_after = resend_after
         self._skips_logged: set[tuple[int, dt.date]] = set()
 
-    async def post_if_due(self, cohort: Cohort, report: Sweep | None = None) -> Post | None:
-        """Post the cohort's challenge if its post is due now, unclaimed, and within the catch-up window."""
+    async def post_if_due(self, cohort: Cohort, report: Sweep | None = None) -> list[Post]:
+        """Post the cohort's due, unclaimed days (yesterday's too, if still in the catch-up window)."""
         report = report or Sweep()
         platform = self.platforms.get(cohort.platform)
+        if platform is None:
+            return []
         now = self.core.clock.now()
-        day = is_due(cohort, now)
-        if platform is None or day is None:
-            return None
-        if await self.core.store.post_for_day(cohort.id, day) is not None:
-            return None
-        late = now - due_instant(cohort, day)
-        if late > dt.timedelta(minutes=cohort.catchup_minutes):
-            if (cohort.id, day) not in self._skips_logged:
-                self._skips_logged.add((cohort.id, day))
-                log.warning(
-                    "skipped the %s post of cohort %s: %s late, past its %d-minute catch-up window",
-                    day,
-                    cohort.name,
-                    late,
-                    cohort.catchup_minutes,
+        posted = []
+        for day in due_days(cohort, now):
+            if await self.core.store.post_for_day(cohort.id, day) is not None:
+                continue
+            late = now - due_instant(cohort, day)
+            if late > dt.timedelta(minutes=cohort.catchup_minutes):
+                self._skip(cohort, day, late, report)
+                continue
+            try:
+                post = await post_day(self.core, cohort, day, platform)
+            except Exception as exc:
+                log.exception(
+                    "posting the %s challenge of cohort %s failed; it will be retried", day, cohort.name
                 )
-            report.skipped.append((cohort.name, day))
-            return None
-        try:
-            post = await post_day(self.core, cohort, day, platform)
-        except Exception as exc:
-            log.exception(
-                "posting the %s challenge of cohort %s failed; it will be retried", day, cohort.name
+                report.failed.append((cohort.name, str(exc)))
+                continue
+            if post is not None:
+                report.posted.append(post)
+                posted.append(post)
+        return posted
+
+    def _skip(self, cohort: Cohort, day: dt.date, late: dt.timedelta, report: Sweep) -> None:
+        if (cohort.id, day) not in self._skips_logged:
+            self._skips_logged.add((cohort.id, day))
+            log.warning(
+                "skipped the %s post of cohort %s: %s late, past its %d-minute catch-up window",
+                day,
+                cohort.name,
+                late,
+                cohort.catchup_minutes,
             )
-            report.failed.append((cohort.name, str(exc)))
-            return None
-        if post is not None:
-            report.posted.append(post)
-        return post
+        report.skipped.append((cohort.name, day))
 
     async def sweep(self) -> Sweep:
         """Post every due, unclaimed day within its window, and re-send claims that never got a message id."""
@@ -139,8 +144,7 @@ class Poster:
             (p.cohort_id, p.local_date) for p in await store.posts_since(now.date() - dt.timedelta(days=2))
         }
         for cohort in cohorts.values():
-            day = is_due(cohort, now)
-            if day is not None and (cohort.id, day) not in recent:
+            if any((cohort.id, day) not in recent for day in due_days(cohort, now)):
                 await self.post_if_due(cohort, report)
         for stale in await store.stale_claims(now - self.resend_after):
             owner = cohorts.get(stale.cohort_id)

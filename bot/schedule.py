@@ -44,6 +44,18 @@ def due_instant(cohort: Cohort, day: dt.date) -> dt.datetime:
     return instant
 
 
+def due_days(cohort: Cohort, now: dt.datetime) -> list[dt.date]:
+    """Yesterday and today (local) when they are posting days whose post time has passed, oldest first.
+
+    Yesterday counts so that a post missed just before midnight can still be caught up after it.
+    """
+    if cohort.paused:
+        return []
+    today = now.astimezone(ZoneInfo(cohort.timezone)).date()
+    days = (today - ONE_DAY, today)
+    return [d for d in days if is_scheduled(cohort, d) and due_instant(cohort, d) <= now]
+
+
 def next_post(cohort: Cohort, now: dt.datetime) -> dt.datetime | None:
     """When this cohort next posts after `now`, in its local time, or None when paused or never."""
     if cohort.paused or not cohort.weekdays:

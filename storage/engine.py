@@ -8,13 +8,15 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 log = logging.getLogger(__name__)
 
 DEFAULT_URL = "sqlite+aiosqlite:///studybot.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
+# An advisory lock key held while migrating ("STUDYMIG").
+MIGRATION_LOCK_KEY = 0x5354_5544_594D_4947
 # How long SQLite waits for another connection's write before giving up (milliseconds).
 SQLITE_BUSY_MS = 30_000
 # Under a burst every dispatch waits for a pooled connection; waiting is better than failing a member.
@@ -63,7 +65,10 @@ def _upgrade(connection: Connection) -> None:
 
 
 async def upgrade(engine: AsyncEngine) -> None:
-    """Apply every Alembic migration not yet applied."""
+    """Apply every Alembic migration not yet applied (one process at a time on PostgreSQL)."""
     async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Several instances starting together must not race to create the same tables.
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         await conn.run_sync(_upgrade)
     log.info("database schema is up to date")
