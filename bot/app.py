@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Mapping
 
@@ -25,6 +26,16 @@ async def build_core(settings: Settings, database_url: str | None = None, clock:
     return Core(store, catalog, clock or SystemClock())
 
 
+def settle_memory() -> None:
+    """Move everything built at start-up out of the garbage collector's way.
+
+    A full collection walks every live object; with the catalog, indexes and ORM metadata that took over
+    100 ms in the fan-out benchmark, stalling the event loop. Objects frozen after start-up are skipped.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 async def serve(
     core: Core,
     platforms: Mapping[str, ChatPlatform],
@@ -36,6 +47,7 @@ async def serve(
         await platform.start()
     scheduler = scheduler or StudyScheduler(core, platforms)
     await scheduler.start()
+    settle_memory()
     try:
         await stop.wait()
     finally:

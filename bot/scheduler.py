@@ -35,6 +35,9 @@ from bot.types import Cohort
 log = logging.getLogger(__name__)
 
 SWEEP_EVERY = dt.timedelta(minutes=1)
+# When thousands of cohorts fall due in the same minute, their jobs queue here instead of all starting at
+# once: the database takes one write at a time anyway, and thousands of ready tasks would stall the loop.
+CONCURRENT_JOBS = 32
 # How often a standby process tries to become the leader, and the leader checks it still is.
 LEADER_CHECK_EVERY = dt.timedelta(seconds=15)
 
@@ -68,6 +71,7 @@ class StudyScheduler:
             timezone=dt.UTC,
         )
         self._standby: asyncio.Task[None] | None = None
+        self._limit = asyncio.Semaphore(CONCURRENT_JOBS)
         # Jobs handed to the executor and not finished yet, counted from APScheduler's own events.
         self._outstanding = 0
         self._quiet = asyncio.Event()
@@ -154,9 +158,10 @@ class StudyScheduler:
             self._schedule(cohort)
 
     async def _track(self, what: str, cohort_id: int | None = None) -> None:
-        """Every job runs through here, so none dies silently."""
+        """Every job runs through here, so none dies silently and only so many post at once."""
         try:
-            await self._job(what, cohort_id)
+            async with self._limit:
+                await self._job(what, cohort_id)
         except Exception:
             log.exception("scheduled %s job failed", what)
 
