@@ -101,7 +101,7 @@ async def run(store: SqlStore, label: str, n: int) -> None:
     done = platform.sent[-1] - t0
     rate = len(platform.sent) / done
     print(
-        f"{label}: {len(platform.sent):,}/{n:,} posts handed to the platform {done:.2f} s after they fell due "
+        f"{label}: {len(platform.sent):,}/{n:,} posts handed over {done:.2f} s after they fell due "
         f"({rate:,.0f} posts/s)"
     )
     worst = sorted(stalls)
