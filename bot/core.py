@@ -26,6 +26,7 @@ def _load_commands() -> None:
         lookup,
         membership,
         progress,
+        reminders,
         review,
         roadmap,
     )

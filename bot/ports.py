@@ -40,6 +40,10 @@ class ChatPlatform(Protocol):
         """Replace a message the bot sent earlier."""
         ...
 
+    async def send_direct(self, user_id: str, reply: Reply) -> str:
+        """Send a direct message to one person; return its message id."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -199,6 +203,26 @@ class Store(Protocol):
     async def review_cards(self, member_id: int) -> list[ReviewCard]:
         """The member's review cards, soonest due first."""
         ...
+
+    async def set_reminder(self, member_id: int, remind_at: dt.time | None) -> Member:
+        """Turn the daily streak reminder on at a local time, or off with None."""
+        ...
+
+    async def members_with_reminders(self) -> list[Member]: ...
+
+    async def reminders_decided(self, since: dt.date) -> set[tuple[int, dt.date]]:
+        """(member id, local date) of each day whose reminder was already sent or ruled out."""
+        ...
+
+    async def decide_reminder(self, member_id: int, day: dt.date, sent: bool, now: dt.datetime) -> bool:
+        """Claim a member's reminder decision for a local date; False when it was already made."""
+        ...
+
+    async def claim_recap(self, cohort_id: int, week_start: dt.date, now: dt.datetime) -> int | None:
+        """Claim a cohort's weekly recap; its id, or None when already claimed."""
+        ...
+
+    async def set_recap_message(self, recap_id: int, message_id: str) -> None: ...
 
     async def scores(self, cohort_id: int, since: dt.date | None = None) -> Sequence[ScoreRow]:
         """Points per enrolled member since a local date, highest first, ties by name."""

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from bot.challenges import challenge_card, closing_card, pick_challenge
 from bot.core import Core
 from bot.ports import ChatPlatform
+from bot.recap import post_recap
+from bot.reminders import send_reminders
 from bot.schedule import due_days, due_instant
 from bot.types import Cohort, Post, Reply
 
@@ -81,6 +83,7 @@ class Sweep:
     resent: list[Post] = field(default_factory=list)
     skipped: list[tuple[str, dt.date]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    reminded: int = 0
 
 
 class Poster:
@@ -110,6 +113,11 @@ class Poster:
                 self._skip(cohort, day, late, report)
                 continue
             try:
+                await post_recap(self.core, cohort, day, platform)
+            except Exception:
+                # A recap is a bonus; the day's challenge must not wait for it.
+                log.exception("the weekly recap of cohort %s failed", cohort.name)
+            try:
                 post = await post_day(self.core, cohort, day, platform)
             except Exception as exc:
                 log.exception(
@@ -135,7 +143,8 @@ class Poster:
         report.skipped.append((cohort.name, day))
 
     async def sweep(self) -> Sweep:
-        """Post every due, unclaimed day within its window, and re-send claims that never got a message id."""
+        """Post every due, unclaimed day within its window, re-send claims that never got a message id,
+        and send the streak reminders whose time has come."""
         report = Sweep()
         store = self.core.store
         now = self.core.clock.now()
@@ -164,4 +173,9 @@ class Poster:
             except Exception as exc:
                 log.exception("re-sending the %s post of cohort %s failed", stale.local_date, cohort.name)
                 report.failed.append((cohort.name, str(exc)))
+        try:
+            report.reminded = await send_reminders(self.core, self.platforms)
+        except Exception as exc:
+            log.exception("sending streak reminders failed")
+            report.failed.append(("reminders", str(exc)))
         return report

@@ -23,6 +23,7 @@ from apscheduler.events import (
 )
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_PAUSED
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -115,10 +116,14 @@ class StudyScheduler:
     async def _wait_to_lead(self) -> None:
         while True:
             await asyncio.sleep(self.leader_check_every.total_seconds())
-            if await self._lock.try_acquire():
-                log.info("took over as the scheduler's leader")
-                await self._lead()
-                return
+            try:
+                if await self._lock.try_acquire():
+                    log.info("took over as the scheduler's leader")
+                    await self._lead()
+                    return
+            except Exception:
+                # The database may be restarting; keep trying, a standby that gives up is no standby.
+                log.exception("could not try for the scheduler lock; trying again")
 
     async def _lead(self) -> None:
         self.leading = True
@@ -130,7 +135,9 @@ class StudyScheduler:
             self._aps.add_job(self._track, trigger, args=[name], id=name, replace_existing=True)
         if not self._aps.running:
             self._aps.start()
-        await self.sweep()  # catch up on what was missed while no process led
+        elif self._aps.state == STATE_PAUSED:
+            self._aps.resume()
+        await self._track("sweep")  # catch up on what was missed while no process led
 
     def _step_down(self) -> None:
         self.leading = False

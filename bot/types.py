@@ -148,6 +148,7 @@ class Member:
     user_id: str
     name: str
     timezone: str | None
+    remind_at: dt.time | None = None
 
 
 class ActivityKind(StrEnum):

@@ -37,6 +37,8 @@ from storage.tables import (
     MemberRow,
     ModeratorRow,
     PostRow,
+    RecapRow,
+    ReminderRow,
     ReviewCardRow,
 )
 
@@ -60,6 +62,8 @@ activity_t = _t(ActivityRow)
 excusal_t = _t(ExcusalRow)
 learned_t = _t(LearnedTopicRow)
 review_t = _t(ReviewCardRow)
+reminder_t = _t(ReminderRow)
+recap_t = _t(RecapRow)
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -91,7 +95,7 @@ def _cohort(row: Any) -> Cohort:
 
 
 def _member(row: Any) -> Member:
-    return Member(row.id, row.platform, row.user_id, row.name, row.timezone)
+    return Member(row.id, row.platform, row.user_id, row.name, row.timezone, row.remind_at)
 
 
 def _post(row: Any) -> Post:
@@ -596,3 +600,44 @@ class SqlStore:
             .order_by(review_t.c.due_date, review_t.c.box, review_t.c.challenge_id)
         )
         return [ReviewCard(r.member_id, r.challenge_id, r.box, r.due_date) for r in rows]
+
+    # ---- reminders and recaps ----
+
+    async def set_reminder(self, member_id: int, remind_at: dt.time | None) -> Member:
+        async with self._write() as conn:
+            await conn.execute(update(member_t).where(member_t.c.id == member_id).values(remind_at=remind_at))
+            return _member((await conn.execute(select(member_t).where(member_t.c.id == member_id))).one())
+
+    async def members_with_reminders(self) -> list[Member]:
+        rows = await self._all(select(member_t).where(member_t.c.remind_at.is_not(None)))
+        return [_member(r) for r in rows]
+
+    async def reminders_decided(self, since: dt.date) -> set[tuple[int, dt.date]]:
+        rows = await self._all(
+            select(reminder_t.c.member_id, reminder_t.c.local_date).where(reminder_t.c.local_date >= since)
+        )
+        return {(r.member_id, r.local_date) for r in rows}
+
+    async def decide_reminder(self, member_id: int, day: dt.date, sent: bool, now: dt.datetime) -> bool:
+        async with self._write() as conn:
+            result = await conn.execute(
+                self._insert(reminder_t)
+                .values(member_id=member_id, local_date=day, sent=sent, decided_at=now)
+                .on_conflict_do_nothing()
+            )
+            return bool(result.rowcount)
+
+    async def claim_recap(self, cohort_id: int, week_start: dt.date, now: dt.datetime) -> int | None:
+        async with self._write() as conn:
+            result = await conn.execute(
+                self._insert(recap_t)
+                .values(cohort_id=cohort_id, week_start=week_start, claimed_at=now)
+                .on_conflict_do_nothing()
+                .returning(recap_t.c.id)
+            )
+            row = result.first()
+            return int(row.id) if row else None
+
+    async def set_recap_message(self, recap_id: int, message_id: str) -> None:
+        async with self._write() as conn:
+            await conn.execute(update(recap_t).where(recap_t.c.id == recap_id).values(message_id=message_id))

@@ -21,6 +21,7 @@ class MemberRow(SQLModel, table=True):
     user_id: str = Field(max_length=64)
     name: str = Field(max_length=100)
     timezone: str | None = Field(default=None, max_length=64)
+    remind_at: dt.time | None = None  # local time of the daily streak reminder; None means off
 
 
 class ModeratorRow(SQLModel, table=True):
@@ -142,3 +143,29 @@ class ReviewCardRow(SQLModel, table=True):
     box: int
     due_date: dt.date
     updated_at: dt.datetime = Field(sa_column=_utc_column())
+
+
+class ReminderRow(SQLModel, table=True):
+    """One row per member and local date once that day's reminder was decided: at most one a day."""
+
+    __tablename__ = "reminder"
+    __table_args__ = (UniqueConstraint("member_id", "local_date", name="uq_reminder_day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id")
+    local_date: dt.date
+    sent: bool
+    decided_at: dt.datetime = Field(sa_column=_utc_column())
+
+
+class RecapRow(SQLModel, table=True):
+    """The claim of a cohort's weekly recap, like a daily post's."""
+
+    __tablename__ = "recap"
+    __table_args__ = (UniqueConstraint("cohort_id", "week_start", name="uq_recap_week"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cohort_id: int = Field(foreign_key="cohort.id")
+    week_start: dt.date
+    message_id: str | None = Field(default=None, max_length=100)
+    claimed_at: dt.datetime = Field(sa_column=_utc_column())

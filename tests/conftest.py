@@ -98,9 +98,11 @@ class Bot:
         return await self.core.dispatch(Invocation(button.command, button.args, self.user(name), where))
 
     async def post(self) -> list[Reply]:
+        """Run a sweep; return the daily challenge posts it sent (weekly recaps stay in platform.sent)."""
         before = len(self.platform.sent)
         await Poster(self.core, {"console": self.platform}).sweep()
-        return [r for _, r in self.platform.sent[before:]]
+        sent = zip(self.platform.sent[before:], self.platform.keys[before:], strict=True)
+        return [reply for (_, reply), key in sent if key and key.startswith("studybot-post-")]
 
 
 @pytest.fixture

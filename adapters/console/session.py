@@ -69,6 +69,11 @@ class ConsolePlatform:
             reply, f"#{conversation.channel_id} · studybot edited its post {message_id}:", clickable=False
         )
 
+    async def send_direct(self, user_id: str, reply: Reply) -> str:
+        self._sent += 1
+        self._show(reply, f"@{user_id} · direct message from studybot:", clickable=False)
+        return f"console-{self._sent}"
+
     async def close(self) -> None:
         return None
 

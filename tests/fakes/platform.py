@@ -13,6 +13,7 @@ class RecordingPlatform:
     sent: list[tuple[ConversationRef, Reply]] = field(default_factory=list)
     keys: list[str | None] = field(default_factory=list)
     edits: list[tuple[str, Reply]] = field(default_factory=list)
+    direct: list[tuple[str, Reply]] = field(default_factory=list)
 
     async def start(self) -> None:
         return None
@@ -24,6 +25,10 @@ class RecordingPlatform:
 
     async def edit(self, conversation: ConversationRef, message_id: str, reply: Reply) -> None:
         self.edits.append((message_id, reply))
+
+    async def send_direct(self, user_id: str, reply: Reply) -> str:
+        self.direct.append((user_id, reply))
+        return f"dm-{len(self.direct)}"
 
     async def close(self) -> None:
         return None

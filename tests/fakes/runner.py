@@ -73,6 +73,9 @@ class FilePlatform:
     async def edit(self, conversation: ConversationRef, message_id: str, reply: Reply) -> None:
         return None
 
+    async def send_direct(self, user_id: str, reply: Reply) -> str:
+        return "dm"
+
     async def close(self) -> None:
         return None
 

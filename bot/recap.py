@@ -1,0 +1,114 @@
+"""The weekly recap, posted on a cohort's first posting day of the week with its daily challenge: the week's
+top ten by points, the longest running streaks, the share of members active each day, and a chart."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+from collections import Counter, defaultdict
+
+from PIL import Image as PILImage
+from PIL import ImageDraw, ImageFont
+
+from bot.core import Core
+from bot.ports import ChatPlatform
+from bot.streaks import summarize
+from bot.types import Card, Cohort, Field, Image, Reply, Style
+
+log = logging.getLogger(__name__)
+
+TOP = 10
+STREAKS_SHOWN = 5
+MEDALS = ("🥇", "🥈", "🥉")
+
+
+def recap_day(cohort: Cohort, day: dt.date) -> bool:
+    """Whether `day` is the cohort's first posting day of its week."""
+    return bool(cohort.weekdays) and day.weekday() == min(cohort.weekdays)
+
+
+def chart(days: list[dt.date], active: list[int], members: int) -> bytes:
+    """A bar chart PNG of how many members were active on each day."""
+    width, height, pad, bar = 420, 220, 30, 40
+    img = PILImage.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.load_default(size=13)
+    top = max(members, max(active, default=0), 1)
+    draw.text((pad, 8), f"Members active each day (of {members})", fill=(87, 96, 106), font=font)
+    base = height - pad
+    for i, (day, count) in enumerate(zip(days, active, strict=True)):
+        x = pad + i * (bar + 12)
+        h = int((base - 40) * count / top)
+        draw.rounded_rectangle(
+            (x, base - h, x + bar, base), radius=4, fill=(46, 160, 67) if count else (235, 237, 240)
+        )
+        draw.text((x + bar // 2 - 6, base - h - 16), str(count), fill=(36, 41, 47), font=font)
+        draw.text((x + 6, base + 6), f"{day:%a}", fill=(87, 96, 106), font=font)
+    out = io.BytesIO()
+    img.save(out, format="PNG")
+    return out.getvalue()
+
+
+async def build_recap(core: Core, cohort: Cohort, day: dt.date) -> Reply | None:
+    """The recap of the seven days before `day`, or None when the cohort is younger than that week."""
+    start = day - dt.timedelta(days=7)
+    members = await core.store.cohort_members(cohort.id)
+    if cohort.start_date > start or not members:
+        return None
+    week = [start + dt.timedelta(days=i) for i in range(7)]
+    names = {m.id: m.name for m in members}
+    ledger = [a for a in await core.store.activities(cohort.id, since=start) if a.local_date < day]
+    points: Counter[int] = Counter()
+    active_on: dict[dt.date, set[int]] = defaultdict(set)
+    for a in ledger:
+        if a.member_id in names:
+            points[a.member_id] += a.points
+            active_on[a.local_date].add(a.member_id)
+    ranked = sorted(points.items(), key=lambda kv: (-kv[1], names[kv[0]].casefold()))[:TOP]
+    board = (
+        "\n".join(
+            f"{MEDALS[i] if i < len(MEDALS) else f'{i + 1}.'} {names[mid]}: {pts} pts"
+            for i, (mid, pts) in enumerate(ranked)
+        )
+        or "Nobody scored this week. A fresh start today!"
+    )
+    streaks = []
+    for m in members:
+        act, exc = await core.store.member_days(cohort.id, m.id)
+        current = summarize(act, exc, day).current
+        if current:
+            streaks.append((current, m.name))
+    streaks.sort(key=lambda s: (-s[0], s[1].casefold()))
+    streak_text = ", ".join(f"{name} 🔥{n}" for n, name in streaks[:STREAKS_SHOWN]) or "none running yet"
+    counts = [len(active_on[d]) for d in week]
+    share = " · ".join(f"{d:%a} {round(100 * c / len(members))}%" for d, c in zip(week, counts, strict=True))
+    card = Card(
+        f"📊 Week in review: {week[0]:%d %b}–{week[-1]:%d %b}",
+        board,
+        (Field("Longest streaks", streak_text), Field("Active each day", share)),
+        footer=f"Cohort {cohort.name} · {len(members)} members",
+        style=Style.PRIMARY,
+    )
+    image = Image(
+        f"recap-{cohort.name}-{week[0]:%Y%m%d}.png",
+        chart(week, counts, len(members)),
+        f"Daily active members of {cohort.name}, {week[0]:%d %b} to {week[-1]:%d %b}",
+    )
+    return Reply(cards=(card,), images=(image,))
+
+
+async def post_recap(core: Core, cohort: Cohort, day: dt.date, platform: ChatPlatform) -> bool:
+    """Post the cohort's recap for the week before `day` once, if `day` is its recap day; True if posted."""
+    if not recap_day(cohort, day):
+        return False
+    reply = await build_recap(core, cohort, day)
+    if reply is None:
+        return False
+    recap_id = await core.store.claim_recap(cohort.id, day - dt.timedelta(days=7), core.clock.now())
+    if recap_id is None:
+        return False
+    message_id = await platform.send(cohort.conversation, reply, key=f"studybot-recap-{recap_id}")
+    await core.store.set_recap_message(recap_id, message_id)
+    log.info("posted the weekly recap of cohort %s for the week before %s", cohort.name, day)
+    return True
