@@ -25,6 +25,8 @@ NAME_RULE = "2 to 32 lowercase letters, digits, dashes or underscores, e.g. ml-2
 # The audit trail keeps a sentence, not an essay (and the column is sized for it).
 MAX_REASON_CHARS = 500
 DEFAULT_TIME = parse_time("09:00")
+# A post later than a day would be yesterday's news.
+MAX_CATCHUP_MINUTES = 24 * 60
 DEFAULT_DAYS = convert(Arg("days", ArgKind.DAYS), "mon-fri")
 # What `cohort set` can change, and how each value is read.
 SETTABLE = {
@@ -34,8 +36,18 @@ SETTABLE = {
     "start": ArgKind.DATE,
     "name": ArgKind.WORD,
     "stage": ArgKind.WORD,
+    "catchup": ArgKind.WORD,
 }
 _COLUMNS = {"time": "post_time", "tz": "timezone", "days": "weekdays", "start": "start_date", "name": "name"}
+
+
+def parse_window(raw: str) -> int:
+    """A catch-up window such as 6h, 90m or 6 (hours), in minutes; 0 to 24 hours."""
+    m = re.fullmatch(r"(\d{1,4})\s*(h|m|min)?", raw.strip().lower())
+    minutes = (int(m.group(1)) if m.group(2) in ("m", "min") else int(m.group(1)) * 60) if m else -1
+    if not 0 <= minutes <= MAX_CATCHUP_MINUTES:
+        raise UserError(f"`{raw}` is not a catch-up window: use hours or minutes up to 24h, e.g. 6h or 90m.")
+    return minutes
 
 
 def _check_name(name: str) -> str:
@@ -63,6 +75,10 @@ def _cohort_card(ctx: Context, title: str, cohort: Cohort) -> Card:
     here = position(catalog, cohort, local_date(now, cohort.timezone))
     pace = "set by hand" if cohort.stage_id else "by pace"
     fields.append(Field("Stage", f"{here.stage.title}, week {here.week + 1} of {here.stage.weeks} ({pace})"))
+    window = f"{cohort.catchup_minutes // 60}h" + (
+        f"{cohort.catchup_minutes % 60:02d}m" if cohort.catchup_minutes % 60 else ""
+    )
+    fields.append(Field("Catch-up", f"missed posts go out up to {window} late", inline=True))
     return Card(title, f"Cohort `{cohort.name}` in this channel.", tuple(fields))
 
 
@@ -107,7 +123,7 @@ async def create(ctx: Context, args: dict[str, Any]) -> Reply:
 
 @REGISTRY.command(
     "cohort set",
-    "Change a cohort's time, tz, days, start, name, or stage (a stage id, or auto to follow the pace).",
+    "Change a cohort's time, tz, days, start, name, stage (an id, or auto) or catchup window (e.g. 6h).",
     Arg("name", help="the cohort"),
     Arg("field", ArgKind.CHOICE, choices=tuple(SETTABLE), help="what to change"),
     Arg("value", help="the new value"),
@@ -120,11 +136,13 @@ async def set_field(ctx: Context, args: dict[str, Any]) -> Reply:
     value = convert(Arg(what, SETTABLE[what]), args["value"])
     if what == "name":
         value = _check_name(str(value).lower())
-    if what == "stage":
+    if what == "catchup":
+        changes: dict[str, object] = {"catchup_minutes": parse_window(str(value))}
+    elif what == "stage":
         # Setting a stage by hand restarts the pace from it today; `auto` goes back to the start date's pace.
         auto = str(value).lower() == "auto"
         stage_id = None if auto else find_stage(ctx.core.catalog, str(value)).id
-        changes: dict[str, object] = {
+        changes = {
             "stage_id": stage_id,
             "stage_since": None if auto else local_date(ctx.now, cohort.timezone),
         }

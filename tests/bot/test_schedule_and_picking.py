@@ -11,7 +11,7 @@ import pytest
 from bot.challenges import pick_challenge
 from bot.content import Catalog
 from bot.pace import current_stage, position
-from bot.schedule import is_due, next_post
+from bot.schedule import due_days, due_instant, is_due, next_post
 from bot.types import Cohort
 
 
@@ -116,3 +116,34 @@ def test_a_stage_set_by_hand_restarts_the_pace_from_there(catalog: Catalog) -> N
     assert current_stage(catalog, moved, dt.date(2026, 6, 1)) == target
     after = dt.date(2026, 6, 1) + dt.timedelta(weeks=target.weeks)
     assert current_stage(catalog, moved, after) == catalog.stages[5]
+
+
+@pytest.mark.parametrize(
+    ("tz", "day", "at", "expected_local"),
+    [
+        (
+            "America/New_York",
+            dt.date(2026, 3, 8),
+            "02:30",
+            dt.time(3, 0),
+        ),  # skipped: the first valid time after
+        ("Europe/Berlin", dt.date(2026, 3, 29), "02:30", dt.time(3, 0)),
+        ("Australia/Lord_Howe", dt.date(2026, 10, 4), "02:10", dt.time(2, 30)),  # a 30-minute jump
+        ("America/New_York", dt.date(2026, 11, 1), "01:30", dt.time(1, 30)),  # repeated: the first one
+        ("Europe/Berlin", dt.date(2026, 6, 1), "09:00", dt.time(9, 0)),
+    ],
+)
+def test_due_instant_across_dst(tz: str, day: dt.date, at: str, expected_local: dt.time) -> None:
+    instant = due_instant(cohort(tz, at), day)
+    local = instant.astimezone(ZoneInfo(tz))
+    assert (local.date(), local.time()) == (day, expected_local)
+    if day == dt.date(2026, 11, 1):
+        assert local.fold == 0  # the earlier 01:30, before the clocks went back
+    assert is_due(cohort(tz, at), instant) == day
+    assert is_due(cohort(tz, at), instant - dt.timedelta(minutes=1)) is None
+
+
+def test_a_missed_post_is_still_due_just_after_midnight() -> None:
+    c = cohort("UTC", "23:45")
+    just_after = dt.datetime(2026, 11, 24, 0, 5, tzinfo=dt.UTC)
+    assert due_days(c, just_after) == [dt.date(2026, 11, 23)]
