@@ -58,11 +58,13 @@ async def send_reminders(core: Core, platforms: Mapping[str, ChatPlatform]) -> i
         platform = platforms.get(member.platform)
         if platform is None or member.remind_at is None:
             continue
+        if member.timezone and _not_yet(local_now(now, member.timezone), member, decided):
+            continue  # the common case, decided without touching the database again
         cohorts = await store.member_cohorts(member.id)
         if not cohorts:
             continue
         local = local_now(now, member.timezone or cohorts[0].timezone)
-        if local.time() < member.remind_at or (member.id, local.date()) in decided:
+        if _not_yet(local, member, decided):
             continue
         at_risk = []
         for cohort in cohorts:
@@ -76,6 +78,11 @@ async def send_reminders(core: Core, platforms: Mapping[str, ChatPlatform]) -> i
             await _send(platform, member, at_risk)
             sent += 1
     return sent
+
+
+def _not_yet(local: dt.datetime, member: Member, decided: set[tuple[int, dt.date]]) -> bool:
+    """Before the member's reminder time, or today's reminder already decided."""
+    return member.remind_at is None or local.time() < member.remind_at or (member.id, local.date()) in decided
 
 
 async def _send(platform: ChatPlatform, member: Member, at_risk: list[tuple[str, int]]) -> None:
