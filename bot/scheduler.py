@@ -126,7 +126,6 @@ class StudyScheduler:
                 log.exception("could not try for the scheduler lock; trying again")
 
     async def _lead(self) -> None:
-        self.leading = True
         for cohort in await self.core.store.list_cohorts():
             self._schedule(cohort)
         now = self.core.clock.now()
@@ -137,6 +136,7 @@ class StudyScheduler:
             self._aps.start()
         elif self._aps.state == STATE_PAUSED:
             self._aps.resume()
+        self.leading = True  # only now: jobs may run, and wakeups have a running scheduler to wake
         await self._track("sweep")  # catch up on what was missed while no process led
 
     def _step_down(self) -> None:
@@ -198,7 +198,8 @@ class StudyScheduler:
 
     def wakeup(self) -> None:
         """Run whatever is due now (APScheduler also does this on its own timer)."""
-        self._aps.wakeup()
+        if self.leading:
+            self._aps.wakeup()
 
     async def idle(self) -> None:
         """Wait until every job handed out so far has finished (wakeups run on the next loop turn)."""
