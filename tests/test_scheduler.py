@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+from collections.abc import AsyncIterator
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -56,14 +58,16 @@ async def run_until(sched: StudyScheduler, clock: FakeClock, end: dt.datetime) -
 
 
 @pytest.fixture
-def sqlite_store_only(store: SqlStore) -> SqlStore:
-    if not store.is_sqlite:
-        pytest.skip("the 60-day simulation runs on SQLite; multi-process PostgreSQL has its own test")
-    return store
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[SqlStore]:
+    """A SQLite store only: these tests are about what SQLite alone does (PostgreSQL has its own)."""
+    store = SqlStore.from_url(f"sqlite+aiosqlite:///{tmp_path}/studybot.db")
+    await store.migrate()
+    yield store
+    await store.close()
 
 
 async def test_fifty_cohorts_sixty_days_one_post_per_scheduled_day(
-    sqlite_store_only: SqlStore,
+    sqlite_store: SqlStore,
     catalog,
     monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
@@ -71,7 +75,7 @@ async def test_fifty_cohorts_sixty_days_one_post_per_scheduled_day(
     end = start + dt.timedelta(days=60)
     clock = FakeClock(start)
     drive_apscheduler(monkeypatch, clock.now)
-    core = Core(sqlite_store_only, catalog, clock)
+    core = Core(sqlite_store, catalog, clock)
     bot = Bot(core, clock, admins={"Mia"})
     rng = random.Random(60)
     for i in range(50):
@@ -173,13 +177,15 @@ async def test_a_claim_that_never_got_sent_is_resent_once_with_the_same_key(bot:
     assert await bot.post() == []
 
 
-async def test_a_second_scheduler_on_the_same_sqlite_file_is_refused(bot: Bot) -> None:
-    if not bot.core.store.is_sqlite:  # type: ignore[attr-defined]
-        pytest.skip("PostgreSQL elects a leader instead; see the multi-process test")
-    first = StudyScheduler(bot.core, {"console": RecordingPlatform()})
+async def test_a_second_scheduler_on_the_same_sqlite_file_is_refused(
+    sqlite_store: SqlStore,
+    catalog,  # type: ignore[no-untyped-def]
+) -> None:
+    clock = FakeClock(dt.datetime(2026, 11, 24, tzinfo=dt.UTC))
+    first = StudyScheduler(Core(sqlite_store, catalog, clock), {"console": RecordingPlatform()})
     await first.start()
-    other = SqlStore.from_url(str(bot.core.store.engine.url))  # type: ignore[attr-defined]
-    second = StudyScheduler(Core(other, bot.core.catalog, bot.clock), {"console": RecordingPlatform()})
+    other = SqlStore.from_url(str(sqlite_store.engine.url))  # another process's connection to the same file
+    second = StudyScheduler(Core(other, catalog, clock), {"console": RecordingPlatform()})
     with pytest.raises(SchedulerRefused, match="SQLite is for one process"):
         await second.start()
     await first.stop()
