@@ -154,6 +154,18 @@ class SqlStore:
     def _insert(self, table: Table) -> Any:
         return (sqlite.insert if self._sqlite else postgresql.insert)(table)
 
+    async def _insert_new(self, table: Table, **values: object) -> bool:
+        """Insert a row unless it would break a unique constraint; True when it was new."""
+        async with self._write() as conn:
+            result = await conn.execute(self._insert(table).values(**values).on_conflict_do_nothing())
+            return bool(result.rowcount)
+
+    async def _delete_where(self, table: Table, **match: object) -> bool:
+        """Delete the rows matching every column given; True when there were any."""
+        async with self._write() as conn:
+            result = await conn.execute(delete(table).where(*(table.c[k] == v for k, v in match.items())))
+            return bool(result.rowcount)
+
     async def _one(self, stmt: Any) -> Any:
         async with self._read() as conn:
             return (await conn.execute(stmt)).first()
@@ -203,32 +215,19 @@ class SqlStore:
     async def grant_moderator(
         self, platform: str, workspace_id: str, user_id: str, by: str, now: dt.datetime
     ) -> bool:
-        async with self._write() as conn:
-            result = await conn.execute(
-                self._insert(moderator_t)
-                .values(
-                    platform=platform,
-                    workspace_id=workspace_id,
-                    user_id=user_id,
-                    granted_by=by,
-                    granted_at=now,
-                )
-                .on_conflict_do_nothing()
-            )
-            return bool(result.rowcount)
+        return await self._insert_new(
+            moderator_t,
+            platform=platform,
+            workspace_id=workspace_id,
+            user_id=user_id,
+            granted_by=by,
+            granted_at=now,
+        )
 
     async def revoke_moderator(self, platform: str, workspace_id: str, user_id: str) -> bool:
-        async with self._write() as conn:
-            result = await conn.execute(
-                delete(moderator_t).where(
-                    moderator_t.c.platform == platform,
-                    moderator_t.c.workspace_id == workspace_id,
-                    moderator_t.c.user_id == user_id,
-                )
-            )
-            return bool(result.rowcount)
-
-    # ---- cohorts and enrolment ----
+        return await self._delete_where(
+            moderator_t, platform=platform, workspace_id=workspace_id, user_id=user_id
+        )
 
     async def create_cohort(
         self,
@@ -303,22 +302,10 @@ class SqlStore:
         return [_cohort(r) for r in await self._all(query)]
 
     async def enrol(self, cohort_id: int, member_id: int, now: dt.datetime) -> bool:
-        async with self._write() as conn:
-            result = await conn.execute(
-                self._insert(enrolment_t)
-                .values(cohort_id=cohort_id, member_id=member_id, joined_at=now)
-                .on_conflict_do_nothing()
-            )
-            return bool(result.rowcount)
+        return await self._insert_new(enrolment_t, cohort_id=cohort_id, member_id=member_id, joined_at=now)
 
     async def unenrol(self, cohort_id: int, member_id: int) -> bool:
-        async with self._write() as conn:
-            result = await conn.execute(
-                delete(enrolment_t).where(
-                    enrolment_t.c.cohort_id == cohort_id, enrolment_t.c.member_id == member_id
-                )
-            )
-            return bool(result.rowcount)
+        return await self._delete_where(enrolment_t, cohort_id=cohort_id, member_id=member_id)
 
     async def is_enrolled(self, cohort_id: int, member_id: int) -> bool:
         row = await self._one(
@@ -550,24 +537,12 @@ class SqlStore:
     # ---- roadmap progress ----
 
     async def learn_topic(self, member_id: int, stage_id: str, topic_id: str, now: dt.datetime) -> bool:
-        async with self._write() as conn:
-            result = await conn.execute(
-                self._insert(learned_t)
-                .values(member_id=member_id, stage_id=stage_id, topic_id=topic_id, learned_at=now)
-                .on_conflict_do_nothing()
-            )
-            return bool(result.rowcount)
+        return await self._insert_new(
+            learned_t, member_id=member_id, stage_id=stage_id, topic_id=topic_id, learned_at=now
+        )
 
     async def unlearn_topic(self, member_id: int, stage_id: str, topic_id: str) -> bool:
-        async with self._write() as conn:
-            result = await conn.execute(
-                delete(learned_t).where(
-                    learned_t.c.member_id == member_id,
-                    learned_t.c.stage_id == stage_id,
-                    learned_t.c.topic_id == topic_id,
-                )
-            )
-            return bool(result.rowcount)
+        return await self._delete_where(learned_t, member_id=member_id, stage_id=stage_id, topic_id=topic_id)
 
     async def learned_topics(self, member_id: int) -> set[tuple[str, str]]:
         rows = await self._all(
@@ -619,13 +594,9 @@ class SqlStore:
         return {(r.member_id, r.local_date) for r in rows}
 
     async def decide_reminder(self, member_id: int, day: dt.date, sent: bool, now: dt.datetime) -> bool:
-        async with self._write() as conn:
-            result = await conn.execute(
-                self._insert(reminder_t)
-                .values(member_id=member_id, local_date=day, sent=sent, decided_at=now)
-                .on_conflict_do_nothing()
-            )
-            return bool(result.rowcount)
+        return await self._insert_new(
+            reminder_t, member_id=member_id, local_date=day, sent=sent, decided_at=now
+        )
 
     async def claim_recap(self, cohort_id: int, week_start: dt.date, now: dt.datetime) -> int | None:
         async with self._write() as conn:
