@@ -1,0 +1,190 @@
+"""The /study and /cohort slash commands, built from the core's registry (never declared twice), and the
+persistent buttons; every handler turns the interaction into an Invocation and renders the Reply."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, Optional
+
+import discord
+from discord import app_commands
+
+from adapters.discord.render import SEPARATOR, Message, decode_custom_id, render, shorten
+from bot.commands import GROUPS, ArgKind, CommandSpec
+from bot.core import Core
+from bot.types import ConversationRef, Invocation, Reply, UserRef
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+# Discord caps command and option descriptions at 100 characters.
+DESCRIPTION_MAX = 100
+# Discord waits 3 seconds for a first response; past this much, defer and follow up.
+RESPOND_WITHIN = 2.0
+# Options whose values the core can suggest, and the kind of suggestion.
+SUGGESTED = {"cohort": "cohort", "name": "cohort", "stage": "stage", "topic": "topic"}
+STUDY_DESCRIPTION = "studybot: daily challenges, streaks and the ML-engineer roadmap"
+COHORT_DESCRIPTION = "studybot for moderators: create and run study cohorts"
+
+
+def user_ref(interaction: discord.Interaction[Any]) -> UserRef:
+    """Who acted; Manage Server (or Administrator) counts as a platform admin for the core."""
+    perms = interaction.permissions
+    admin = bool(interaction.guild_id) and (perms.manage_guild or perms.administrator)
+    user = interaction.user
+    return UserRef(PLATFORM, str(user.id), user.display_name, is_admin=admin)
+
+
+def conversation_ref(interaction: discord.Interaction[Any]) -> ConversationRef:
+    return ConversationRef(PLATFORM, str(interaction.guild_id or "dm"), str(interaction.channel_id))
+
+
+async def respond(interaction: discord.Interaction[Any], work: Awaitable[Reply]) -> None:
+    """Answer within Discord's 3 seconds: directly when the core is quick, else defer and follow up."""
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=RESPOND_WITHIN)
+    if not done:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+    message = render(await task)
+    kwargs: dict[str, Any] = {"embeds": message.embeds, "files": message.files}
+    view = message.view()
+    if view is not None:
+        kwargs["view"] = view
+    if interaction.response.is_done():
+        await interaction.followup.send(
+            message.content or discord.utils.MISSING, ephemeral=message.ephemeral, **kwargs
+        )
+    else:
+        await interaction.response.send_message(
+            message.content or None, ephemeral=message.ephemeral, **kwargs
+        )
+
+
+def _arguments(spec: CommandSpec, values: dict[str, Any]) -> tuple[str, ...]:
+    """Option values in the order the core's parser reads them; key=value options keep their key."""
+    out = []
+    for arg in spec.args:
+        value = values.get(arg.name)
+        if value is None or arg.hidden:
+            continue
+        out.append(f"{arg.key}={value}" if arg.key else str(value))
+    return tuple(out)
+
+
+def _callback(core: Core, spec: CommandSpec) -> Callable[..., Awaitable[None]]:
+    async def callback(interaction: discord.Interaction[Any], **values: Any) -> None:
+        inv = Invocation(
+            spec.name, _arguments(spec, values), user_ref(interaction), conversation_ref(interaction)
+        )
+        await respond(interaction, core.dispatch(inv))
+
+    shown = [a for a in spec.args if not a.hidden]
+    params = [
+        inspect.Parameter(
+            "interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction
+        )
+    ]
+    for arg in shown:
+        params.append(
+            inspect.Parameter(
+                arg.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=inspect.Parameter.empty if arg.required else None,
+                annotation=str if arg.required else Optional[str],  # noqa: UP045 - discord.py reads Optional
+            )
+        )
+    callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    callback.__discord_app_commands_param_description__ = {  # type: ignore[attr-defined]
+        a.name: shorten(a.help or a.name, DESCRIPTION_MAX) for a in shown
+    }
+    callback.__discord_app_commands_param_choices__ = {  # type: ignore[attr-defined]
+        a.name: [app_commands.Choice(name=c, value=c) for c in a.choices]
+        for a in shown
+        if a.kind is ArgKind.CHOICE
+    }
+    # A new cohort's name is the member's to invent; everywhere else the core knows the choices.
+    suggested = {} if spec.name == "cohort create" else SUGGESTED
+    callback.__discord_app_commands_param_autocomplete__ = {  # type: ignore[attr-defined]
+        a.name: _suggester(core, suggested[a.name]) for a in shown if a.name in suggested and not a.choices
+    }
+    return callback
+
+
+def _suggester(core: Core, kind: str) -> Callable[..., Awaitable[list[app_commands.Choice[str]]]]:
+    async def autocomplete(
+        interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        choices = await core.suggest(kind, current, conversation_ref(interaction))
+        return [app_commands.Choice(name=c.name[:100], value=c.value[:100]) for c in choices]
+
+    return autocomplete
+
+
+def build_commands(core: Core) -> tuple[app_commands.Group, app_commands.Group]:
+    """The /study group (one subcommand per member command) and the /cohort group for moderators."""
+    study = app_commands.Group(name="study", description=STUDY_DESCRIPTION)
+    cohort = app_commands.Group(
+        name="cohort",
+        description=COHORT_DESCRIPTION,
+        guild_only=True,
+        # Shown to Manage Server by default; the core checks again, with granted moderators too.
+        default_permissions=discord.Permissions(manage_guild=True),
+    )
+    for spec in core.registry:
+        group_name, _, sub = spec.name.partition(" ")
+        parent = cohort if group_name in GROUPS and sub else study
+        command: app_commands.Command[Any, ..., None] = app_commands.Command(
+            name=sub or spec.name,
+            description=shorten(spec.summary, DESCRIPTION_MAX),
+            callback=_callback(core, spec),  # type: ignore[arg-type]  # its signature is built at run time
+            parent=parent,
+        )
+        parent.add_command(command)
+    return study, cohort
+
+
+class StudyButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"study\x1f(?P<rest>.+)"):
+    """Any studybot button: its custom_id carries the command and arguments, so it survives restarts."""
+
+    core: Core | None = None  # set by install_buttons
+
+    def __init__(self, custom_id: str) -> None:
+        super().__init__(discord.ui.Button(custom_id=custom_id))
+        self.custom_id_value = custom_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> StudyButton:
+        return cls(item.custom_id or f"study{SEPARATOR}{match['rest']}")  # type: ignore[attr-defined]
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        decoded = decode_custom_id(self.custom_id_value)
+        if decoded is None or self.core is None:
+            await interaction.response.send_message("That button no longer works.", ephemeral=True)
+            return
+        command, args = decoded
+        inv = Invocation(command, args, user_ref(interaction), conversation_ref(interaction))
+        await respond(interaction, self.core.dispatch(inv))
+
+
+def install(client: discord.Client, core: Core) -> app_commands.CommandTree[Any]:
+    """Put the commands on the client's tree and make studybot's buttons work, before and after restarts."""
+    tree = app_commands.CommandTree(client)
+    for group in build_commands(core):
+        tree.add_command(group)
+    StudyButton.core = core
+    client.add_dynamic_items(StudyButton)
+    return tree
+
+
+def payload(tree: app_commands.CommandTree[Any]) -> list[dict[str, Any]]:
+    """What a sync sends Discord for these commands."""
+    return [command.to_dict(tree) for command in tree.get_commands()]
+
+
+__all__ = ["Message", "build_commands", "install", "payload", "respond"]
