@@ -84,12 +84,37 @@ def _content_check(dirs: Sequence[str], settings: Settings) -> int:
 
 
 def _run(settings: Settings) -> int:
-    print(
-        "studybot run: no chat platform is configured. The Discord and Slack adapters are not part of this "
-        "release yet; try studybot in the terminal with `studybot console`.",
-        file=sys.stderr,
+    if not settings.discord_token:
+        print(
+            "studybot run: no chat platform is configured. Set DISCORD_TOKEN (see the README), or try "
+            "studybot in the terminal with `studybot console`.",
+            file=sys.stderr,
+        )
+        return 2
+    return asyncio.run(_serve(settings))
+
+
+async def _serve(settings: Settings) -> int:
+    import signal
+
+    from adapters.discord.client import DiscordPlatform, build_client
+    from bot.app import build_core, serve
+    from bot.ports import ChatPlatform
+
+    core = await build_core(settings)
+    client, _ = build_client(
+        core,
+        sharded=settings.discord_sharded,
+        guild_id=settings.discord_guild_id,
+        api_base=settings.discord_api_base or None,
     )
-    return 2
+    platforms: dict[str, ChatPlatform] = {"discord": DiscordPlatform(client, settings.discord_token)}
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await serve(core, platforms, stop)
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:

@@ -47,6 +47,10 @@ class ChatPlatform(Protocol):
     async def close(self) -> None: ...
 
 
+class Undeliverable(Exception):
+    """The platform will not take this message now or later (a deleted channel, a missing permission)."""
+
+
 class LeaderLock(Protocol):
     """Held by the one process that runs scheduled jobs."""
 

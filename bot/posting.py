@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from bot.challenges import challenge_card, closing_card, pick_challenge
 from bot.core import Core
-from bot.ports import ChatPlatform
+from bot.ports import ChatPlatform, Undeliverable
 from bot.recap import post_recap
 from bot.reminders import send_reminders
 from bot.schedule import due_days, due_instant
@@ -23,6 +23,8 @@ from bot.types import Cohort, Post, Reply
 
 log = logging.getLogger(__name__)
 
+# The message id recorded for a post the platform refused for good, so it is not re-sent every 2 minutes.
+UNDELIVERED = "undelivered"
 # A claim without a message id this old is taken to be a crash between claim and send.
 RESEND_AFTER = dt.timedelta(minutes=2)
 
@@ -34,9 +36,16 @@ def post_key(post: Post) -> str:
 
 async def _send(core: Core, cohort: Cohort, post: Post, platform: ChatPlatform) -> Post:
     card, buttons = challenge_card(core.catalog, cohort, post)
-    message_id = await platform.send(
-        cohort.conversation, Reply(cards=(card,), buttons=buttons), key=post_key(post)
-    )
+    try:
+        message_id = await platform.send(
+            cohort.conversation, Reply(cards=(card,), buttons=buttons), key=post_key(post)
+        )
+    except Undeliverable as exc:
+        # Retrying cannot help until a moderator fixes the channel: record it, say so, and move on.
+        await core.store.set_post_message(post.id, UNDELIVERED)
+        log.warning("the %s post of cohort %s could not be delivered: %s", post.local_date, cohort.name, exc)
+        await _tell_moderator(cohort, platform, str(exc))
+        return Post(post.id, post.cohort_id, post.local_date, post.challenge_id, UNDELIVERED)
     await core.store.set_post_message(post.id, message_id)
     log.info(
         "posted %s for cohort %s on %s as %s", post.challenge_id, cohort.name, post.local_date, message_id
@@ -45,12 +54,23 @@ async def _send(core: Core, cohort: Cohort, post: Post, platform: ChatPlatform) 
     return Post(post.id, post.cohort_id, post.local_date, post.challenge_id, message_id)
 
 
+async def _tell_moderator(cohort: Cohort, platform: ChatPlatform, problem: str) -> None:
+    text = (
+        f"⚠️ studybot could not post today's challenge of cohort `{cohort.name}`: {problem}. "
+        "Check that the channel exists and that studybot may send messages there."
+    )
+    try:
+        await platform.send_direct(cohort.created_by, Reply(text=text))
+    except Exception:
+        log.warning("could not tell the creator of cohort %s either", cohort.name, exc_info=True)
+
+
 async def _close_previous(core: Core, cohort: Cohort, post: Post, platform: ChatPlatform) -> None:
     """Edit the cohort's previous post to show the answer, why, and how many took part."""
     previous = await core.store.post_before(cohort.id, post.local_date)
     if (
         previous is None
-        or previous.message_id is None
+        or previous.message_id in (None, UNDELIVERED)
         or previous.challenge_id not in core.catalog.challenges
     ):
         return

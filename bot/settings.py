@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///studybot.db"
@@ -20,6 +21,11 @@ class Settings(BaseSettings):
     files_dir: str = "studybot-files"
     # Community content packs, separated like PATH (":" on Linux and macOS, ";" on Windows).
     content_dirs: str = ""
+    # Platform variables keep the names their own documentation uses.
+    discord_token: str = Field(default="", validation_alias="DISCORD_TOKEN")
+    discord_guild_id: int | None = Field(default=None, validation_alias="DISCORD_GUILD_ID")
+    discord_api_base: str = Field(default="", validation_alias="DISCORD_API_BASE")
+    discord_sharded: bool = Field(default=False, validation_alias="DISCORD_SHARDED")
 
     def community_packs(self) -> list[Path]:
         return [Path(p) for p in self.content_dirs.split(os.pathsep) if p.strip()]

@@ -14,6 +14,8 @@ import pytest
 from bot.clock import FakeClock
 from bot.commands import format_days
 from bot.core import Core
+from bot.ports import Undeliverable
+from bot.posting import UNDELIVERED, Poster
 from bot.scheduler import SchedulerRefused, StudyScheduler
 from bot.types import ConversationRef, Reply
 from storage.store import SqlStore
@@ -212,3 +214,30 @@ async def test_a_new_post_closes_yesterdays(bot: Bot) -> None:
         "1 member answered" in edited.cards[0].fields[0].value
         or "1 member checked in" in edited.cards[0].fields[0].value
     )
+
+
+class RefusingPlatform(RecordingPlatform):
+    """A platform whose channel is gone: every post is refused for good."""
+
+    async def send(self, conversation: ConversationRef, reply: Reply, *, key: str | None = None) -> str:
+        raise Undeliverable("channel 42 is gone")
+
+
+async def test_an_undeliverable_post_is_reported_to_the_creator_once_and_not_retried(bot: Bot) -> None:
+    await bot.say("Mia", "cohort create lost time=09:00 tz=UTC days=daily start=2026-11-01")
+    platform = RefusingPlatform()
+    poster = Poster(bot.core, {"console": platform})
+    bot.clock.set(dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC))
+    await poster.sweep()
+    [(user, reply)] = platform.direct
+    assert (
+        user == "mia"
+        and "could not post today's challenge of cohort `lost`: channel 42 is gone" in reply.text
+    )
+    post = await bot.core.store.post_for_day(
+        (await bot.core.store.list_cohorts())[0].id, dt.date(2026, 11, 24)
+    )
+    assert post is not None and post.message_id == UNDELIVERED
+    bot.clock.advance(dt.timedelta(minutes=10))
+    await poster.sweep()
+    assert len(platform.direct) == 1  # no retry loop

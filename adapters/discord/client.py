@@ -1,0 +1,121 @@
+"""The Discord client factory and studybot's ChatPlatform for Discord (daily posts, edits, direct messages).
+
+`build_client(core, ...)` is the documented way to get a configured client for embedding or tests; `studybot
+run` uses it when DISCORD_TOKEN is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from adapters.discord.commands import PLATFORM, install
+from adapters.discord.render import render
+from bot.core import Core
+from bot.ports import Undeliverable
+from bot.types import ConversationRef, Reply
+
+log = logging.getLogger(__name__)
+
+# Discord accepts a nonce of up to 25 characters and, with enforce_nonce, drops a repeat within minutes.
+NONCE_MAX = 25
+
+
+def build_client(
+    core: Core,
+    *,
+    sharded: bool = False,
+    guild_id: int | None = None,
+    api_base: str | None = None,
+    **options: Any,
+) -> tuple[discord.Client, app_commands.CommandTree[Any]]:
+    """A client with studybot's commands and buttons; it syncs them when it starts (to one guild if given).
+
+    No privileged intents are needed. `api_base` points the REST client elsewhere (a rate-limit proxy);
+    `sharded` uses AutoShardedClient for bots in many servers.
+    """
+    if api_base:
+        discord.http.Route.BASE = api_base.rstrip("/")
+    cls = discord.AutoShardedClient if sharded else discord.Client
+    client = cls(intents=discord.Intents(guilds=True), **options)
+    tree = install(client, core)
+
+    async def sync() -> None:
+        if guild_id is not None:
+            guild = discord.Object(id=guild_id)
+            tree.copy_global_to(guild=guild)
+            await tree.sync(guild=guild)  # instant, for development
+        else:
+            await tree.sync()  # global: may take a while to show everywhere
+        log.info("synced studybot's commands %s", f"to guild {guild_id}" if guild_id else "globally")
+
+    client.setup_hook = sync  # type: ignore[method-assign]
+    return client, tree
+
+
+class DiscordPlatform:
+    """Posts, edits and direct messages through a running discord.py client."""
+
+    name = PLATFORM
+
+    def __init__(self, client: discord.Client, token: str) -> None:
+        self.client = client
+        self.token = token
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self.client.start(self.token))
+        ready = asyncio.create_task(self.client.wait_until_ready())
+        done, _ = await asyncio.wait({self._task, ready}, return_when=asyncio.FIRST_COMPLETED)
+        if self._task in done:
+            ready.cancel()
+            self._task.result()  # raises the login error (a bad token, say)
+
+    async def _channel(self, conversation: ConversationRef) -> discord.abc.Messageable:
+        channel_id = int(conversation.channel_id)
+        channel = self.client.get_channel(channel_id)
+        try:
+            if channel is None:
+                channel = await self.client.fetch_channel(channel_id)
+        except (discord.NotFound, discord.Forbidden) as exc:
+            raise Undeliverable(f"channel {channel_id} is gone or hidden from studybot ({exc.text})") from exc
+        if not isinstance(channel, discord.abc.Messageable):
+            raise Undeliverable(f"channel {channel_id} cannot take messages")
+        return channel
+
+    async def send(self, conversation: ConversationRef, reply: Reply, *, key: str | None = None) -> str:
+        channel = await self._channel(conversation)
+        message = render(reply)
+        kwargs: dict[str, Any] = {"embeds": message.embeds, "files": message.files}
+        if key:
+            kwargs["nonce"] = key[:NONCE_MAX]
+        if (view := message.view()) is not None:
+            kwargs["view"] = view
+        try:
+            sent = await channel.send(message.content or None, **kwargs)
+        except discord.Forbidden as exc:
+            raise Undeliverable(
+                f"studybot may not post in channel {conversation.channel_id} ({exc.text})"
+            ) from exc
+        return str(sent.id)
+
+    async def edit(self, conversation: ConversationRef, message_id: str, reply: Reply) -> None:
+        channel = await self._channel(conversation)
+        message = render(reply)
+        partial = channel.get_partial_message(int(message_id))  # type: ignore[attr-defined]
+        await partial.edit(content=message.content or None, embeds=message.embeds, view=message.view())
+
+    async def send_direct(self, user_id: str, reply: Reply) -> str:
+        user = self.client.get_user(int(user_id)) or await self.client.fetch_user(int(user_id))
+        message = render(reply)
+        sent = await user.send(message.content or None, embeds=message.embeds, files=message.files)
+        return str(sent.id)
+
+    async def close(self) -> None:
+        await self.client.close()
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
