@@ -1,0 +1,155 @@
+"""studybot's Discord adapter end to end: the real discord.py and the real core, against the fake Discord."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+
+from adapters.discord.client import DiscordPlatform, build_client
+from bot.clock import FakeClock
+from bot.content import Catalog
+from bot.core import Core
+from bot.posting import Poster
+from storage.store import SqlStore
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.discord.server import CHANNEL_ID, DEFAULT_TOKEN, USER_ID
+
+MANAGE_GUILD = str(discord.Permissions(manage_guild=True).value)
+EPHEMERAL = 64
+SNAPSHOT = Path(__file__).with_name("commands.snapshot.json")
+
+
+class Setup:
+    def __init__(self, fake: FakeDiscord, core: Core, client: discord.Client, clock: FakeClock) -> None:
+        self.fake, self.core, self.client, self.clock = fake, core, client, clock
+        self.platform = DiscordPlatform(client, DEFAULT_TOKEN)
+        self.member = fake.add_user("ada", display_name="Ada")
+
+    async def slash(
+        self, group: str, sub: str, options: dict[str, Any] | None = None, **kw: Any
+    ) -> dict[str, Any]:
+        interaction = await self.fake.slash(group, sub, options or {}, **kw)
+        return await self.fake.wait_for_callback(interaction)  # type: ignore[no-any-return]
+
+    async def sweep(self) -> None:
+        await Poster(self.core, {"discord": self.platform}).sweep()
+
+
+@pytest.fixture
+async def setup(tmp_path: Path, catalog: Catalog) -> AsyncIterator[Setup]:
+    store = SqlStore.from_url(f"sqlite+aiosqlite:///{tmp_path}/studybot.db")
+    await store.migrate()
+    clock = FakeClock(dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC))
+    core = Core(store, catalog, clock)
+    async with FakeDiscord() as fake:
+        client, _ = build_client(core, guild_ready_timeout=0.05)
+        await fake.start_client(client)
+        try:
+            yield Setup(fake, core, client, clock)
+        finally:
+            await fake.stop_client(client)
+    await store.close()
+
+
+def message_of(callback: dict[str, Any]) -> dict[str, Any]:
+    return callback["data"]  # type: ignore[no-any-return]
+
+
+def text(message: dict[str, Any]) -> str:
+    parts = [message.get("content") or ""]
+    for embed in message.get("embeds", []):
+        parts += [embed.get("title", ""), embed.get("description", "")]
+        parts += [f"{f['name']}: {f['value']}" for f in embed.get("fields", [])]
+        parts.append(embed.get("footer", {}).get("text", ""))
+    return "\n".join(parts)
+
+
+async def test_the_synced_commands_are_the_registry(setup: Setup) -> None:
+    synced = setup.fake.synced_commands()
+    assert synced is not None
+    expected = json.loads(SNAPSHOT.read_text())
+    assert [c["name"] for c in synced] == [c["name"] for c in expected] == ["study", "cohort"]
+    for got, want in zip(synced, expected, strict=True):
+        assert [o["name"] for o in got["options"]] == [o["name"] for o in want["options"]]
+        assert got["default_member_permissions"] == want["default_member_permissions"]
+
+
+async def test_a_moderator_runs_a_cohort_and_a_member_answers_the_daily_quiz(setup: Setup) -> None:
+    created = await setup.slash(
+        "cohort",
+        "create",
+        {"name": "ml", "time": "09:00", "tz": "UTC", "days": "daily"},
+        permissions=MANAGE_GUILD,
+    )
+    assert created["type"] == 4 and "🎓 Cohort ml created" in text(message_of(created))
+    joined = await setup.slash("study", "join", {"cohort": "ml"}, user_id=setup.member)
+    assert message_of(joined)["flags"] & EPHEMERAL and "Welcome to `ml`" in text(message_of(joined))
+
+    for _ in range(30):  # to the first quiz day, at 09:00
+        setup.clock.set(setup.clock.now().replace(hour=9, minute=1))
+        await setup.sweep()
+        posts = setup.fake.channel_messages(CHANNEL_ID)
+        if posts and posts[-1]["components"] and "answer" in json.dumps(posts[-1]["components"]):
+            break
+        setup.clock.set(setup.clock.now() + dt.timedelta(days=1))
+    post = posts[-1]
+    buttons = [c for row in post["components"] for c in row["components"]]
+    assert [b["label"] for b in buttons] == ["A", "B", "C", "D"]
+    assert post["nonce"].startswith("studybot-post-")
+    clicked = await setup.fake.click(int(post["id"]), buttons[0]["custom_id"], user_id=setup.member)
+    answer = await setup.fake.wait_for_callback(clicked)
+    shown = text(message_of(answer))
+    assert message_of(answer)["flags"] & EPHEMERAL and ("Correct" in shown or "Not quite" in shown)
+    again = await setup.fake.wait_for_callback(
+        await setup.fake.click(int(post["id"]), buttons[1]["custom_id"], user_id=setup.member)
+    )
+    assert "the first answer counts" in text(message_of(again))
+
+
+async def test_a_member_without_manage_server_is_refused(setup: Setup) -> None:
+    refused = await setup.slash("cohort", "create", {"name": "sneaky"}, user_id=setup.member, permissions="0")
+    assert message_of(refused)["flags"] & EPHEMERAL and "is for moderators" in text(message_of(refused))
+    assert await setup.core.store.list_cohorts() == []
+
+
+async def test_autocomplete_suggests_this_servers_cohorts(setup: Setup) -> None:
+    await setup.slash("cohort", "create", {"name": "ml-2026"}, permissions=MANAGE_GUILD)
+    interaction = await setup.fake.autocomplete("study", "join", {"cohort": "ml"}, focused="cohort")
+    callback = await setup.fake.wait_for_callback(interaction)
+    assert callback["type"] == 8 and [c["value"] for c in callback["data"]["choices"]] == ["ml-2026"]
+
+
+async def test_streak_comes_with_its_heatmap_attached(setup: Setup) -> None:
+    await setup.slash("cohort", "create", {"name": "ml"}, permissions=MANAGE_GUILD)
+    await setup.slash("study", "join", {"cohort": "ml"}, user_id=setup.member)
+    await setup.slash("study", "done", {"note": "read a paper"}, user_id=setup.member)
+    streak = await setup.slash("study", "streak", user_id=setup.member)
+    request = next(r for r in reversed(setup.fake.requests) if r.path.endswith("/callback"))
+    assert any(name.startswith("streak-") and name.endswith(".png") for name in request.files)
+    assert "Ada: 1 day" in text(message_of(streak))
+
+
+async def test_a_rate_limited_post_is_retried_and_a_forbidden_one_is_reported(setup: Setup) -> None:
+    await setup.slash(
+        "cohort",
+        "create",
+        {"name": "ml", "time": "09:00", "tz": "UTC", "days": "daily"},
+        permissions=MANAGE_GUILD,
+    )
+    path = f"/channels/{CHANNEL_ID}/messages"
+    setup.fake.fail_next("POST", path, status=429, retry_after=0.1)
+    setup.clock.set(dt.datetime(2026, 11, 24, 9, 1, tzinfo=dt.UTC))
+    await setup.sweep()
+    assert len(setup.fake.channel_messages(CHANNEL_ID)) == 1  # waited out, posted once
+    setup.fake.fail_next("POST", path, status=403)
+    setup.clock.set(dt.datetime(2026, 11, 25, 9, 1, tzinfo=dt.UTC))
+    await setup.sweep()
+    assert len(setup.fake.channel_messages(CHANNEL_ID)) == 1
+    [dm] = setup.fake.direct_messages(USER_ID)
+    assert "could not post today's challenge of cohort `ml`" in dm["content"]
