@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import discord
 
@@ -38,6 +38,11 @@ BUTTON_STYLES = {
     Style.DANGER: discord.ButtonStyle.danger,
 }
 SHORTENED = "… (shortened)"
+
+
+def spell_commands(text: str) -> str:
+    """The core names commands as `/study <command>`; on Discord the moderator group is `/cohort` itself."""
+    return text.replace("/study cohort ", "/cohort ").replace("/study cohort`", "/cohort`")
 
 
 def shorten(text: str, limit: int) -> str:
@@ -81,6 +86,13 @@ class Message:
 
 
 def _embed(card: Card, budget: int) -> discord.Embed:
+    card = replace(
+        card,
+        title=spell_commands(card.title),
+        body=spell_commands(card.body),
+        footer=spell_commands(card.footer),
+        fields=tuple(replace(f, value=spell_commands(f.value)) for f in card.fields),
+    )
     title = shorten(card.title, TITLE_MAX)
     description = shorten(card.body, min(DESCRIPTION_MAX, max(budget - len(title), len(SHORTENED))))
     embed = discord.Embed(
@@ -103,7 +115,7 @@ def _embed(card: Card, budget: int) -> discord.Embed:
 
 def render(reply: Reply) -> Message:
     """Turn a Reply into a Discord message; nothing a member should read is dropped without a mark."""
-    message = Message(content=shorten(reply.text, CONTENT_MAX), ephemeral=reply.ephemeral)
+    message = Message(content=shorten(spell_commands(reply.text), CONTENT_MAX), ephemeral=reply.ephemeral)
     budget = EMBED_TOTAL_MAX
     cards = reply.cards[:EMBEDS_MAX]
     for card in cards:

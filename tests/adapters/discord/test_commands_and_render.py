@@ -103,3 +103,25 @@ def test_buttons_carry_their_command_for_after_a_restart() -> None:
 def test_images_become_attachments() -> None:
     message = render(Reply(images=(Image("streak.png", b"\x89PNG", "heatmap"),)))
     assert [f.filename for f in message.files] == ["streak.png"]
+
+
+def test_moderator_commands_are_spelled_the_discord_way() -> None:
+    reply = Reply(
+        text="⚠️ Try `/study cohort list`.",
+        cards=(
+            Card(
+                "/study cohort create",
+                "Use /study cohort fix",
+                (Field("Usage", "`/study cohort set <name>`"),),
+            ),
+        ),
+    )
+    message = render(reply)
+    assert message.content == "⚠️ Try `/cohort list`."
+    embed = message.embeds[0]
+    assert (embed.title, embed.description, embed.fields[0].value) == (
+        "/cohort create",
+        "Use /cohort fix",
+        "`/cohort set <name>`",
+    )
+    assert render(Reply(text="`/study today`")).content == "`/study today`"

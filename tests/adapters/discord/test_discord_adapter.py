@@ -18,7 +18,7 @@ from bot.core import Core
 from bot.posting import Poster
 from storage.store import SqlStore
 from tests.fakes.discord import FakeDiscord
-from tests.fakes.discord.server import CHANNEL_ID, DEFAULT_TOKEN, USER_ID
+from tests.fakes.discord.server import CHANNEL_ID, DEFAULT_TOKEN, GUILD_ID, USER_ID
 
 MANAGE_GUILD = str(discord.Permissions(manage_guild=True).value)
 EPHEMERAL = 64
@@ -153,3 +153,41 @@ async def test_a_rate_limited_post_is_retried_and_a_forbidden_one_is_reported(se
     assert len(setup.fake.channel_messages(CHANNEL_ID)) == 1
     [dm] = setup.fake.direct_messages(USER_ID)
     assert "could not post today's challenge of cohort `ml`" in dm["content"]
+
+
+async def test_the_next_post_closes_yesterdays_message(setup: Setup) -> None:
+    await setup.slash(
+        "cohort",
+        "create",
+        {"name": "ml", "time": "09:00", "tz": "UTC", "days": "daily"},
+        permissions=MANAGE_GUILD,
+    )
+    setup.clock.set(dt.datetime(2026, 11, 24, 9, 1, tzinfo=dt.UTC))
+    await setup.sweep()
+    [first] = setup.fake.channel_messages(CHANNEL_ID)
+    setup.clock.set(dt.datetime(2026, 11, 25, 9, 1, tzinfo=dt.UTC))
+    await setup.sweep()
+    edited = setup.fake.message(int(first["id"]))
+    assert edited["embeds"][0]["title"] == "Closed: Tue 24 Nov" and edited["components"] == []
+
+
+async def test_help_on_discord_names_the_cohort_command_as_discord_shows_it(setup: Setup) -> None:
+    shown = text(message_of(await setup.slash("study", "help", {"command": "cohort create"})))
+    assert "/cohort create <name>" in shown and "/study cohort" not in shown
+
+
+async def test_commands_sync_to_one_server_for_development(tmp_path: Path, catalog: Catalog) -> None:
+    store = SqlStore.from_url(f"sqlite+aiosqlite:///{tmp_path}/g.db")
+    await store.migrate()
+    core = Core(store, catalog, FakeClock(dt.datetime(2026, 11, 24, tzinfo=dt.UTC)))
+    async with FakeDiscord() as fake:
+        client, _ = build_client(core, guild_id=GUILD_ID, guild_ready_timeout=0.05)
+        await fake.start_client(client)
+        try:
+            synced = fake.synced_commands(guild_id=GUILD_ID)
+            assert synced is not None and [c["name"] for c in synced] == ["study", "cohort"]
+            reply = await fake.wait_for_callback(await fake.slash("study", "roadmap", {}))
+            assert "ML-engineer roadmap" in text(reply["data"])
+        finally:
+            await fake.stop_client(client)
+    await store.close()
