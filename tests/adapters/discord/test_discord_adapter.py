@@ -191,3 +191,23 @@ async def test_commands_sync_to_one_server_for_development(tmp_path: Path, catal
         finally:
             await fake.stop_client(client)
     await store.close()
+
+
+async def test_slow_work_is_deferred_and_followed_up(setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("adapters.discord.commands.RESPOND_WITHIN", 0.0)  # everything counts as slow here
+    interaction = await setup.fake.slash("study", "roadmap", {})
+    callback = await setup.fake.wait_for_callback(interaction)
+    assert callback["type"] == 5  # "thinking…", within Discord's 3 seconds
+    answer = await setup.fake.wait_for_followup(interaction)
+    assert "ML-engineer roadmap" in text(answer)  # the answer replaces the "thinking…" message
+
+
+def test_the_factory_points_rest_at_a_proxy_and_can_shard(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)  # restored after the test
+    core = Core(None, catalog, FakeClock(dt.datetime(2026, 11, 24, tzinfo=dt.UTC)))  # type: ignore[arg-type]
+    client, _ = build_client(core, api_base="http://ratelimit-proxy.internal:8080/api/v10/", sharded=True)
+    assert discord.http.Route.BASE == "http://ratelimit-proxy.internal:8080/api/v10"
+    assert isinstance(client, discord.AutoShardedClient)
+    assert not client.intents.message_content and not client.intents.members  # no privileged intents
