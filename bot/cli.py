@@ -83,32 +83,50 @@ def _content_check(dirs: Sequence[str], settings: Settings) -> int:
     return 0
 
 
-def _run(settings: Settings) -> int:
-    if not settings.discord_token:
+def _run(settings: Settings, slack_mode: str, port: int | None) -> int:
+    if not (settings.discord_token or settings.slack_bot_token):
         print(
-            "studybot run: no chat platform is configured. Set DISCORD_TOKEN (see the README), or try "
-            "studybot in the terminal with `studybot console`.",
+            "studybot run: no chat platform is configured. Set DISCORD_TOKEN or SLACK_BOT_TOKEN (see the "
+            "README), or try studybot in the terminal with `studybot console`.",
             file=sys.stderr,
         )
         return 2
-    return asyncio.run(_serve(settings))
+    if settings.slack_bot_token and slack_mode == "http" and port is None:
+        print("studybot run: --slack-mode http needs --port N.", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_serve(settings, slack_mode, port))
+    except ValueError as exc:
+        print(f"studybot run: {exc}", file=sys.stderr)
+        return 2
 
 
-async def _serve(settings: Settings) -> int:
+async def _serve(settings: Settings, slack_mode: str, port: int | None) -> int:
     import signal
 
     from adapters.discord.client import DiscordPlatform, build_client
+    from adapters.slack.app import SlackService, make_client
     from bot.app import build_core, serve
     from bot.ports import ChatPlatform
 
     core = await build_core(settings)
-    client, _ = build_client(
-        core,
-        sharded=settings.discord_sharded,
-        guild_id=settings.discord_guild_id,
-        api_base=settings.discord_api_base or None,
-    )
-    platforms: dict[str, ChatPlatform] = {"discord": DiscordPlatform(client, settings.discord_token)}
+    platforms: dict[str, ChatPlatform] = {}
+    if settings.discord_token:
+        client, _ = build_client(
+            core,
+            sharded=settings.discord_sharded,
+            guild_id=settings.discord_guild_id,
+            api_base=settings.discord_api_base or None,
+        )
+        platforms["discord"] = DiscordPlatform(client, settings.discord_token)
+    if settings.slack_bot_token:
+        platforms["slack"] = SlackService(
+            core,
+            make_client(settings.slack_bot_token, settings.slack_api_url or None),
+            app_token=settings.slack_app_token,
+            signing_secret=settings.slack_signing_secret,
+            http_port=port if slack_mode == "http" else None,
+        )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -123,7 +141,14 @@ def parser() -> argparse.ArgumentParser:
     console = sub.add_parser("console", help="use studybot in the terminal (SQLite, demo data)")
     console.add_argument("--db", help="database URL (default: STUDYBOT_DATABASE_URL or sqlite studybot.db)")
     console.add_argument("--user", help="who you are (default: your login name)")
-    sub.add_parser("run", help="run the configured chat platform adapters")
+    run = sub.add_parser("run", help="run the configured chat platforms (Discord, Slack) and the scheduler")
+    run.add_argument(
+        "--slack-mode",
+        choices=("socket", "http"),
+        default="socket",
+        help="how Slack reaches studybot: Socket Mode (default) or HTTP",
+    )
+    run.add_argument("--port", type=int, help="the port for Slack's HTTP mode")
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     upgrade = db_sub.add_parser("upgrade", help="apply the database migrations")
@@ -162,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_db_upgrade(args.db or settings.database_url))
     if args.command == "content":
         return _content_check(args.dirs, settings)
-    return _run(settings)
+    return _run(settings, args.slack_mode, args.port)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     discord_guild_id: int | None = Field(default=None, validation_alias="DISCORD_GUILD_ID")
     discord_api_base: str = Field(default="", validation_alias="DISCORD_API_BASE")
     discord_sharded: bool = Field(default=False, validation_alias="DISCORD_SHARDED")
+    slack_bot_token: str = Field(default="", validation_alias="SLACK_BOT_TOKEN")
+    slack_app_token: str = Field(default="", validation_alias="SLACK_APP_TOKEN")
+    slack_signing_secret: str = Field(default="", validation_alias="SLACK_SIGNING_SECRET")
+    slack_api_url: str = Field(default="", validation_alias="SLACK_API_URL")
 
     def community_packs(self) -> list[Path]:
         return [Path(p) for p in self.content_dirs.split(os.pathsep) if p.strip()]

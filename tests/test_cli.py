@@ -92,3 +92,15 @@ def test_content_check_validates_community_packs_from_the_environment(tmp_path: 
         env=env,
     )
     assert bad.returncode == 1 and "extra.yaml: q1: unknown resource 'no-such-thing'" in bad.stderr
+
+
+def test_slack_http_mode_needs_a_port(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run", "--slack-mode", "http"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={**os.environ, "SLACK_BOT_TOKEN": "xoxb-x"},
+    )
+    assert done.returncode == 2 and "--slack-mode http needs --port N" in done.stderr

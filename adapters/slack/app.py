@@ -1,0 +1,247 @@
+"""The slack-bolt AsyncApp: /study, button clicks and App Home, each turned into an Invocation; plus
+studybot's ChatPlatform for Slack (daily posts, edits of yesterday's post, direct messages)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections import OrderedDict
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.render import ACTION_PREFIX, SEPARATOR, SlackMessage, decode_action, render
+from bot.core import Core
+from bot.ports import Undeliverable
+from bot.types import ConversationRef, Invocation, Reply, UserRef
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+# Whether a member is a workspace admin changes rarely; ask users.info at most this often per member.
+ADMIN_CACHE_SECONDS = 600
+# Slack redelivers an event it thinks was missed; remember this many event ids to process each once.
+SEEN_EVENTS = 2048
+# Commands after which the member's App Home is refreshed.
+PROGRESS_COMMANDS = frozenset({"answer", "done", "learned", "unlearn"})
+# How often to wait out a 429 before giving up on one call.
+RATE_LIMIT_RETRIES = 3
+# Errors after which posting to a channel cannot work until a person fixes something.
+UNDELIVERABLE = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "missing_scope"}
+
+
+class Profiles:
+    """Members' display names and whether they are workspace admins or owners, from users.info, cached."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+        self._cache: dict[str, tuple[float, UserRef]] = {}
+
+    async def user(self, user_id: str) -> UserRef:
+        hit = self._cache.get(user_id)
+        if hit and time.monotonic() - hit[0] < ADMIN_CACHE_SECONDS:
+            return hit[1]
+        try:
+            info = (await self.client.users_info(user=user_id)).get("user") or {}
+            profile = info.get("profile") or {}
+            name = profile.get("display_name") or info.get("real_name") or info.get("name") or user_id
+            ref = UserRef(
+                PLATFORM, user_id, str(name), is_admin=bool(info.get("is_admin") or info.get("is_owner"))
+            )
+        except SlackApiError:
+            log.warning("users.info failed for %s; treating them as a member", user_id, exc_info=True)
+            ref = UserRef(PLATFORM, user_id, user_id)
+        self._cache[user_id] = (time.monotonic(), ref)
+        return ref
+
+
+class SlackPlatform:
+    """Posts, edits and direct messages through the Web API."""
+
+    name = PLATFORM
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def _post(self, channel: str, message: SlackMessage) -> str:
+        try:
+            response = await self.client.chat_postMessage(
+                channel=channel, text=message.text, blocks=message.blocks
+            )
+            for filename, data, title in message.files:
+                await self.client.files_upload_v2(
+                    channel=channel, content=data, filename=filename, title=title
+                )
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", ""))
+            if error in UNDELIVERABLE:
+                raise Undeliverable(f"Slack says {error} for channel {channel}") from exc
+            raise
+        return str(response["ts"])
+
+    async def send(self, conversation: ConversationRef, reply: Reply, *, key: str | None = None) -> str:
+        return await self._post(conversation.channel_id, render(reply))
+
+    async def edit(self, conversation: ConversationRef, message_id: str, reply: Reply) -> None:
+        message = render(reply)
+        await self.client.chat_update(
+            channel=conversation.channel_id, ts=message_id, text=message.text, blocks=message.blocks
+        )
+
+    async def send_direct(self, user_id: str, reply: Reply) -> str:
+        opened = await self.client.conversations_open(users=user_id)
+        return await self._post(str(opened["channel"]["id"]), render(reply))
+
+
+def make_client(token: str, api_url: str | None = None) -> AsyncWebClient:
+    """A Web API client that waits out rate limits (429 with Retry-After) instead of failing."""
+    kwargs: dict[str, Any] = {"base_url": api_url} if api_url else {}
+    return AsyncWebClient(
+        token=token,
+        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES)],
+        **kwargs,
+    )
+
+
+def build_app(core: Core, client: AsyncWebClient, *, signing_secret: str | None = None) -> AsyncApp:
+    """The bolt app with studybot's handlers. HTTP mode needs the signing secret (verification stays on)."""
+    app = AsyncApp(client=client, signing_secret=signing_secret)
+    profiles = Profiles(client)
+    seen: OrderedDict[str, None] = OrderedDict()
+
+    async def answer(message: SlackMessage, respond: AsyncRespond, channel_id: str, user_id: str) -> None:
+        await respond(
+            text=message.text,
+            blocks=message.blocks,
+            response_type="ephemeral" if message.ephemeral else "in_channel",
+            replace_original=False,
+        )
+        for filename, data, title in message.files:
+            # Files cannot be ephemeral: a personal image goes to the member's direct messages.
+            target = channel_id
+            if message.ephemeral:
+                target = str((await client.conversations_open(users=user_id))["channel"]["id"])
+            await client.files_upload_v2(channel=target, content=data, filename=filename, title=title)
+
+    @app.command("/study")
+    async def study(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()  # within Slack's 3 seconds; the work below answers through response_url
+        user = await profiles.user(command["user_id"])
+        where = ConversationRef(PLATFORM, command["team_id"], command["channel_id"])
+        inv = core.invocation(command.get("text", ""), user, where)
+        reply = await core.dispatch(inv)
+        await answer(render(reply), respond, command["channel_id"], command["user_id"])
+        if inv.command in PROGRESS_COMMANDS and not reply.error:
+            await publish_home(core, client, user, command["team_id"])
+
+    @app.action(re.compile(f"^{ACTION_PREFIX}{SEPARATOR}"))
+    async def clicked(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        decoded = decode_action(action["action_id"])
+        if decoded is None:
+            return
+        user_info = body["user"]
+        user = await profiles.user(user_info["id"])
+        channel_id = (body.get("channel") or {}).get("id", "")
+        where = ConversationRef(PLATFORM, body["team"]["id"], channel_id)
+        reply = await core.dispatch(Invocation(decoded[0], decoded[1], user, where))
+        message = render(reply)
+        await answer(
+            SlackMessage(message.text, message.blocks, True, message.files),
+            respond,
+            channel_id,
+            user_info["id"],
+        )
+        if decoded[0] in PROGRESS_COMMANDS and not reply.error:
+            await publish_home(core, client, user, body["team"]["id"])
+
+    @app.event("app_home_opened")
+    async def home(event: dict[str, Any], body: dict[str, Any]) -> None:
+        event_id = str(body.get("event_id", ""))
+        if event_id in seen:
+            return  # a redelivery
+        seen[event_id] = None
+        while len(seen) > SEEN_EVENTS:
+            seen.popitem(last=False)
+        await publish_home(core, client, await profiles.user(event["user"]), str(body.get("team_id", "")))
+
+    return app
+
+
+async def publish_home(core: Core, client: AsyncWebClient, user: UserRef, team_id: str) -> None:
+    """The App Home tab: the member's streak, roadmap progress and today's challenge."""
+    where = ConversationRef(PLATFORM, team_id, "app_home")
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "📚 studybot", "emoji": True}}
+    ]
+    for command in ("streak", "roadmap", "today"):
+        reply = await core.dispatch(Invocation(command, (), user, where))
+        blocks.extend(render(Reply(text=reply.text, cards=reply.cards)).blocks)
+        blocks.append({"type": "divider"})
+    # A home view holds at most 100 blocks.
+    await client.views_publish(user_id=user.id, view={"type": "home", "blocks": blocks[:100]})
+
+
+class SlackService:
+    """Receives Slack's traffic for studybot: over Socket Mode (no public URL), or over HTTP on a port."""
+
+    name = PLATFORM
+
+    def __init__(
+        self,
+        core: Core,
+        client: AsyncWebClient,
+        *,
+        app_token: str = "",
+        signing_secret: str = "",
+        http_port: int | None = None,
+    ) -> None:
+        if http_port is None and not app_token:
+            raise ValueError(
+                "Socket Mode needs SLACK_APP_TOKEN; for HTTP mode use --slack-mode http --port N"
+            )
+        if http_port is not None and not signing_secret:
+            raise ValueError("HTTP mode needs SLACK_SIGNING_SECRET: requests are always verified")
+        self.platform = SlackPlatform(client)
+        self.app = build_app(core, client, signing_secret=signing_secret or None)
+        self.app_token, self.http_port = app_token, http_port
+        self._socket: AsyncSocketModeHandler | None = None
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        if self.http_port is None:
+            self._socket = AsyncSocketModeHandler(self.app, app_token=self.app_token)
+            await self._socket.connect_async()  # type: ignore[no-untyped-call]
+            return
+        self._runner = web.AppRunner(self.app.web_app(path="/slack/events"))
+        await self._runner.setup()
+        await web.TCPSite(self._runner, port=self.http_port).start()
+
+    async def close(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def send(self, conversation: ConversationRef, reply: Reply, *, key: str | None = None) -> str:
+        return await self.platform.send(conversation, reply, key=key)
+
+    async def edit(self, conversation: ConversationRef, message_id: str, reply: Reply) -> None:
+        await self.platform.edit(conversation, message_id, reply)
+
+    async def send_direct(self, user_id: str, reply: Reply) -> str:
+        return await self.platform.send_direct(user_id, reply)

@@ -1,0 +1,228 @@
+"""studybot's Slack adapter end to end: the real slack-bolt and slack_sdk and the real core, against the fake
+Slack, in HTTP mode (signed requests) and in Socket Mode."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+from adapters.slack.app import SlackPlatform, SlackService, build_app, make_client
+from bot.clock import FakeClock
+from bot.content import Catalog
+from bot.core import Core
+from bot.posting import Poster
+from storage.store import SqlStore
+from tests.fakes.slack import (
+    CHANNEL_ID,
+    USER_ID,
+    FakeSlack,
+    app_home_opened_event,
+    block_actions_payload,
+    event_callback_body,
+    slash_command_body,
+)
+
+MEMBER = "U0MEMBER"
+
+
+class Setup:
+    def __init__(self, fake: FakeSlack, core: Core, clock: FakeClock, url: str) -> None:
+        self.fake, self.core, self.clock, self.url = fake, core, clock, url
+        self.platform = SlackPlatform(make_client("xoxb-fake", fake.api_url))
+
+    async def study(self, text: str, user: str = USER_ID) -> dict[str, Any]:
+        status, _, response_url = await self.fake.send_slash_command(self.url, "/study", text, user_id=user)
+        assert status == 200
+        return await self.fake.wait_for_response(response_url)  # type: ignore[no-any-return]
+
+    async def sweep(self) -> None:
+        await Poster(self.core, {"slack": self.platform}).sweep()
+
+
+@pytest.fixture
+async def setup(tmp_path: Path, catalog: Catalog) -> AsyncIterator[Setup]:
+    store = SqlStore.from_url(f"sqlite+aiosqlite:///{tmp_path}/studybot.db")
+    await store.migrate()
+    clock = FakeClock(dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC))
+    core = Core(store, catalog, clock)
+    async with FakeSlack() as fake:
+        fake.set_user(USER_ID, is_admin=True, name="mia")
+        fake.set_user(MEMBER, name="ada")
+        app = build_app(core, make_client("xoxb-fake", fake.api_url), signing_secret=fake.signing_secret)
+        yield Setup(fake, core, clock, await fake.serve_app(app))
+    await store.close()
+
+
+async def publishes(setup: Setup, count: int) -> list[Any]:
+    """views.publish calls, once there are `count` of them (events are handled after their ack)."""
+    for _ in range(500):
+        calls = setup.fake.calls_to("views.publish")
+        if len(calls) >= count:
+            return calls
+        await asyncio.sleep(0.01)
+    raise AssertionError(
+        f"{count} views.publish calls expected, saw {len(setup.fake.calls_to('views.publish'))}"
+    )
+
+
+def shown(message: dict[str, Any]) -> str:
+    parts = [message.get("text", "")]
+    for block in message.get("blocks", []):
+        for key in ("text",):
+            if isinstance(block.get(key), dict):
+                parts.append(block[key]["text"])
+        parts += [f["text"] for f in block.get("fields", [])]
+        parts += [e.get("text", "") for e in block.get("elements", []) if isinstance(e.get("text"), str)]
+    return "\n".join(parts)
+
+
+async def test_a_workspace_admin_runs_a_cohort_and_a_member_answers_by_button(setup: Setup) -> None:
+    created = await setup.study("cohort create ml time=09:00 tz=UTC days=daily")
+    assert created["response_type"] == "in_channel" and "Cohort ml created" in shown(created)
+    joined = await setup.study("join ml", user=MEMBER)
+    assert joined["response_type"] == "ephemeral" and "Welcome to `ml`" in shown(joined)
+
+    for _ in range(30):  # to the first quiz day
+        setup.clock.set(setup.clock.now().replace(hour=9, minute=1))
+        await setup.sweep()
+        post = setup.fake.calls_to("chat.postMessage")[-1].args
+        actions = [b for b in post["blocks"] if b["type"] == "actions"]
+        if actions and actions[0]["elements"][0]["text"]["text"] == "A":
+            break
+        setup.clock.set(setup.clock.now() + dt.timedelta(days=1))
+    assert post["channel"] == CHANNEL_ID
+    button = actions[0]["elements"][0]
+    response_url = setup.fake.new_response_url()
+    payload = block_actions_payload(
+        button["action_id"], button["value"], response_url=response_url, user_id=MEMBER
+    )
+    status, _ = await setup.fake.send_interactive(setup.url, payload)
+    assert status == 200
+    answered = await setup.fake.wait_for_response(response_url)
+    assert answered["response_type"] == "ephemeral"
+    assert "Correct" in shown(answered) or "Not quite" in shown(answered)
+
+    setup.clock.set(setup.clock.now() + dt.timedelta(days=1))
+    await setup.sweep()
+    [update] = setup.fake.calls_to("chat.update")
+    assert update.args["ts"] and "Closed:" in shown(update.args)
+
+
+async def test_a_member_is_not_a_moderator_and_nothing_changes(setup: Setup) -> None:
+    refused = await setup.study("cohort create sneaky", user=MEMBER)
+    assert "is for moderators" in shown(refused)
+    assert await setup.core.store.list_cohorts() == []
+
+
+@pytest.mark.parametrize("problem", ["bad signature", "stale timestamp", "no headers"])
+async def test_requests_that_fail_verification_get_401_and_change_nothing(setup: Setup, problem: str) -> None:
+    import urllib.parse
+
+    body = urllib.parse.urlencode(
+        slash_command_body("/study", "cohort create sneaky", response_url=setup.fake.new_response_url())
+    )
+    if problem == "bad signature":
+        headers = setup.fake.sign(body, "wrong-secret")
+    elif problem == "stale timestamp":
+        headers = setup.fake.sign(body, timestamp=int(dt.datetime.now(dt.UTC).timestamp()) - 6 * 60)
+    else:
+        headers = {}
+    status, _, _ = await setup.fake.post_to(
+        setup.url, body, {"Content-Type": "application/x-www-form-urlencoded", **headers}
+    )
+    assert status == 401
+    assert await setup.core.store.list_cohorts() == []
+
+
+async def test_app_home_shows_progress_once_per_event(setup: Setup) -> None:
+    await setup.study("cohort create ml tz=UTC days=daily")
+    await setup.study("join ml", user=MEMBER)
+    await setup.study("done read the pandas guide", user=MEMBER)
+    refreshed = await setup.fake.wait_for_call("views.publish")  # after a check-in, home is refreshed
+    assert refreshed.args["user_id"] == MEMBER
+    body = event_callback_body(app_home_opened_event(MEMBER), event_id="Ev1")
+    await setup.fake.send_event(setup.url, body)
+    call = (await publishes(setup, 2))[-1]
+    assert call.args["user_id"] == MEMBER and call.args["view"]["type"] == "home"
+    home = shown(call.args["view"])
+    assert "ada: 1 day" in home and "ML-engineer roadmap" in home
+    await setup.fake.send_event(setup.url, body, retry_num=1)  # Slack delivers it again
+    await setup.fake.send_event(
+        setup.url, event_callback_body(app_home_opened_event(USER_ID), event_id="Ev2")
+    )
+    later = await publishes(setup, 3)  # the next, different event is handled...
+    assert [c.args["user_id"] for c in later] == [MEMBER, MEMBER, USER_ID]  # ...and the repeat was not
+
+
+async def test_a_rate_limit_is_waited_out_and_a_channel_without_the_bot_is_reported(setup: Setup) -> None:
+    await setup.study("cohort create ml time=09:00 tz=UTC days=daily")
+    setup.fake.fail_next("chat.postMessage", status=429, retry_after=0)
+    setup.clock.set(dt.datetime(2026, 11, 24, 9, 1, tzinfo=dt.UTC))
+    await setup.sweep()
+    posts = [c for c in setup.fake.calls_to("chat.postMessage") if c.args.get("channel") == CHANNEL_ID]
+    assert len(posts) == 2  # the 429, then the retry that landed
+    setup.fake.fail_next("chat.postMessage", error="not_in_channel")
+    setup.clock.set(dt.datetime(2026, 11, 25, 9, 1, tzinfo=dt.UTC))
+    await setup.sweep()
+    dm = setup.fake.calls_to("chat.postMessage")[-1].args
+    assert dm["channel"] != CHANNEL_ID and "could not post today's challenge of cohort `ml`" in dm["text"]
+
+
+async def test_the_same_flow_works_over_socket_mode(tmp_path: Path, catalog: Catalog) -> None:
+    store = SqlStore.from_url(f"sqlite+aiosqlite:///{tmp_path}/s.db")
+    await store.migrate()
+    core = Core(store, catalog, FakeClock(dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC)))
+    async with FakeSlack() as fake:
+        fake.set_user(USER_ID, is_admin=True)
+        handler = AsyncSocketModeHandler(
+            build_app(core, make_client("xoxb-fake", fake.api_url)), app_token="xapp-x"
+        )
+        await handler.connect_async()
+        try:
+            response_url = fake.new_response_url()
+            envelope = await fake.socket_send(
+                "slash_commands", slash_command_body("/study", "cohort create ml", response_url=response_url)
+            )
+            assert (await fake.wait_for_ack(envelope))["envelope_id"] == envelope
+            reply = await fake.wait_for_response(response_url)
+            assert "Cohort ml created" in shown(reply)
+            event = event_callback_body(app_home_opened_event(USER_ID), event_id="Ev9")
+            first = await fake.socket_send("events_api", event)
+            again = await fake.socket_send("events_api", event, retry_attempt=1)
+            await fake.wait_for_ack(first)
+            await fake.wait_for_ack(again)
+            await fake.wait_for_call("views.publish")
+        finally:
+            await handler.close_async()
+    assert len([c for c in fake.calls_to("views.publish")]) == 1
+    await store.close()
+
+
+async def test_the_service_studybot_run_uses_connects_over_socket_mode(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    store = SqlStore.from_url(f"sqlite+aiosqlite:///{tmp_path}/svc.db")
+    await store.migrate()
+    core = Core(store, catalog, FakeClock(dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC)))
+    with pytest.raises(ValueError, match="SLACK_APP_TOKEN"):
+        SlackService(core, make_client("xoxb-fake"))
+    with pytest.raises(ValueError, match="SLACK_SIGNING_SECRET"):
+        SlackService(core, make_client("xoxb-fake"), http_port=3000)
+    async with FakeSlack() as fake:
+        service = SlackService(core, make_client("xoxb-fake", fake.api_url), app_token="xapp-fake")
+        await service.start()
+        try:
+            response_url = fake.new_response_url()
+            await fake.socket_send(
+                "slash_commands", slash_command_body("/study", "roadmap", response_url=response_url)
+            )
+            assert "ML-engineer roadmap" in shown(await fake.wait_for_response(response_url))
+        finally:
+            await service.close()
+    await store.close()
