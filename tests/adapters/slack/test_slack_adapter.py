@@ -226,3 +226,14 @@ async def test_the_service_studybot_run_uses_connects_over_socket_mode(
         finally:
             await service.close()
     await store.close()
+
+
+async def test_a_personal_image_is_uploaded_to_the_members_direct_messages(setup: Setup) -> None:
+    await setup.study("cohort create ml tz=UTC days=daily")
+    await setup.study("join ml", user=MEMBER)
+    await setup.study("done", user=MEMBER)
+    streak = await setup.study("streak", user=MEMBER)
+    assert streak["response_type"] == "ephemeral" and "ada: 1 day" in shown(streak)
+    await setup.fake.wait_for_call("files.completeUploadExternal")
+    [upload] = [f for f in setup.fake.files.values() if f["filename"].startswith("streak-")]
+    assert upload["data"].startswith(b"\x89PNG") and upload["channel_id"] != CHANNEL_ID  # a DM, not the channel
