@@ -236,4 +236,5 @@ async def test_a_personal_image_is_uploaded_to_the_members_direct_messages(setup
     assert streak["response_type"] == "ephemeral" and "ada: 1 day" in shown(streak)
     await setup.fake.wait_for_call("files.completeUploadExternal")
     [upload] = [f for f in setup.fake.files.values() if f["filename"].startswith("streak-")]
-    assert upload["data"].startswith(b"\x89PNG") and upload["channel_id"] != CHANNEL_ID  # a DM, not the channel
+    assert upload["data"].startswith(b"\x89PNG")
+    assert upload["channel_id"] != CHANNEL_ID  # a DM, not the channel
