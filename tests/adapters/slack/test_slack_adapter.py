@@ -192,6 +192,14 @@ async def test_the_same_flow_works_over_socket_mode(tmp_path: Path, catalog: Cat
             assert (await fake.wait_for_ack(envelope))["envelope_id"] == envelope
             reply = await fake.wait_for_response(response_url)
             assert "Cohort ml created" in shown(reply)
+            click_url = fake.new_response_url()
+            help_button = "study\x1fhelp\x1fstreak"  # what a button for `/study help streak` carries
+            click = await fake.socket_send(
+                "interactive", block_actions_payload(help_button, help_button, response_url=click_url)
+            )
+            await fake.wait_for_ack(click)
+            clicked = await fake.wait_for_response(click_url)
+            assert clicked["response_type"] == "ephemeral" and "/study streak" in shown(clicked)
             event = event_callback_body(app_home_opened_event(USER_ID), event_id="Ev9")
             first = await fake.socket_send("events_api", event)
             again = await fake.socket_send("events_api", event, retry_attempt=1)
