@@ -183,7 +183,7 @@ def build_app(core: Core, client: AsyncWebClient, *, signing_secret: str | None 
 
 
 async def publish_home(core: Core, client: AsyncWebClient, user: UserRef, team_id: str) -> None:
-    """The App Home tab: the member's streak, roadmap progress and today's challenge."""
+    """The App Home tab: the member's streak and heatmap, roadmap progress and today's challenge."""
     where = ConversationRef(PLATFORM, team_id, "app_home")
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": "📚 studybot", "emoji": True}}
@@ -191,6 +191,13 @@ async def publish_home(core: Core, client: AsyncWebClient, user: UserRef, team_i
     for command in ("streak", "roadmap", "today"):
         reply = await core.dispatch(Invocation(command, (), user, where))
         blocks.extend(render(Reply(text=reply.text, cards=reply.cards)).blocks)
+        for image in reply.images:
+            # A home view shows an image only by URL or as a file Slack holds: upload it privately.
+            uploaded = await client.files_upload_v2(
+                content=image.data, filename=image.filename, title=image.alt
+            )
+            file_id = uploaded["files"][0]["id"] if uploaded.get("files") else uploaded["file"]["id"]
+            blocks.append({"type": "image", "slack_file": {"id": file_id}, "alt_text": image.alt[:2000]})
         blocks.append({"type": "divider"})
     # A home view holds at most 100 blocks.
     await client.views_publish(user_id=user.id, view={"type": "home", "blocks": blocks[:100]})

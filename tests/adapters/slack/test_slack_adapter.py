@@ -150,6 +150,8 @@ async def test_app_home_shows_progress_once_per_event(setup: Setup) -> None:
     await setup.fake.send_event(setup.url, body)
     call = (await publishes(setup, 2))[-1]
     assert call.args["user_id"] == MEMBER and call.args["view"]["type"] == "home"
+    [heatmap] = [b for b in call.args["view"]["blocks"] if b["type"] == "image"]
+    assert setup.fake.files[heatmap["slack_file"]["id"]]["data"].startswith(b"\x89PNG")
     home = shown(call.args["view"])
     assert "ada: 1 day" in home and "ML-engineer roadmap" in home
     await setup.fake.send_event(setup.url, body, retry_num=1)  # Slack delivers it again
