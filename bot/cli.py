@@ -117,6 +117,11 @@ async def _serve(settings: Settings, slack_mode: str, port: int | None) -> int:
             sharded=settings.discord_sharded,
             guild_id=settings.discord_guild_id,
             api_base=settings.discord_api_base or None,
+            shard=(
+                (settings.discord_shard_id, settings.discord_shard_count)
+                if settings.discord_shard_id is not None and settings.discord_shard_count
+                else None
+            ),
         )
         platforms["discord"] = DiscordPlatform(client, settings.discord_token)
     if settings.slack_bot_token:

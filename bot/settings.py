@@ -14,7 +14,10 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///studybot.db"
 class Settings(BaseSettings):
     """Every variable studybot reads; the README's configuration table lists the same."""
 
-    model_config = SettingsConfigDict(env_prefix="STUDYBOT_", env_file=".env", extra="ignore")
+    # Empty variables count as unset (compose passes `${VAR:-}` through as "").
+    model_config = SettingsConfigDict(
+        env_prefix="STUDYBOT_", env_file=".env", extra="ignore", env_ignore_empty=True
+    )
 
     database_url: str = DEFAULT_DATABASE_URL
     log_level: str = "WARNING"
@@ -26,6 +29,9 @@ class Settings(BaseSettings):
     discord_guild_id: int | None = Field(default=None, validation_alias="DISCORD_GUILD_ID")
     discord_api_base: str = Field(default="", validation_alias="DISCORD_API_BASE")
     discord_sharded: bool = Field(default=False, validation_alias="DISCORD_SHARDED")
+    # With several instances, each takes its own shard, so each interaction reaches exactly one of them.
+    discord_shard_id: int | None = Field(default=None, validation_alias="DISCORD_SHARD_ID")
+    discord_shard_count: int | None = Field(default=None, validation_alias="DISCORD_SHARD_COUNT")
     slack_bot_token: str = Field(default="", validation_alias="SLACK_BOT_TOKEN")
     slack_app_token: str = Field(default="", validation_alias="SLACK_APP_TOKEN")
     slack_signing_secret: str = Field(default="", validation_alias="SLACK_SIGNING_SECRET")

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from bot.content import builtin_content_dir
@@ -104,3 +105,17 @@ def test_slack_http_mode_needs_a_port(tmp_path: Path) -> None:
         env={**os.environ, "SLACK_BOT_TOKEN": "xoxb-x"},
     )
     assert done.returncode == 2 and "--slack-mode http needs --port N" in done.stderr
+
+
+def test_empty_variables_count_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.settings import Settings
+
+    monkeypatch.setenv("DISCORD_SHARD_ID", "")  # what compose passes for ${DISCORD_SHARD_ID:-}
+    monkeypatch.setenv("DISCORD_SHARD_COUNT", "")
+    monkeypatch.setenv("STUDYBOT_LOG_LEVEL", "")
+    settings = Settings()
+    assert (settings.discord_shard_id, settings.discord_shard_count, settings.log_level) == (
+        None,
+        None,
+        "WARNING",
+    )

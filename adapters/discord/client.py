@@ -31,13 +31,20 @@ def build_client(
     sharded: bool = False,
     guild_id: int | None = None,
     api_base: str | None = None,
+    shard: tuple[int, int] | None = None,
     **options: Any,
 ) -> tuple[discord.Client, app_commands.CommandTree[Any]]:
     """A client with studybot's commands and buttons; it syncs them when it starts (to one guild if given).
 
     No privileged intents are needed. `api_base` points the REST client elsewhere (a rate-limit proxy);
-    `sharded` uses AutoShardedClient for bots in many servers.
+    `sharded` uses AutoShardedClient for bots in many servers. `shard=(id, count)` makes this process one
+    shard of several, so that instances sharing a token each receive their own share of the interactions.
     """
+    if shard is not None:
+        shard_id, shard_count = shard
+        if not 0 <= shard_id < shard_count:
+            raise ValueError(f"DISCORD_SHARD_ID must be from 0 to {shard_count - 1}, not {shard_id}")
+        options |= {"shard_id": shard_id, "shard_count": shard_count}
     if api_base:
         discord.http.Route.BASE = api_base.rstrip("/")
     cls = discord.AutoShardedClient if sharded else discord.Client

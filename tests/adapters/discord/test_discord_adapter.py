@@ -211,3 +211,11 @@ def test_the_factory_points_rest_at_a_proxy_and_can_shard(
     assert discord.http.Route.BASE == "http://ratelimit-proxy.internal:8080/api/v10"
     assert isinstance(client, discord.AutoShardedClient)
     assert not client.intents.message_content and not client.intents.members  # no privileged intents
+
+
+def test_an_instance_can_be_one_shard_of_several(catalog: Catalog) -> None:
+    core = Core(None, catalog, FakeClock(dt.datetime(2026, 11, 24, tzinfo=dt.UTC)))  # type: ignore[arg-type]
+    client, _ = build_client(core, shard=(1, 3))
+    assert (client.shard_id, client.shard_count) == (1, 3)
+    with pytest.raises(ValueError, match="DISCORD_SHARD_ID must be from 0 to 2"):
+        build_client(core, shard=(3, 3))
