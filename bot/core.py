@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 
 from bot.commands import GROUPS, MAX_INPUT_CHARS, REGISTRY, Registry, UsageError, UserError
@@ -14,6 +15,10 @@ from bot.search import Choice, ResourceSearch, Suggester
 from bot.types import Cohort, ConversationRef, Invocation, Reply, UserRef
 
 log = logging.getLogger(__name__)
+
+# C0 control characters other than tab and newlines: PostgreSQL refuses NUL in text, and none of them
+# belongs in a note, a reason or a name.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _load_commands() -> None:
@@ -74,6 +79,11 @@ class Core:
         """Run one command and return what to show; bad input changes nothing and says why."""
         if len(inv.command) + sum(len(a) + 1 for a in inv.args) > MAX_INPUT_CHARS:
             return error_reply(f"That is too long: commands are limited to {MAX_INPUT_CHARS:,} characters.")
+        if any(_CONTROL.search(a) for a in inv.args):
+            return error_reply(
+                "That contains control characters (like a NUL byte) that studybot cannot store; "
+                "please remove them. Nothing was changed."
+            )
         spec = self.registry.get(inv.command)
         if spec is None:
             return self._unknown(inv.command)

@@ -58,6 +58,9 @@ BAD = [
     ("Mia", "cohort revoke ada", ["has no granted moderator rights"]),
     ("Mia", "help nothing", ["There is no command `nothing`"]),
     ("Ada", "done " + "x" * 600, ["Keep the note under 500 characters"]),
+    ("Ada", "done a\x00b", ["control characters", "Nothing was changed"]),
+    ("Mia", "cohort fix ml-2026 ada 2026-11-20 why\x00", ["control characters"]),
+    ("Ada", "timezone Europe/Berlin\x1b[31m", ["control characters"]),
     ("Ada", "done " + "x" * MAX_INPUT_CHARS, ["too long", "2,000 characters"]),
 ]
 
