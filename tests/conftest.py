@@ -38,12 +38,25 @@ def _postgres_or_skip() -> str:
     pytest.skip(reason)
 
 
+async def _sqlite_store(path: object) -> SqlStore:
+    s = SqlStore.from_url(f"sqlite+aiosqlite:///{path}/studybot.db")
+    await s.migrate()
+    return s
+
+
+@pytest.fixture
+async def sqlite_store(tmp_path: object) -> AsyncIterator[SqlStore]:
+    """A migrated, empty SQLite store, for tests about SQLite alone or about an adapter (not storage)."""
+    s = await _sqlite_store(tmp_path)
+    yield s
+    await s.close()
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 async def store(request: pytest.FixtureRequest, tmp_path: object) -> AsyncIterator[SqlStore]:
     """A migrated, empty store: a SQLite file in tmp_path, or a fresh schema on the PostgreSQL server."""
     if request.param == "sqlite":
-        s = SqlStore.from_url(f"sqlite+aiosqlite:///{tmp_path}/studybot.db")
-        await s.migrate()
+        s = await _sqlite_store(tmp_path)
         yield s
         await s.close()
         return

@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
-from collections.abc import AsyncIterator
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -57,15 +55,6 @@ async def run_until(sched: StudyScheduler, clock: FakeClock, end: dt.datetime) -
     clock.set(end)
     sched.wakeup()
     await sched.idle()
-
-
-@pytest.fixture
-async def sqlite_store(tmp_path: Path) -> AsyncIterator[SqlStore]:
-    """A SQLite store only: these tests are about what SQLite alone does (PostgreSQL has its own)."""
-    store = SqlStore.from_url(f"sqlite+aiosqlite:///{tmp_path}/studybot.db")
-    await store.migrate()
-    yield store
-    await store.close()
 
 
 async def test_fifty_cohorts_sixty_days_one_post_per_scheduled_day(

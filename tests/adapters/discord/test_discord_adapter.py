@@ -42,9 +42,8 @@ class Setup:
 
 
 @pytest.fixture
-async def setup(tmp_path: Path, catalog: Catalog) -> AsyncIterator[Setup]:
-    store = SqlStore.from_url(f"sqlite+aiosqlite:///{tmp_path}/studybot.db")
-    await store.migrate()
+async def setup(sqlite_store: SqlStore, catalog: Catalog) -> AsyncIterator[Setup]:
+    store = sqlite_store
     clock = FakeClock(dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC))
     core = Core(store, catalog, clock)
     async with FakeDiscord() as fake:
@@ -54,7 +53,6 @@ async def setup(tmp_path: Path, catalog: Catalog) -> AsyncIterator[Setup]:
             yield Setup(fake, core, client, clock)
         finally:
             await fake.stop_client(client)
-    await store.close()
 
 
 def message_of(callback: dict[str, Any]) -> dict[str, Any]:
@@ -176,10 +174,8 @@ async def test_help_on_discord_names_the_cohort_command_as_discord_shows_it(setu
     assert "/cohort create <name>" in shown and "/study cohort" not in shown
 
 
-async def test_commands_sync_to_one_server_for_development(tmp_path: Path, catalog: Catalog) -> None:
-    store = SqlStore.from_url(f"sqlite+aiosqlite:///{tmp_path}/g.db")
-    await store.migrate()
-    core = Core(store, catalog, FakeClock(dt.datetime(2026, 11, 24, tzinfo=dt.UTC)))
+async def test_commands_sync_to_one_server_for_development(sqlite_store: SqlStore, catalog: Catalog) -> None:
+    core = Core(sqlite_store, catalog, FakeClock(dt.datetime(2026, 11, 24, tzinfo=dt.UTC)))
     async with FakeDiscord() as fake:
         client, _ = build_client(core, guild_id=GUILD_ID, guild_ready_timeout=0.05)
         await fake.start_client(client)
@@ -190,7 +186,6 @@ async def test_commands_sync_to_one_server_for_development(tmp_path: Path, catal
             assert "ML-engineer roadmap" in text(reply["data"])
         finally:
             await fake.stop_client(client)
-    await store.close()
 
 
 async def test_slow_work_is_deferred_and_followed_up(setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:

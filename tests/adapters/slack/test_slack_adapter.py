@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -46,9 +45,8 @@ class Setup:
 
 
 @pytest.fixture
-async def setup(tmp_path: Path, catalog: Catalog) -> AsyncIterator[Setup]:
-    store = SqlStore.from_url(f"sqlite+aiosqlite:///{tmp_path}/studybot.db")
-    await store.migrate()
+async def setup(sqlite_store: SqlStore, catalog: Catalog) -> AsyncIterator[Setup]:
+    store = sqlite_store
     clock = FakeClock(dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC))
     core = Core(store, catalog, clock)
     async with FakeSlack() as fake:
@@ -56,7 +54,6 @@ async def setup(tmp_path: Path, catalog: Catalog) -> AsyncIterator[Setup]:
         fake.set_user(MEMBER, name="ada")
         app = build_app(core, make_client("xoxb-fake", fake.api_url), signing_secret=fake.signing_secret)
         yield Setup(fake, core, clock, await fake.serve_app(app))
-    await store.close()
 
 
 async def publishes(setup: Setup, count: int) -> list[Any]:
@@ -176,9 +173,8 @@ async def test_a_rate_limit_is_waited_out_and_a_channel_without_the_bot_is_repor
     assert dm["channel"] != CHANNEL_ID and "could not post today's challenge of cohort `ml`" in dm["text"]
 
 
-async def test_the_same_flow_works_over_socket_mode(tmp_path: Path, catalog: Catalog) -> None:
-    store = SqlStore.from_url(f"sqlite+aiosqlite:///{tmp_path}/s.db")
-    await store.migrate()
+async def test_the_same_flow_works_over_socket_mode(sqlite_store: SqlStore, catalog: Catalog) -> None:
+    store = sqlite_store
     core = Core(store, catalog, FakeClock(dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC)))
     async with FakeSlack() as fake:
         fake.set_user(USER_ID, is_admin=True)
@@ -211,15 +207,12 @@ async def test_the_same_flow_works_over_socket_mode(tmp_path: Path, catalog: Cat
         finally:
             await handler.close_async()
     assert len([c for c in fake.calls_to("views.publish")]) == 1
-    await store.close()
 
 
 async def test_the_service_studybot_run_uses_connects_over_socket_mode(
-    tmp_path: Path, catalog: Catalog
+    sqlite_store: SqlStore, catalog: Catalog
 ) -> None:
-    store = SqlStore.from_url(f"sqlite+aiosqlite:///{tmp_path}/svc.db")
-    await store.migrate()
-    core = Core(store, catalog, FakeClock(dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC)))
+    core = Core(sqlite_store, catalog, FakeClock(dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC)))
     with pytest.raises(ValueError, match="SLACK_APP_TOKEN"):
         SlackService(core, make_client("xoxb-fake"))
     with pytest.raises(ValueError, match="SLACK_SIGNING_SECRET"):
@@ -235,7 +228,6 @@ async def test_the_service_studybot_run_uses_connects_over_socket_mode(
             assert "ML-engineer roadmap" in shown(await fake.wait_for_response(response_url))
         finally:
             await service.close()
-    await store.close()
 
 
 async def test_a_personal_image_is_uploaded_to_the_members_direct_messages(setup: Setup) -> None:
