@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from bot.clock import SystemClock
-from bot.content import load_catalog
+from bot.content import Catalog, ContentError, builtin_content_dir, load_catalog_keeping_good
 from bot.core import Core
 from bot.ports import ChatPlatform, Clock
 from bot.scheduler import StudyScheduler
@@ -18,9 +19,89 @@ from storage.store import SqlStore
 log = logging.getLogger(__name__)
 
 
+def load_content(packs: Sequence[Path]) -> Catalog:
+    """The built-in pack plus every valid community pack; each pack with problems is refused and logged.
+
+    Raises ContentError when the built-in pack itself has problems.
+    """
+    catalog, refused = load_catalog_keeping_good(packs)
+    for pack, problems in refused.items():
+        log.error("content pack %s refused; serving the other packs. %s", pack, _reasons(problems))
+    return catalog
+
+
+def _reasons(problems: Sequence[str]) -> str:
+    return f"{len(problems)} problem(s):\n" + "\n".join(f"  {p}" for p in problems)
+
+
+class ContentReloader:
+    """Re-reads the content packs while the bot runs (SIGHUP, the console's `:reload`), one at a time.
+
+    All or nothing: when any pack has problems the reasons are logged and the core keeps the content it
+    serves (the last good content); otherwise the core switches to the new content in one step.
+    """
+
+    def __init__(self, core: Core, packs: Sequence[Path]) -> None:
+        self.core = core
+        self.packs = list(packs)
+        self._lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[dict[Path, list[str]]]] = set()
+
+    async def reload(self) -> dict[Path, list[str]]:
+        """Reload; return the problems of each pack that stopped it (empty: the new content is served)."""
+        async with self._lock:
+            try:
+                # Reading YAML and building the indexes takes about a second: not on the event loop.
+                catalog, refused = await asyncio.to_thread(self._load)
+            except ContentError as exc:
+                refused = {builtin_content_dir(): exc.problems}
+            except Exception:
+                log.exception("content reload failed; still serving the content loaded before")
+                raise
+            if refused:
+                for pack, problems in refused.items():
+                    log.error(
+                        "content reload refused: pack %s has problems; still serving the content loaded "
+                        "before. %s",
+                        pack,
+                        _reasons(problems),
+                    )
+                return refused
+            self.core.use_catalog(catalog)
+            if gc.get_freeze_count():
+                # The old catalog and its indexes (a reference cycle) were frozen at start-up, where the
+                # collector never looks: unfreeze so it can free them, then settle the new content.
+                gc.unfreeze()
+                settle_memory()
+            log.info(
+                "content reloaded: %d stages, %d resources, %d challenges",
+                len(catalog.stages),
+                len(catalog.resources),
+                len(catalog.challenges),
+            )
+            return {}
+
+    def reload_soon(self) -> None:
+        """Start a reload in the background (from a signal handler)."""
+        task = asyncio.get_running_loop().create_task(self.reload())
+        self._tasks.add(task)  # the loop keeps only a weak reference to a task
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[dict[Path, list[str]]]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled():
+            task.exception()  # already logged by reload(); retrieving it keeps asyncio from logging it again
+
+    def _load(self) -> tuple[Catalog, dict[Path, list[str]]]:
+        catalog, refused = load_catalog_keeping_good(self.packs)
+        if not refused:
+            Core.build_indexes(catalog)  # here, in the worker thread: the catalog is not shared yet
+        return catalog, refused
+
+
 async def build_core(settings: Settings, database_url: str | None = None, clock: Clock | None = None) -> Core:
     """Load the content, open the database (migrating it to the latest schema), and build the core."""
-    catalog = load_catalog(community=settings.community_packs())
+    catalog = load_content(settings.community_packs())
     store = SqlStore.from_url(database_url or settings.database_url)
     await store.migrate()
     return Core(store, catalog, clock or SystemClock())

@@ -144,12 +144,12 @@ async def answer(ctx: Context, args: dict[str, Any]) -> Reply:
     if ref.startswith(REF_PREFIX):
         return await answer_review(ctx, await ctx.my_cohort(), choice, ref.removeprefix(REF_PREFIX))
     if ref:
-        post = await store.get_post(int(ref)) if ref.isdigit() else None
-        if post is None:
+        found_post = await store.post_for_answer(int(ref), ctx.member.id) if ref.isdigit() else None
+        if found_post is None:
             raise UserError("That challenge no longer exists.")
-        cohort = await store.get_cohort(post.cohort_id)
+        post, cohort, enrolled = found_post
         quiz = catalog.challenges.get(post.challenge_id)
-        if cohort is None or post.local_date != local_date(ctx.now, cohort.timezone):
+        if post.local_date != local_date(ctx.now, cohort.timezone):
             closed = (
                 f"That challenge ({post.local_date:%a %d %b}) is closed. See today's with `/study today`."
             )
@@ -157,7 +157,7 @@ async def answer(ctx: Context, args: dict[str, Any]) -> Reply:
                 raise UserError(closed)
             answered, right, _ = await store.post_tally(post.id)
             return Reply(text=closed, cards=(closing_card(quiz, post, answered, right),), ephemeral=True)
-        if not await store.is_enrolled(cohort.id, ctx.member.id):
+        if not enrolled:
             raise UserError(f"Join `{cohort.name}` first: `/study join {cohort.name}`.")
     else:
         cohort = await ctx.my_cohort()

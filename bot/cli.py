@@ -11,7 +11,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.content import ContentError, load_catalog
+from bot.content import ContentError, load_catalog_keeping_good
+from bot.logsafe import configure_logging, hide_password
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -27,14 +28,20 @@ def _console_user() -> str:
 
 async def _console(settings: Settings, db: str, user: str) -> int:
     from adapters.console.session import CONVERSATION, ConsoleClock, ConsoleSession, is_tty
-    from bot.app import build_core
+    from bot.app import ContentReloader, build_core
     from bot.demo import seed_demo
 
     clock = ConsoleClock()
     core = await build_core(settings, db, clock)
     interactive = is_tty(sys.stdin) and is_tty(sys.stdout)
     session = ConsoleSession(
-        core, clock, user, sys.stdout, interactive=interactive, files_dir=Path(settings.files_dir)
+        core,
+        clock,
+        user,
+        sys.stdout,
+        interactive=interactive,
+        files_dir=Path(settings.files_dir),
+        reload=ContentReloader(core, settings.community_packs()).reload,
     )
     try:
         demo = await seed_demo(core, CONVERSATION, session.user)
@@ -58,24 +65,35 @@ async def _db_upgrade(db: str) -> int:
         await store.migrate()
     finally:
         await store.close()
-    print(f"Database at {db} is up to date.")
+    print(f"Database at {hide_password(db)} is up to date.")
     return 0
 
 
 def _content_check(dirs: Sequence[str], settings: Settings) -> int:
     packs = [Path(d) for d in dirs] if dirs else settings.community_packs()
     try:
-        catalog = load_catalog(community=packs)
+        catalog, refused = load_catalog_keeping_good(packs)
     except ContentError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
-        print(f"{len(exc.problems)} problem(s) found.", file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s) found in the built-in content.", file=sys.stderr)
         return 1
+    for pack, problems in refused.items():
+        print(f"{pack}: this pack would be refused:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
     for stage in catalog.stages:
         quizzes = sum(1 for c in catalog.challenges.values() if c.stage == stage.id and c.is_quiz)
         tasks = sum(1 for c in catalog.challenges.values() if c.stage == stage.id and not c.is_quiz)
         resources = sum(1 for r in catalog.resources.values() if r.stage == stage.id)
         print(f"{stage.id:<16} {quizzes:>3} quizzes  {tasks:>3} tasks  {resources:>3} resources")
+    if refused:
+        count = sum(len(problems) for problems in refused.values())
+        print(
+            f"{count} problem(s) found in {len(refused)} pack(s); studybot would serve the content above.",
+            file=sys.stderr,
+        )
+        return 1
     print(
         f"OK: {len(catalog.stages)} stages, {len(catalog.resources)} resources, "
         f"{len(catalog.challenges)} challenges."
@@ -84,20 +102,28 @@ def _content_check(dirs: Sequence[str], settings: Settings) -> int:
 
 
 def _run(settings: Settings, slack_mode: str, port: int | None) -> int:
-    if not (settings.discord_token or settings.slack_bot_token):
+    if not (settings.discord_token.get_secret_value() or settings.slack_bot_token.get_secret_value()):
         print(
             "studybot run: no chat platform is configured. Set DISCORD_TOKEN or SLACK_BOT_TOKEN (see the "
             "README), or try studybot in the terminal with `studybot console`.",
             file=sys.stderr,
         )
         return 2
-    if settings.slack_bot_token and slack_mode == "http" and port is None:
+    if settings.slack_bot_token.get_secret_value() and slack_mode == "http" and port is None:
         print("studybot run: --slack-mode http needs --port N.", file=sys.stderr)
         return 2
+    from discord import LoginFailure
+
     try:
         return asyncio.run(_serve(settings, slack_mode, port))
     except ValueError as exc:
         print(f"studybot run: {exc}", file=sys.stderr)
+        return 2
+    except ContentError as exc:
+        print(f"studybot run: the built-in content has problems.\n{exc}", file=sys.stderr)
+        return 1
+    except LoginFailure:
+        print("studybot run: Discord refused DISCORD_TOKEN; check the bot token.", file=sys.stderr)
         return 2
 
 
@@ -106,12 +132,12 @@ async def _serve(settings: Settings, slack_mode: str, port: int | None) -> int:
 
     from adapters.discord.client import DiscordPlatform, build_client
     from adapters.slack.app import SlackService, make_client
-    from bot.app import build_core, serve
+    from bot.app import ContentReloader, build_core, serve
     from bot.ports import ChatPlatform
 
     core = await build_core(settings)
     platforms: dict[str, ChatPlatform] = {}
-    if settings.discord_token:
+    if settings.discord_token.get_secret_value():
         client, _ = build_client(
             core,
             sharded=settings.discord_sharded,
@@ -123,19 +149,21 @@ async def _serve(settings: Settings, slack_mode: str, port: int | None) -> int:
                 else None
             ),
         )
-        platforms["discord"] = DiscordPlatform(client, settings.discord_token)
-    if settings.slack_bot_token:
+        platforms["discord"] = DiscordPlatform(client, settings.discord_token.get_secret_value())
+    if settings.slack_bot_token.get_secret_value():
         platforms["slack"] = SlackService(
             core,
-            make_client(settings.slack_bot_token, settings.slack_api_url or None),
-            app_token=settings.slack_app_token,
-            signing_secret=settings.slack_signing_secret,
+            make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url or None),
+            app_token=settings.slack_app_token.get_secret_value(),
+            signing_secret=settings.slack_signing_secret.get_secret_value(),
             http_port=port if slack_mode == "http" else None,
         )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    # SIGHUP re-reads the content packs; a set with problems is refused and the current content kept.
+    loop.add_signal_handler(signal.SIGHUP, ContentReloader(core, settings.community_packs()).reload_soon)
     await serve(core, platforms, stop)
     return 0
 
@@ -170,9 +198,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings)
     if args.command == "console":
         user = args.user or _console_user()
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]{0,31}", user):

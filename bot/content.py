@@ -179,27 +179,94 @@ def load_catalog(directories: Iterable[Path] | None = None, community: Iterable[
     pack of the same format merged over them, its ids prefixed with `<directory name>:` so they cannot
     clash; inside such a pack a reference means the pack's own id where it has one, else the built-in id.
     """
-    dirs = list(directories) if directories is not None else [builtin_content_dir()]
-    checker = _Checker()
-    catalog = Catalog()
-    for directory in dirs:
-        _merge(catalog, _load_dir(directory, checker), checker)
+    parts = [_parse(d) for d in _base_dirs(directories)] + [_parse_community(d) for d in community]
+    catalog, problems = _combine(parts)
+    if problems:
+        raise ContentError(problems)
+    _log_loaded(catalog)
+    return catalog
+
+
+def load_catalog_keeping_good(
+    community: Iterable[Path], directories: Iterable[Path] | None = None
+) -> tuple[Catalog, dict[Path, list[str]]]:
+    """Load the built-in pack and every community pack that is valid; refuse the others.
+
+    Returns the catalog and, for each refused pack, its problems. Each pack is checked against the
+    built-in pack and the packs accepted before it, so a pack that clashes with an earlier one is the one
+    refused. The built-in pack (`directories`) having problems still raises ContentError: there is
+    nothing good to fall back on.
+    """
+    base = [_parse(d) for d in _base_dirs(directories)]
+    catalog, problems = _combine(base)
+    if problems:
+        raise ContentError(problems)
+    accepted: list[_Part] = []
+    names: dict[str, Path] = {}
+    refused: dict[Path, list[str]] = {}
     for directory in community:
-        if not directory.is_dir():
-            checker.problems.append(f"{directory}: not a directory")
+        if directory.name in names:
+            refused[directory] = [
+                f"{directory}: a pack named {directory.name!r} is already loaded from "
+                f"{names[directory.name]}; rename one (a pack's ids are prefixed with its directory name)"
+            ]
             continue
-        pack = _namespaced(_load_dir(directory, checker), directory.name, checker)
-        _merge(catalog, pack, checker)
-    _check_references(catalog, checker)
-    if checker.problems:
-        raise ContentError(checker.problems)
+        part = _parse_community(directory)
+        trial, problems = _combine([*base, *accepted, part])
+        if problems:
+            refused[directory] = problems
+            continue
+        accepted.append(part)
+        names[directory.name] = directory
+        catalog = trial
+    _log_loaded(catalog)
+    return catalog, refused
+
+
+def _log_loaded(catalog: Catalog) -> None:
     log.info(
         "content: %d stages, %d resources, %d challenges",
         len(catalog.stages),
         len(catalog.resources),
         len(catalog.challenges),
     )
-    return catalog
+
+
+def _base_dirs(directories: Iterable[Path] | None) -> list[Path]:
+    return list(directories) if directories is not None else [builtin_content_dir()]
+
+
+@dataclass
+class _Part:
+    """One directory's content as read, with the problems found in it alone."""
+
+    catalog: Catalog
+    checker: _Checker
+
+
+def _parse(directory: Path) -> _Part:
+    checker = _Checker()
+    return _Part(_load_dir(directory, checker), checker)
+
+
+def _parse_community(directory: Path) -> _Part:
+    checker = _Checker()
+    if not directory.is_dir():
+        checker.problems.append(f"{directory}: not a directory")
+        return _Part(Catalog(), checker)
+    return _Part(_namespaced(_load_dir(directory, checker), directory.name, checker), checker)
+
+
+def _combine(parts: Iterable[_Part]) -> tuple[Catalog, list[str]]:
+    """Merge parts in order into a new catalog and check it whole; return it with every problem found."""
+    checker = _Checker()
+    catalog = Catalog()
+    for part in parts:
+        checker.problems += part.checker.problems
+        checker.where |= part.checker.where
+        _merge(catalog, part.catalog, checker)
+    _check_references(catalog, checker)
+    return catalog, checker.problems
 
 
 def _load_dir(directory: Path, checker: _Checker) -> Catalog:

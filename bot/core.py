@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Awaitable, Callable
 
@@ -10,7 +11,8 @@ from bot.commands import GROUPS, MAX_INPUT_CHARS, REGISTRY, Registry, UsageError
 from bot.content import Catalog
 from bot.context import Context, is_moderator
 from bot.ports import Clock, Store
-from bot.replies import error_reply
+from bot.ratelimit import RateLimiter, Verdict
+from bot.replies import error_reply, plural
 from bot.search import Choice, ResourceSearch, Suggester
 from bot.types import Cohort, ConversationRef, Invocation, Reply, UserRef
 
@@ -41,17 +43,24 @@ class Core:
     """Everything platform-neutral: dispatch, plus the services handlers use."""
 
     def __init__(
-        self, store: Store, catalog: Catalog, clock: Clock, registry: Registry | None = None
+        self,
+        store: Store,
+        catalog: Catalog,
+        clock: Clock,
+        registry: Registry | None = None,
+        *,
+        rate_limit: bool = True,
     ) -> None:
         _load_commands()
         self.store = store
         self.catalog = catalog
         self.clock = clock
         self.registry = registry or REGISTRY
+        # The spam limit per member; rate_limit=False leaves it off, for tests that flood the core on purpose.
+        self.limiter: RateLimiter | None = RateLimiter() if rate_limit else None
         # Called after a moderator creates or changes a cohort (the scheduler moves its job).
         self.cohort_listeners: list[Callable[[Cohort], Awaitable[None]]] = []
-        self.search = catalog.index("search", ResourceSearch)
-        self._suggester = catalog.index("suggest", Suggester)
+        self.search, self._suggester = self.build_indexes(catalog)
 
     async def suggest(
         self, kind: str, prefix: str, conversation: ConversationRef | None = None
@@ -75,8 +84,17 @@ class Core:
         """Build an Invocation from typed text (console, Slack's one slash command)."""
         return self.registry.invocation(text, user, conversation)
 
-    async def dispatch(self, inv: Invocation) -> Reply:
-        """Run one command and return what to show; bad input changes nothing and says why."""
+    async def dispatch(self, inv: Invocation, *, limited: bool = True) -> Reply:
+        """Run one command and return what to show; bad input changes nothing and says why.
+
+        A member over the spam limit is told once to slow down; their further commands in that window do
+        no work at all and come back as a `silent` Reply. `limited=False` is for what an adapter runs on
+        its own account (Slack's App Home refresh), which a member did not send.
+        """
+        if limited and self.limiter is not None:
+            refused = self._over_limit(self.limiter, inv.user)
+            if refused is not None:
+                return refused
         if len(inv.command) + sum(len(a) + 1 for a in inv.args) > MAX_INPUT_CHARS:
             return error_reply(f"That is too long: commands are limited to {MAX_INPUT_CHARS:,} characters.")
         if any(_CONTROL.search(a) for a in inv.args):
@@ -111,6 +129,22 @@ class Core:
                 "Something went wrong on our side and has been logged. Please try again in a moment."
             )
 
+    def _over_limit(self, limiter: RateLimiter, user: UserRef) -> Reply | None:
+        """The answer to a command over the spam limit, or None when it may run. Touches no storage."""
+        key, now = (user.platform, user.id), self.clock.now()
+        verdict = limiter.check(key, now)
+        if verdict is Verdict.ALLOW:
+            return None
+        if verdict is Verdict.DROP:
+            return Reply(ephemeral=True, silent=True)
+        seconds = max(1, math.ceil(limiter.wait(key, now).total_seconds()))
+        window = round(limiter.window.total_seconds())
+        return error_reply(
+            f"Slow down a little, please: that is more than {limiter.limit} commands in {window} seconds. "
+            f"I did not run this one and will skip what you send in the next {plural(seconds, 'second')}; "
+            "then carry on."
+        )
+
     def _unknown(self, name: str) -> Reply:
         if name in GROUPS:
             subs = sorted(n.split(" ", 1)[1] for n in self.registry.commands if n.startswith(name + " "))
@@ -118,3 +152,18 @@ class Core:
         close = self.registry.closest(name)
         hint = f" Did you mean {' or '.join(f'`{c}`' for c in close)}?" if close else ""
         return error_reply(f"Unknown command `{name}`.{hint} Type `/study help` for the list.")
+
+    def use_catalog(self, catalog: Catalog) -> None:
+        """Serve `catalog` from now on: the content and the indexes built from it change together.
+
+        The indexes are built first (cached on the catalog: a caller may call `build_indexes` beforehand in
+        a worker thread), then the three attributes are set with no await in between: no command can run
+        while some are old and some new.
+        """
+        search, suggester = self.build_indexes(catalog)
+        self.catalog, self.search, self._suggester = catalog, search, suggester
+
+    @staticmethod
+    def build_indexes(catalog: Catalog) -> tuple[ResourceSearch, Suggester]:
+        """The indexes the core serves from `catalog`, built the first time (they are cached on it)."""
+        return catalog.index("search", ResourceSearch), catalog.index("suggest", Suggester)

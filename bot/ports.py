@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from bot.types import (
@@ -122,8 +122,6 @@ class Store(Protocol):
 
     async def unenrol(self, cohort_id: int, member_id: int) -> bool: ...
 
-    async def is_enrolled(self, cohort_id: int, member_id: int) -> bool: ...
-
     async def member_cohorts(self, member_id: int) -> list[Cohort]:
         """The member's cohorts, most recently joined first."""
         ...
@@ -158,6 +156,10 @@ class Store(Protocol):
         ...
 
     async def get_post(self, post_id: int) -> Post | None: ...
+
+    async def post_for_answer(self, post_id: int, member_id: int) -> tuple[Post, Cohort, bool] | None:
+        """A post, its cohort and whether the member is enrolled there (one read); None without the post."""
+        ...
 
     async def post_for_day(self, cohort_id: int, local_date: dt.date) -> Post | None: ...
 
@@ -200,8 +202,18 @@ class Store(Protocol):
         """(stage id, topic id) of every topic the member learned."""
         ...
 
-    async def save_review_card(self, card: ReviewCard, now: dt.datetime) -> None:
-        """Insert or replace the member's card for that challenge."""
+    async def update_review_card(
+        self,
+        member_id: int,
+        challenge_id: str,
+        change: Callable[[ReviewCard | None], ReviewCard],
+        now: dt.datetime,
+    ) -> ReviewCard:
+        """Read the member's card for that challenge (None when new), store `change(card)`, return it.
+
+        One transaction: concurrent answers see each other's result. An exception from `change` stores
+        nothing and reaches the caller.
+        """
         ...
 
     async def review_cards(self, member_id: int) -> list[ReviewCard]:

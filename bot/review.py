@@ -23,6 +23,7 @@ INTERVALS = (1, 3, 7, 14, 30)
 POINTS_REVIEW = 3
 # A button's reference to a review question, as opposed to a daily post id.
 REF_PREFIX = "review:"
+NOT_IN_REVIEW = "That question is not in your review. Start one with `/study review`."
 
 
 def reschedule(box: int, correct: bool, today: dt.date) -> tuple[int, dt.date]:
@@ -31,17 +32,13 @@ def reschedule(box: int, correct: bool, today: dt.date) -> tuple[int, dt.date]:
     return new_box, today + dt.timedelta(days=INTERVALS[new_box - 1])
 
 
-async def _card_for(ctx: Context, challenge_id: str) -> ReviewCard | None:
-    cards = await ctx.core.store.review_cards(ctx.member.id)
-    return next((c for c in cards if c.challenge_id == challenge_id), None)
-
-
 async def file_daily_answer(ctx: Context, quiz: Challenge, correct: bool, today: dt.date) -> dt.date:
     """Put a daily quiz the member just answered into their review; return when it comes back."""
-    card = await _card_for(ctx, quiz.id)
-    box, due = reschedule(card.box if card else 1, correct, today)
-    await ctx.core.store.save_review_card(ReviewCard(ctx.member.id, quiz.id, box, due), ctx.now)
-    return due
+
+    def filed(card: ReviewCard | None) -> ReviewCard:
+        return ReviewCard(ctx.member.id, quiz.id, *reschedule(card.box if card else 1, correct, today))
+
+    return (await ctx.core.store.update_review_card(ctx.member.id, quiz.id, filed, ctx.now)).due
 
 
 def _due(ctx: Context, cards: list[ReviewCard], today: dt.date) -> list[ReviewCard]:
@@ -90,15 +87,21 @@ async def review(ctx: Context, _: dict[str, Any]) -> Reply:
 async def answer_review(ctx: Context, cohort: Cohort, choice: str, challenge_id: str) -> Reply:
     """Grade a review answer, move the question between boxes and credit the day once."""
     today = ctx.member_today(cohort)
-    card = await _card_for(ctx, challenge_id)
     quiz = ctx.core.catalog.challenges.get(challenge_id)
-    if card is None or quiz is None or not quiz.is_quiz:
-        raise UserError("That question is not in your review. Start one with `/study review`.")
-    if card.due > today:
-        raise UserError(f"You have already reviewed that one; it comes back on {card.due:%a %d %b}.")
+    if quiz is None or not quiz.is_quiz:
+        raise UserError(NOT_IN_REVIEW)
     correct = choice == quiz.answer
-    box, due = reschedule(card.box, correct, today)
-    await ctx.core.store.save_review_card(ReviewCard(ctx.member.id, quiz.id, box, due), ctx.now)
+
+    def answered(card: ReviewCard | None) -> ReviewCard:
+        # Decided inside the store's transaction, so two quick answers cannot both move the card.
+        if card is None:
+            raise UserError(NOT_IN_REVIEW)
+        if card.due > today:
+            raise UserError(f"You have already reviewed that one; it comes back on {card.due:%a %d %b}.")
+        return ReviewCard(ctx.member.id, quiz.id, *reschedule(card.box, correct, today))
+
+    moved = await ctx.core.store.update_review_card(ctx.member.id, quiz.id, answered, ctx.now)
+    box, due = moved.box, moved.due
     activity = Activity(
         ctx.member.id,
         cohort.id,

@@ -96,7 +96,12 @@ class Attachment:
 
 @dataclass(frozen=True)
 class Reply:
-    """What a command answers: text, cards, buttons and files; `ephemeral` means only the caller sees it."""
+    """What a command answers: text, cards, buttons and files; `ephemeral` means only the caller sees it.
+
+    `silent` means send nothing: the core dropped the command without doing anything (a member over the
+    spam limit, already told to slow down). An adapter shows nothing and does only what its platform
+    demands to close the request (Discord must answer every interaction within 3 seconds).
+    """
 
     text: str = ""
     cards: tuple[Card, ...] = ()
@@ -105,6 +110,7 @@ class Reply:
     attachments: tuple[Attachment, ...] = ()
     ephemeral: bool = False
     error: bool = False
+    silent: bool = False
 
 
 # ---- domain records the Store returns (never ORM rows) ----

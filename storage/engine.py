@@ -11,14 +11,14 @@ from alembic.config import Config
 from sqlalchemy import Connection, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from storage.sqlite_io import pragmas
+
 log = logging.getLogger(__name__)
 
 DEFAULT_URL = "sqlite+aiosqlite:///studybot.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
 # An advisory lock key held while migrating ("STUDYMIG").
 MIGRATION_LOCK_KEY = 0x5354_5544_594D_4947
-# How long SQLite waits for another connection's write before giving up (milliseconds).
-SQLITE_BUSY_MS = 30_000
 # Under a burst every dispatch waits for a pooled connection; waiting is better than failing a member.
 POOL_TIMEOUT_S = 300
 
@@ -34,13 +34,7 @@ def make_engine(url: str, **connect_args: Any) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            # WAL with synchronous=NORMAL is durable across application crashes, and much faster.
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.close()
+            pragmas(dbapi_connection, "FULL")
 
         return engine
     return create_async_engine(

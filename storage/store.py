@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Sequence
-from typing import Any
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, and_, case, delete, func, literal, select, union_all, update
+from sqlalchemy import (
+    Connection,
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    literal,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.ports import Conflict
 from bot.types import (
@@ -28,6 +40,7 @@ from bot.types import (
 )
 from storage.engine import is_sqlite, make_engine, upgrade
 from storage.leader import PostgresLeaderLock, SqliteFileLock
+from storage.sqlite_io import GroupWriter, Plain, Readers, sync_engine
 from storage.tables import (
     ActivityRow,
     CohortRow,
@@ -43,6 +56,8 @@ from storage.tables import (
 )
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # The member.name column's size; platforms allow shorter display names (Discord 32, Slack 80).
 MAX_NAME = 100
@@ -64,6 +79,94 @@ learned_t = _t(LearnedTopicRow)
 review_t = _t(ReviewCardRow)
 reminder_t = _t(ReminderRow)
 recap_t = _t(RecapRow)
+
+# The statements of the busiest paths (a member's command, an answer), built once with bind parameters: on
+# SQLite they run as plain sqlite3 statements (storage.sqlite_io.Plain), on PostgreSQL through SQLAlchemy.
+P = bindparam
+MEMBER_BY_USER = select(member_t).where(
+    member_t.c.platform == P("platform"), member_t.c.user_id == P("user_id")
+)
+MEMBER_BY_ID = select(member_t).where(member_t.c.id == P("id"))
+COHORT_BY_ID = select(cohort_t).where(cohort_t.c.id == P("id"))
+COHORTS_OF_MEMBER = (
+    select(cohort_t)
+    .join(enrolment_t, enrolment_t.c.cohort_id == cohort_t.c.id)
+    .where(enrolment_t.c.member_id == P("member_id"))
+    .order_by(enrolment_t.c.joined_at.desc(), enrolment_t.c.id.desc())
+)
+COHORTS_IN_WORKSPACE = (
+    select(cohort_t)
+    .where(cohort_t.c.platform == P("platform"), cohort_t.c.workspace_id == P("workspace_id"))
+    .order_by(cohort_t.c.name, cohort_t.c.id)
+)
+POST_BY_ID = select(post_t).where(post_t.c.id == P("id"))
+COHORT_OF_POST = (
+    select(cohort_t).join(post_t, post_t.c.cohort_id == cohort_t.c.id).where(post_t.c.id == P("id"))
+)
+ENROLLED_IN_COHORT_OF_POST = (
+    select(enrolment_t.c.id)
+    .join(post_t, post_t.c.cohort_id == enrolment_t.c.cohort_id)
+    .where(post_t.c.id == P("id"), enrolment_t.c.member_id == P("member_id"))
+)
+POST_FOR_DAY = select(post_t).where(post_t.c.cohort_id == P("cohort_id"), post_t.c.local_date == P("day"))
+ANSWER_FOR_POST = select(activity_t).where(
+    activity_t.c.post_id == P("post_id"),
+    activity_t.c.member_id == P("member_id"),
+    activity_t.c.kind == ActivityKind.ANSWER.value,
+)
+MEMBER_DAYS = union_all(
+    select(activity_t.c.local_date, literal(True).label("active")).where(
+        activity_t.c.cohort_id == P("cohort_id"), activity_t.c.member_id == P("member_id")
+    ),
+    select(excusal_t.c.local_date, literal(False).label("active")).where(
+        excusal_t.c.cohort_id == P("cohort_id"), excusal_t.c.member_id == P("member_id")
+    ),
+)
+# FOR UPDATE on PostgreSQL; SQLite has no such clause and needs none (its writer runs one write at a time).
+REVIEW_CARD = (
+    select(review_t)
+    .where(review_t.c.member_id == P("member_id"), review_t.c.challenge_id == P("challenge_id"))
+    .with_for_update()
+)
+
+
+def _upsert_review_card(insert: Any) -> Any:
+    values: dict[str, Any] = {"box": P("box"), "due_date": P("due"), "updated_at": P("now")}
+    return (
+        insert(review_t)
+        .values(member_id=P("member_id"), challenge_id=P("challenge_id"), **values)
+        .on_conflict_do_update(index_elements=["member_id", "challenge_id"], set_=values)
+    )
+
+
+SAVE_REVIEW_CARD = {
+    "sqlite": _upsert_review_card(sqlite.insert),
+    "postgresql": _upsert_review_card(postgresql.insert),
+}
+REVIEW_CARDS = (
+    select(review_t)
+    .where(review_t.c.member_id == P("member_id"))
+    .order_by(review_t.c.due_date, review_t.c.box, review_t.c.challenge_id)
+)
+_ACTIVITY_COLUMNS = (
+    "member_id",
+    "cohort_id",
+    "local_date",
+    "kind",
+    "points",
+    "post_id",
+    "choice",
+    "correct",
+    "note",
+    "created_at",
+)
+INSERT_ACTIVITY = activity_t.insert().values({c: P(c) for c in _ACTIVITY_COLUMNS})
+# A unique constraint broken: SQLAlchemy's error on PostgreSQL, sqlite3's own from a plain statement.
+CONFLICT = (IntegrityError, sqlite3.IntegrityError)
+
+
+def _raw(conn: Connection) -> sqlite3.Connection:
+    return cast(sqlite3.Connection, conn.connection.driver_connection)
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -123,8 +226,19 @@ class SqlStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sqlite = engine.dialect.name == "sqlite"
-        # SQLite has one writer at a time; queueing writes here beats waiting on its file lock.
-        self._write_lock = asyncio.Lock() if self._sqlite else None
+        self._writer: GroupWriter | None = None
+        self._readers: Readers | None = None
+        if self._sqlite:
+            # SQLite: one writer thread commits concurrent writes together; reader threads beside it.
+            self._sync = sync_engine(engine.url.database or "")
+            self._writer = GroupWriter(self._sync)
+            self._readers = Readers(self._sync)
+        self._plain: dict[int, Plain] = {}
+
+    @property
+    def group_writer(self) -> GroupWriter | None:
+        """SQLite's writer thread (its batch counts show how writes were grouped); None on PostgreSQL."""
+        return self._writer
 
     @classmethod
     def from_url(cls, url: str, **connect_args: Any) -> SqlStore:
@@ -138,68 +252,121 @@ class SqlStore:
         await upgrade(self.engine)
 
     async def close(self) -> None:
+        if self._writer is not None and self._readers is not None:
+            await asyncio.to_thread(self._writer.close)
+            await asyncio.to_thread(self._readers.close)
+            self._sync.dispose()
         await self.engine.dispose()
 
-    @contextlib.asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncConnection]:
-        lock = self._write_lock or contextlib.nullcontext()
-        async with lock, self.engine.begin() as conn:
-            yield conn
+    async def _tx(self, op: Callable[[Connection], T]) -> T:
+        """Run `op` as a write: committed (on SQLite, together with concurrent writes) before it returns."""
+        if self._writer is not None:
+            return await self._writer.run(op)
+        async with self.engine.begin() as conn:
+            return await conn.run_sync(op)
 
-    @contextlib.asynccontextmanager
-    async def _read(self) -> AsyncIterator[AsyncConnection]:
+    async def _query(self, op: Callable[[Connection], T]) -> T:
+        if self._readers is not None:
+            return await self._readers.run(op)
         async with self.engine.connect() as conn:
-            yield conn
+            return await conn.run_sync(op)
 
     def _insert(self, table: Table) -> Any:
         return (sqlite.insert if self._sqlite else postgresql.insert)(table)
 
     async def _insert_new(self, table: Table, **values: object) -> bool:
         """Insert a row unless it would break a unique constraint; True when it was new."""
-        async with self._write() as conn:
-            result = await conn.execute(self._insert(table).values(**values).on_conflict_do_nothing())
-            return bool(result.rowcount)
+        stmt = self._insert(table).values(**values).on_conflict_do_nothing()
+        return await self._tx(lambda conn: bool(conn.execute(stmt).rowcount))
 
     async def _delete_where(self, table: Table, **match: object) -> bool:
         """Delete the rows matching every column given; True when there were any."""
-        async with self._write() as conn:
-            result = await conn.execute(delete(table).where(*(table.c[k] == v for k, v in match.items())))
-            return bool(result.rowcount)
+        stmt = delete(table).where(*(table.c[k] == v for k, v in match.items()))
+        return await self._tx(lambda conn: bool(conn.execute(stmt).rowcount))
+
+    async def _change(self, stmt: Any) -> None:
+        """Execute one write statement."""
+        await self._tx(lambda conn: conn.execute(stmt))
+
+    async def _change_and_read(self, stmt: Any, query: Any) -> Any:
+        """Execute one write statement and return the first row of `query` in the same transaction."""
+
+        def op(conn: Connection) -> Any:
+            conn.execute(stmt)
+            return conn.execute(query).one()
+
+        return await self._tx(op)
+
+    def _prepared(self, stmt: Any) -> Plain:
+        plain = self._plain.get(id(stmt))
+        if plain is None:
+            plain = self._plain[id(stmt)] = Plain(stmt, self._sync.dialect)
+        return plain
+
+    def _first(self, conn: Connection, stmt: Any, params: dict[str, Any]) -> Any:
+        """Inside an operation: the first row of a prepared statement, or None."""
+        if self._sqlite:
+            return self._prepared(stmt).first(_raw(conn), params)
+        return conn.execute(stmt, params).first()
+
+    def _execute(self, conn: Connection, stmt: Any, params: dict[str, Any]) -> int:
+        """Inside an operation: execute a prepared write statement; its row count."""
+        if self._sqlite:
+            return self._prepared(stmt).execute(_raw(conn), params).rowcount
+        return conn.execute(stmt, params).rowcount
+
+    async def _rows(self, stmt: Any, **params: Any) -> list[Any]:
+        """The rows of one of the prepared statements above."""
+        if self._sqlite:
+            plain = self._prepared(stmt)
+            return await self._query(lambda conn: plain.all(_raw(conn), params))
+        return await self._query(lambda conn: list(conn.execute(stmt, params).all()))
+
+    async def _row(self, stmt: Any, **params: Any) -> Any:
+        """The first row of one of the prepared statements above, or None."""
+        return await self._query(lambda conn: self._first(conn, stmt, params))
+
+    async def _reads(self, *reads: tuple[Any, dict[str, Any]]) -> list[Any]:
+        """The first row of each of several prepared statements, read together in one trip."""
+        return await self._query(lambda conn: [self._first(conn, stmt, params) for stmt, params in reads])
+
+    async def _exec(self, stmt: Any, **params: Any) -> int:
+        """Execute one of the prepared write statements above; its row count."""
+        return await self._tx(lambda conn: self._execute(conn, stmt, params))
 
     async def _one(self, stmt: Any) -> Any:
-        async with self._read() as conn:
-            return (await conn.execute(stmt)).first()
+        return await self._query(lambda conn: conn.execute(stmt).first())
 
     async def _all(self, stmt: Any) -> Sequence[Any]:
-        async with self._read() as conn:
-            return (await conn.execute(stmt)).all()
+        return await self._query(lambda conn: conn.execute(stmt).all())
 
     # ---- members and moderators ----
 
     async def upsert_member(self, platform: str, user_id: str, name: str) -> Member:
         name = name[:MAX_NAME]
-        query = select(member_t).where(member_t.c.platform == platform, member_t.c.user_id == user_id)
-        row = await self._one(query)
+        row = await self._row(MEMBER_BY_USER, platform=platform, user_id=user_id)
         if row is not None and row.name == name:
             return _member(row)
-        async with self._write() as conn:
-            if row is None:
-                await conn.execute(
-                    self._insert(member_t)
-                    .values(platform=platform, user_id=user_id, name=name)
-                    .on_conflict_do_nothing()
-                )
-            else:
-                await conn.execute(update(member_t).where(member_t.c.id == row.id).values(name=name))
-            return _member((await conn.execute(query)).one())
+        if row is None:
+            write: Any = (
+                self._insert(member_t)
+                .values(platform=platform, user_id=user_id, name=name)
+                .on_conflict_do_nothing()
+            )
+        else:
+            write = update(member_t).where(member_t.c.id == row.id).values(name=name)
+        query = select(member_t).where(member_t.c.platform == platform, member_t.c.user_id == user_id)
+        return _member(await self._change_and_read(write, query))
 
     async def set_member_timezone(self, member_id: int, timezone: str) -> Member:
-        async with self._write() as conn:
-            await conn.execute(update(member_t).where(member_t.c.id == member_id).values(timezone=timezone))
-            return _member((await conn.execute(select(member_t).where(member_t.c.id == member_id))).one())
+        return await self._update_member(member_id, timezone=timezone)
+
+    async def _update_member(self, member_id: int, **values: object) -> Member:
+        write = update(member_t).where(member_t.c.id == member_id).values(**values)
+        return _member(await self._change_and_read(write, select(member_t).where(member_t.c.id == member_id)))
 
     async def get_member(self, member_id: int) -> Member | None:
-        row = await self._one(select(member_t).where(member_t.c.id == member_id))
+        row = await self._row(MEMBER_BY_ID, id=member_id)
         return _member(row) if row else None
 
     async def is_moderator(self, platform: str, workspace_id: str, user_id: str) -> bool:
@@ -241,26 +408,25 @@ class SqlStore:
         created_by: str,
         now: dt.datetime,
     ) -> Cohort:
+        stmt = (
+            cohort_t.insert()
+            .values(
+                platform=conversation.platform,
+                workspace_id=conversation.workspace_id,
+                channel_id=conversation.channel_id,
+                name=name,
+                post_time=post_time,
+                timezone=timezone,
+                weekdays=",".join(str(d) for d in sorted(weekdays)),
+                start_date=start_date,
+                paused=False,
+                created_by=created_by,
+                created_at=now,
+            )
+            .returning(cohort_t)
+        )
         try:
-            async with self._write() as conn:
-                result = await conn.execute(
-                    cohort_t.insert()
-                    .values(
-                        platform=conversation.platform,
-                        workspace_id=conversation.workspace_id,
-                        channel_id=conversation.channel_id,
-                        name=name,
-                        post_time=post_time,
-                        timezone=timezone,
-                        weekdays=",".join(str(d) for d in sorted(weekdays)),
-                        start_date=start_date,
-                        paused=False,
-                        created_by=created_by,
-                        created_at=now,
-                    )
-                    .returning(cohort_t)
-                )
-                return _cohort(result.one())
+            return _cohort(await self._tx(lambda conn: conn.execute(stmt).one()))
         except IntegrityError:
             raise Conflict(name) from None
 
@@ -270,15 +436,16 @@ class SqlStore:
             if not isinstance(days, frozenset):
                 raise TypeError("weekdays must be a frozenset of weekday numbers")
             changes["weekdays"] = ",".join(str(d) for d in sorted(days))
+        write = update(cohort_t).where(cohort_t.c.id == cohort_id).values(**changes)
         try:
-            async with self._write() as conn:
-                await conn.execute(update(cohort_t).where(cohort_t.c.id == cohort_id).values(**changes))
-                return _cohort((await conn.execute(select(cohort_t).where(cohort_t.c.id == cohort_id))).one())
+            return _cohort(
+                await self._change_and_read(write, select(cohort_t).where(cohort_t.c.id == cohort_id))
+            )
         except IntegrityError:
             raise Conflict(str(changes)) from None
 
     async def get_cohort(self, cohort_id: int) -> Cohort | None:
-        row = await self._one(select(cohort_t).where(cohort_t.c.id == cohort_id))
+        row = await self._row(COHORT_BY_ID, id=cohort_id)
         return _cohort(row) if row else None
 
     async def find_cohort(self, platform: str, workspace_id: str, name: str) -> Cohort | None:
@@ -294,6 +461,9 @@ class SqlStore:
     async def list_cohorts(
         self, platform: str | None = None, workspace_id: str | None = None
     ) -> list[Cohort]:
+        if platform is not None and workspace_id is not None:
+            rows = await self._rows(COHORTS_IN_WORKSPACE, platform=platform, workspace_id=workspace_id)
+            return [_cohort(r) for r in rows]
         query = select(cohort_t).order_by(cohort_t.c.name, cohort_t.c.id)
         if platform is not None:
             query = query.where(cohort_t.c.platform == platform)
@@ -307,22 +477,8 @@ class SqlStore:
     async def unenrol(self, cohort_id: int, member_id: int) -> bool:
         return await self._delete_where(enrolment_t, cohort_id=cohort_id, member_id=member_id)
 
-    async def is_enrolled(self, cohort_id: int, member_id: int) -> bool:
-        row = await self._one(
-            select(enrolment_t.c.id).where(
-                enrolment_t.c.cohort_id == cohort_id, enrolment_t.c.member_id == member_id
-            )
-        )
-        return row is not None
-
     async def member_cohorts(self, member_id: int) -> list[Cohort]:
-        rows = await self._all(
-            select(cohort_t)
-            .join(enrolment_t, enrolment_t.c.cohort_id == cohort_t.c.id)
-            .where(enrolment_t.c.member_id == member_id)
-            .order_by(enrolment_t.c.joined_at.desc(), enrolment_t.c.id.desc())
-        )
-        return [_cohort(r) for r in rows]
+        return [_cohort(r) for r in await self._rows(COHORTS_OF_MEMBER, member_id=member_id)]
 
     async def cohort_members(self, cohort_id: int) -> list[Member]:
         rows = await self._all(
@@ -338,15 +494,14 @@ class SqlStore:
     async def claim_post(
         self, cohort_id: int, local_date: dt.date, challenge_id: str, now: dt.datetime
     ) -> Post | None:
-        async with self._write() as conn:
-            result = await conn.execute(
-                self._insert(post_t)
-                .values(cohort_id=cohort_id, local_date=local_date, challenge_id=challenge_id, claimed_at=now)
-                .on_conflict_do_nothing()
-                .returning(post_t)
-            )
-            row = result.first()
-            return _post(row) if row else None
+        stmt = (
+            self._insert(post_t)
+            .values(cohort_id=cohort_id, local_date=local_date, challenge_id=challenge_id, claimed_at=now)
+            .on_conflict_do_nothing()
+            .returning(post_t)
+        )
+        row = await self._tx(lambda conn: conn.execute(stmt).first())
+        return _post(row) if row else None
 
     async def stale_claims(self, claimed_before: dt.datetime) -> list[Post]:
         rows = await self._all(
@@ -357,17 +512,16 @@ class SqlStore:
         return [_post(r) for r in rows]
 
     async def reclaim_post(self, post_id: int, now: dt.datetime, claimed_before: dt.datetime) -> bool:
-        async with self._write() as conn:
-            result = await conn.execute(
-                update(post_t)
-                .where(
-                    post_t.c.id == post_id,
-                    post_t.c.message_id.is_(None),
-                    post_t.c.claimed_at < claimed_before,
-                )
-                .values(claimed_at=now)
+        stmt = (
+            update(post_t)
+            .where(
+                post_t.c.id == post_id,
+                post_t.c.message_id.is_(None),
+                post_t.c.claimed_at < claimed_before,
             )
-            return bool(result.rowcount)
+            .values(claimed_at=now)
+        )
+        return await self._tx(lambda conn: bool(conn.execute(stmt).rowcount))
 
     async def posts_since(self, day: dt.date) -> list[Post]:
         rows = await self._all(select(post_t).where(post_t.c.local_date >= day))
@@ -388,17 +542,24 @@ class SqlStore:
         return PostgresLeaderLock(self.engine)
 
     async def set_post_message(self, post_id: int, message_id: str) -> None:
-        async with self._write() as conn:
-            await conn.execute(update(post_t).where(post_t.c.id == post_id).values(message_id=message_id))
+        await self._change(update(post_t).where(post_t.c.id == post_id).values(message_id=message_id))
 
     async def get_post(self, post_id: int) -> Post | None:
-        row = await self._one(select(post_t).where(post_t.c.id == post_id))
+        row = await self._row(POST_BY_ID, id=post_id)
         return _post(row) if row else None
 
-    async def post_for_day(self, cohort_id: int, local_date: dt.date) -> Post | None:
-        row = await self._one(
-            select(post_t).where(post_t.c.cohort_id == cohort_id, post_t.c.local_date == local_date)
+    async def post_for_answer(self, post_id: int, member_id: int) -> tuple[Post, Cohort, bool] | None:
+        post, _, _ = rows = await self._reads(
+            (POST_BY_ID, {"id": post_id}),
+            (COHORT_OF_POST, {"id": post_id}),
+            (ENROLLED_IN_COHORT_OF_POST, {"id": post_id, "member_id": member_id}),
         )
+        if post is None or rows[1] is None:
+            return None
+        return _post(post), _cohort(rows[1]), rows[2] is not None
+
+    async def post_for_day(self, cohort_id: int, local_date: dt.date) -> Post | None:
+        row = await self._row(POST_FOR_DAY, cohort_id=cohort_id, day=local_date)
         return _post(row) if row else None
 
     async def latest_post(self, cohort_id: int) -> Post | None:
@@ -421,23 +582,21 @@ class SqlStore:
     async def record_activity(self, activity: Activity) -> None:
         if activity.at is None:
             raise ValueError("an activity needs the instant it happened")
+        values = {
+            "member_id": activity.member_id,
+            "cohort_id": activity.cohort_id,
+            "local_date": activity.local_date,
+            "kind": activity.kind.value,
+            "points": activity.points,
+            "post_id": activity.post_id,
+            "choice": activity.choice,
+            "correct": activity.correct,
+            "note": activity.note,
+            "created_at": activity.at,
+        }
         try:
-            async with self._write() as conn:
-                await conn.execute(
-                    activity_t.insert().values(
-                        member_id=activity.member_id,
-                        cohort_id=activity.cohort_id,
-                        local_date=activity.local_date,
-                        kind=activity.kind.value,
-                        points=activity.points,
-                        post_id=activity.post_id,
-                        choice=activity.choice,
-                        correct=activity.correct,
-                        note=activity.note,
-                        created_at=activity.at,
-                    )
-                )
-        except IntegrityError:
+            await self._exec(INSERT_ACTIVITY, **values)
+        except CONFLICT:
             raise Conflict(f"{activity.kind} on {activity.local_date}") from None
 
     async def activities(
@@ -452,13 +611,7 @@ class SqlStore:
         return [_activity(r) for r in await self._all(query)]
 
     async def answer_for_post(self, post_id: int, member_id: int) -> Activity | None:
-        row = await self._one(
-            select(activity_t).where(
-                activity_t.c.post_id == post_id,
-                activity_t.c.member_id == member_id,
-                activity_t.c.kind == ActivityKind.ANSWER.value,
-            )
-        )
+        row = await self._row(ANSWER_FOR_POST, post_id=post_id, member_id=member_id)
         return _activity(row) if row else None
 
     async def post_tally(self, post_id: int) -> tuple[int, int, int]:
@@ -473,28 +626,20 @@ class SqlStore:
         return (row[0], row[1], row[2]) if row else (0, 0, 0)
 
     async def member_days(self, cohort_id: int, member_id: int) -> tuple[set[dt.date], set[dt.date]]:
-        active = select(activity_t.c.local_date, literal(True).label("active")).where(
-            activity_t.c.cohort_id == cohort_id, activity_t.c.member_id == member_id
-        )
-        excused = select(excusal_t.c.local_date, literal(False).label("active")).where(
-            excusal_t.c.cohort_id == cohort_id, excusal_t.c.member_id == member_id
-        )
-        rows = await self._all(union_all(active, excused))
+        rows = await self._rows(MEMBER_DAYS, cohort_id=cohort_id, member_id=member_id)
         return {r.local_date for r in rows if r.active}, {r.local_date for r in rows if not r.active}
 
     async def add_excusal(self, excusal: Excusal) -> None:
+        stmt = excusal_t.insert().values(
+            cohort_id=excusal.cohort_id,
+            member_id=excusal.member_id,
+            local_date=excusal.local_date,
+            reason=excusal.reason,
+            granted_by=excusal.granted_by,
+            created_at=excusal.at,
+        )
         try:
-            async with self._write() as conn:
-                await conn.execute(
-                    excusal_t.insert().values(
-                        cohort_id=excusal.cohort_id,
-                        member_id=excusal.member_id,
-                        local_date=excusal.local_date,
-                        reason=excusal.reason,
-                        granted_by=excusal.granted_by,
-                        created_at=excusal.at,
-                    )
-                )
+            await self._change(stmt)
         except IntegrityError:
             raise Conflict(str(excusal.local_date)) from None
 
@@ -552,36 +697,32 @@ class SqlStore:
 
     # ---- spaced review ----
 
-    async def save_review_card(self, card: ReviewCard, now: dt.datetime) -> None:
-        async with self._write() as conn:
-            stmt = self._insert(review_t).values(
-                member_id=card.member_id,
-                challenge_id=card.challenge_id,
-                box=card.box,
-                due_date=card.due,
-                updated_at=now,
-            )
-            await conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["member_id", "challenge_id"],
-                    set_={"box": card.box, "due_date": card.due, "updated_at": now},
-                )
-            )
+    async def update_review_card(
+        self,
+        member_id: int,
+        challenge_id: str,
+        change: Callable[[ReviewCard | None], ReviewCard],
+        now: dt.datetime,
+    ) -> ReviewCard:
+        key = {"member_id": member_id, "challenge_id": challenge_id}
+
+        def op(conn: Connection) -> ReviewCard:
+            row = self._first(conn, REVIEW_CARD, key)
+            card = change(ReviewCard(row.member_id, row.challenge_id, row.box, row.due_date) if row else None)
+            values = {**key, "box": card.box, "due": card.due, "now": now}
+            self._execute(conn, SAVE_REVIEW_CARD[conn.dialect.name], values)
+            return card
+
+        return await self._tx(op)
 
     async def review_cards(self, member_id: int) -> list[ReviewCard]:
-        rows = await self._all(
-            select(review_t)
-            .where(review_t.c.member_id == member_id)
-            .order_by(review_t.c.due_date, review_t.c.box, review_t.c.challenge_id)
-        )
+        rows = await self._rows(REVIEW_CARDS, member_id=member_id)
         return [ReviewCard(r.member_id, r.challenge_id, r.box, r.due_date) for r in rows]
 
     # ---- reminders and recaps ----
 
     async def set_reminder(self, member_id: int, remind_at: dt.time | None) -> Member:
-        async with self._write() as conn:
-            await conn.execute(update(member_t).where(member_t.c.id == member_id).values(remind_at=remind_at))
-            return _member((await conn.execute(select(member_t).where(member_t.c.id == member_id))).one())
+        return await self._update_member(member_id, remind_at=remind_at)
 
     async def members_with_reminders(self) -> list[Member]:
         rows = await self._all(select(member_t).where(member_t.c.remind_at.is_not(None)))
@@ -599,16 +740,14 @@ class SqlStore:
         )
 
     async def claim_recap(self, cohort_id: int, week_start: dt.date, now: dt.datetime) -> int | None:
-        async with self._write() as conn:
-            result = await conn.execute(
-                self._insert(recap_t)
-                .values(cohort_id=cohort_id, week_start=week_start, claimed_at=now)
-                .on_conflict_do_nothing()
-                .returning(recap_t.c.id)
-            )
-            row = result.first()
-            return int(row.id) if row else None
+        stmt = (
+            self._insert(recap_t)
+            .values(cohort_id=cohort_id, week_start=week_start, claimed_at=now)
+            .on_conflict_do_nothing()
+            .returning(recap_t.c.id)
+        )
+        row = await self._tx(lambda conn: conn.execute(stmt).first())
+        return int(row.id) if row else None
 
     async def set_recap_message(self, recap_id: int, message_id: str) -> None:
-        async with self._write() as conn:
-            await conn.execute(update(recap_t).where(recap_t.c.id == recap_id).values(message_id=message_id))
+        await self._change(update(recap_t).where(recap_t.c.id == recap_id).values(message_id=message_id))

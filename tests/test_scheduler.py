@@ -66,7 +66,7 @@ async def test_fifty_cohorts_sixty_days_one_post_per_scheduled_day(
     end = start + dt.timedelta(days=60)
     clock = FakeClock(start)
     drive_apscheduler(monkeypatch, clock.now)
-    core = Core(sqlite_store, catalog, clock)
+    core = Core(sqlite_store, catalog, clock, rate_limit=False)  # Mia creates 50 cohorts in one instant
     bot = Bot(core, clock, admins={"Mia"})
     rng = random.Random(60)
     for i in range(50):

@@ -7,7 +7,7 @@ import atexit
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
@@ -29,9 +29,12 @@ META_HELP = (
     ":clock YYYY-MM-DDTHH:MM  set the simulated clock (local to the channel's cohort)\n"
     ":post        run the due daily posts now (as the scheduler does)\n"
     ":click N     press button N of the last reply\n"
+    ":reload      re-read the content packs (kept as they were if any has problems)\n"
     ":quit        leave (Ctrl-D works too)"
 )
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,31}$")
+# Re-reads the content packs; returns each refusing pack's problems (empty: the new content is served).
+Reload = Callable[[], Awaitable[dict[Path, list[str]]]]
 
 
 class ConsoleClock:
@@ -90,8 +93,10 @@ class ConsoleSession:
         *,
         interactive: bool,
         files_dir: Path,
+        reload: Reload | None = None,
     ) -> None:
         self.core = core
+        self.reload = reload
         self.clock = clock
         self.out = out
         self.interactive = interactive
@@ -117,6 +122,8 @@ class ConsoleSession:
             print(text, file=self.out)
 
     def show(self, reply: Reply, header: str = "", *, clickable: bool = True) -> None:
+        if reply.silent:  # a command dropped over the spam limit: print nothing, keep the last buttons
+            return
         files = self._save_files(reply)
         if clickable:  # :click presses a button of the last reply or post, never of an edited old post
             self.buttons = reply.buttons
@@ -153,7 +160,8 @@ class ConsoleSession:
         if text.startswith(":"):
             return await self._meta(text)
         inv = self.core.invocation(text, self.user, CONVERSATION)
-        self.show(await self.core.dispatch(inv))
+        # No spam limit here: the console has one person at the keyboard, often piping a script.
+        self.show(await self.core.dispatch(inv, limited=False))
         return True
 
     async def _meta(self, text: str) -> bool:
@@ -189,6 +197,8 @@ class ConsoleSession:
                 self.say("No posts are due right now.")
         elif verb == "click":
             await self._click(arg)
+        elif verb == "reload":
+            await self._reload()
         else:
             self.say(f"⚠️ Unknown console command :{verb}. Console commands:\n{META_HELP}")
         return True
@@ -210,6 +220,29 @@ class ConsoleSession:
         self.clock.set(naive.replace(tzinfo=ZoneInfo(tz)))
         self.say(f"🕒 The clock now reads {arg} ({tz}).")
 
+    async def _reload(self) -> None:
+        if self.reload is None:
+            self.say("⚠️ This console cannot reload its content.")
+            return
+        try:
+            refused = await self.reload()
+        except Exception:
+            self.say("⚠️ The reload failed (see the log); the content is as it was.")
+            return
+        if not refused:
+            catalog = self.core.catalog
+            self.say(
+                f"🔄 Content reloaded: {len(catalog.stages)} stages, {len(catalog.resources)} resources, "
+                f"{len(catalog.challenges)} challenges."
+            )
+            return
+        lines = [
+            f"⚠️ Content not reloaded; still serving the content loaded before. Problems in {pack}:\n"
+            + "\n".join(f"  {p}" for p in problems)
+            for pack, problems in refused.items()
+        ]
+        self.say("\n".join(lines))
+
     async def _click(self, arg: str) -> None:
         if not self.buttons:
             self.say("⚠️ The last reply has no buttons; :click presses a button of the last reply or post.")
@@ -219,7 +252,7 @@ class ConsoleSession:
             return
         button = self.buttons[int(arg) - 1]
         self.say(f"(pressed {button.label})")
-        self.show(await self.core.dispatch(self._button_invocation(button)))
+        self.show(await self.core.dispatch(self._button_invocation(button), limited=False))
 
     def _button_invocation(self, button: Button) -> Invocation:
         return Invocation(button.command, button.args, self.user, CONVERSATION)

@@ -25,6 +25,8 @@ PLATFORM = "discord"
 DESCRIPTION_MAX = 100
 # Discord waits 3 seconds for a first response; past this much, defer and follow up.
 RESPOND_WITHIN = 2.0
+# The answer to a slash command the core dropped (a member over the spam limit, already told once).
+SKIPPED = "⏳ Skipped: too many commands at once. Try again in a few seconds."
 # Options whose values the core can suggest, and the kind of suggestion.
 SUGGESTED = {"cohort": "cohort", "name": "cohort", "stage": "stage", "topic": "topic"}
 STUDY_DESCRIPTION = "studybot: daily challenges, streaks and the ML-engineer roadmap"
@@ -49,7 +51,11 @@ async def respond(interaction: discord.Interaction[Any], work: Awaitable[Reply])
     done, _ = await asyncio.wait({task}, timeout=RESPOND_WITHIN)
     if not done:
         await interaction.response.defer(ephemeral=True, thinking=True)
-    message = render(await task)
+    reply = await task
+    if reply.silent:
+        await _acknowledge(interaction)
+        return
+    message = render(reply)
     kwargs: dict[str, Any] = {"embeds": message.embeds, "files": message.files}
     view = message.view()
     if view is not None:
@@ -62,6 +68,23 @@ async def respond(interaction: discord.Interaction[Any], work: Awaitable[Reply])
         await interaction.response.send_message(
             message.content or None, ephemeral=message.ephemeral, **kwargs
         )
+
+
+async def _acknowledge(interaction: discord.Interaction[Any]) -> None:
+    """Close an interaction the core dropped, as quietly as Discord allows.
+
+    Every interaction needs a response within 3 seconds, or the member sees "This interaction failed".
+    A button click can be acknowledged invisibly (a deferred update that changes nothing). A slash command
+    cannot: a defer without a follow-up leaves "studybot is thinking…" hanging until it fails, and deleting
+    it after takes a second call per dropped command, so one short line only the member sees is the
+    quietest correct answer.
+    """
+    if interaction.response.is_done():  # deferred above as "thinking…": take that message away again
+        await interaction.delete_original_response()
+    elif interaction.type is discord.InteractionType.component:
+        await interaction.response.defer()
+    else:
+        await interaction.response.send_message(SKIPPED, ephemeral=True)
 
 
 def _arguments(spec: CommandSpec, values: dict[str, Any]) -> tuple[str, ...]:

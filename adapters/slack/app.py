@@ -142,6 +142,8 @@ def build_app(core: Core, client: AsyncWebClient, *, signing_secret: str | None 
         where = ConversationRef(PLATFORM, command["team_id"], command["channel_id"])
         inv = core.invocation(command.get("text", ""), user, where)
         reply = await core.dispatch(inv)
+        if reply.silent:  # dropped over the spam limit: the empty ack above was all Slack needs
+            return
         await answer(render(reply), respond, command["channel_id"], command["user_id"])
         if inv.command in PROGRESS_COMMANDS and not reply.error:
             await publish_home(core, client, user, command["team_id"])
@@ -159,6 +161,8 @@ def build_app(core: Core, client: AsyncWebClient, *, signing_secret: str | None 
         channel_id = (body.get("channel") or {}).get("id", "")
         where = ConversationRef(PLATFORM, body["team"]["id"], channel_id)
         reply = await core.dispatch(Invocation(decoded[0], decoded[1], user, where))
+        if reply.silent:  # dropped over the spam limit: acked, nothing to say
+            return
         message = render(reply)
         await answer(
             SlackMessage(message.text, message.blocks, True, message.files),
@@ -189,7 +193,8 @@ async def publish_home(core: Core, client: AsyncWebClient, user: UserRef, team_i
         {"type": "header", "text": {"type": "plain_text", "text": "📚 studybot", "emoji": True}}
     ]
     for command in ("streak", "roadmap", "today"):
-        reply = await core.dispatch(Invocation(command, (), user, where))
+        # studybot refreshes the home on its own account: these are not the member's commands to count.
+        reply = await core.dispatch(Invocation(command, (), user, where), limited=False)
         blocks.extend(render(Reply(text=reply.text, cards=reply.cards)).blocks)
         for image in reply.images:
             # A home view shows an image only by URL or as a file Slack holds: upload it privately.

@@ -30,6 +30,7 @@ async def test_200_concurrent_check_ins_all_succeed(bot: Bot) -> None:
 
 
 async def test_simultaneous_clicks_count_one_answer(bot: Bot) -> None:
+    bot.core.limiter = None  # forty clicks at once from one member: the point is the database, not spam
     await bot.say("Mia", "cohort create quiz tz=UTC days=daily")
     await bot.say("Ada", "join quiz")
     bot.clock.set(dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC))
