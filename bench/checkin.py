@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.app import settle_memory
 from bot.challenges import pick_challenge
 from bot.clock import FakeClock
 from bot.content import load_catalog
@@ -167,6 +168,7 @@ async def bench_sqlite(n: int, rate: float) -> None:
         steady = members("s", int(rate * 5))
         await enrol(store, open_cohort, steady)
 
+        settle_memory()  # as serve() does once started: start-up objects out of the collector's way
         writer = store.group_writer
         batches, writes = (writer.batches, writer.operations) if writer else (0, 0)
         elapsed, latencies = await burst(core, post_id, answer, users[:n])

@@ -36,6 +36,8 @@ Op = Callable[[Connection], T]
 BUSY_MS = 30_000
 # The most writes committed together; a bound keeps one batch's latency predictable.
 MAX_BATCH = 2_000
+# How often the checkpoint thread copies committed writes from the WAL into the database file (seconds).
+CHECKPOINT_EVERY_S = 0.5
 # Reader threads: enough that a slow report does not hold up the quick reads behind it.
 READERS = 4
 
@@ -120,6 +122,7 @@ class _Threads:
     def _run(self) -> None:
         with self._engine.connect() as conn:
             raw = cast(sqlite3.Connection, conn.connection.driver_connection)
+            self._prepare(raw)
             while True:
                 item = self._queue.get()
                 if item is None:
@@ -146,6 +149,9 @@ class _Threads:
                     if not loop.is_closed():
                         loop.call_soon_threadsafe(_deliver, delivered)
 
+    def _prepare(self, raw: sqlite3.Connection) -> None:
+        """Set up a thread's connection before its first batch."""
+
     def _execute(self, conn: Connection, raw: sqlite3.Connection, batch: list[Item]) -> list[Result]:
         results: list[Result] = []
         for op, future in batch:
@@ -164,6 +170,10 @@ class _Threads:
         for thread in self._threads:
             thread.join()
         self._threads.clear()
+        self._closed_threads()
+
+    def _closed_threads(self) -> None:
+        """After the threads stopped."""
 
 
 class Readers(_Threads):
@@ -182,6 +192,38 @@ class GroupWriter(_Threads):
 
     def __init__(self, engine: Engine, max_batch: int = MAX_BATCH) -> None:
         super().__init__(engine, 1, max_batch)
+        self._committed = threading.Event()
+        self._stop = threading.Event()
+        self._checkpointer: threading.Thread | None = None
+
+    def _prepare(self, raw: sqlite3.Connection) -> None:
+        # Copying the WAL back into the database (a checkpoint) syncs the database file: done inside a
+        # COMMIT it stalls every write queued behind it. A thread of its own does it beside the writer.
+        raw.execute("PRAGMA wal_autocheckpoint=0")
+        self._checkpointer = threading.Thread(
+            target=self._checkpoints, name="studybot-sqlite-checkpoint", daemon=True
+        )
+        self._checkpointer.start()
+
+    def _checkpoints(self) -> None:
+        with self._engine.connect() as conn:
+            raw = cast(sqlite3.Connection, conn.connection.driver_connection)
+            while True:
+                self._committed.wait()  # a commit, or closing
+                if self._stop.is_set():
+                    break
+                self._committed.clear()
+                # PASSIVE: copies what no reader still needs, never waits for or blocks the writer.
+                raw.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                self._stop.wait(CHECKPOINT_EVERY_S)  # at most one checkpoint per interval
+            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # closing: leave a small WAL behind
+
+    def _closed_threads(self) -> None:
+        if self._checkpointer is not None:
+            self._stop.set()
+            self._committed.set()
+            self._checkpointer.join()
+            self._checkpointer = None
 
     def _execute(self, conn: Connection, raw: sqlite3.Connection, batch: list[Item]) -> list[Result]:
         try:
@@ -196,6 +238,7 @@ class GroupWriter(_Threads):
                     results.append((future, None, exc))
                 raw.execute("RELEASE op")
             raw.execute("COMMIT")
+            self._committed.set()
             return results
         except Exception as exc:
             # Nothing of this batch is on disk: every caller hears so, none is told it was saved.

@@ -147,3 +147,14 @@ async def test_a_closed_store_says_so(db_path: Path) -> None:
     await s.close()
     with pytest.raises(RuntimeError, match="closed"):
         await s.upsert_member("console", "u2", "Bo")
+
+
+async def test_writes_reach_the_database_file_and_closing_leaves_an_empty_wal(db_path: Path) -> None:
+    s = SqlStore.from_url(f"sqlite+aiosqlite:///{db_path}")
+    await s.migrate()
+    cohort_id, members = await cohort_with_members(s, 500)
+    await asyncio.gather(*(s.record_activity(checkin(cohort_id, m)) for m in members))
+    await s.close()
+    wal = db_path.with_name(db_path.name + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0
+    assert rows_on_disk(db_path, "activity") == 500
