@@ -16,6 +16,7 @@ from bot.types import (
     Reply,
     ReviewCard,
     ScoreRow,
+    Standing,
 )
 
 
@@ -239,6 +240,11 @@ class Store(Protocol):
         ...
 
     async def set_recap_message(self, recap_id: int, message_id: str) -> None: ...
+
+    async def standing(self, cohort_id: int, period: str, day: dt.date, member_id: int, top: int) -> Standing:
+        """The `top` members by points in the bucket of `period` (week, month, all) holding the local date
+        `day`, most points first (equal points: the later member id first), and where `member_id` stands."""
+        ...
 
     async def scores(self, cohort_id: int, since: dt.date | None = None) -> Sequence[ScoreRow]:
         """Points per enrolled member since a local date, highest first, ties by name."""

@@ -215,6 +215,16 @@ class ScoreRow:
 
 
 @dataclass(frozen=True)
+class Standing:
+    """A leaderboard: the top members of a period, and where one member stands in it."""
+
+    top: tuple[ScoreRow, ...]
+    rank: int | None  # 1 is first; members with equal points share a rank; None without points
+    points: int
+    ranked: int  # members with points in the period
+
+
+@dataclass(frozen=True)
 class ReviewCard:
     """A question in a member's spaced review: its Leitner box (1-5) and when it is next due."""
 

@@ -37,9 +37,11 @@ from bot.types import (
     Post,
     ReviewCard,
     ScoreRow,
+    Standing,
 )
 from storage.engine import is_sqlite, make_engine, upgrade
 from storage.leader import PostgresLeaderLock, SqliteFileLock
+from storage.points import PERIODS, bucket_start, points_t, rebuild_points
 from storage.sqlite_io import GroupWriter, Plain, Readers, sync_engine
 from storage.tables import (
     ActivityRow,
@@ -115,9 +117,9 @@ ANSWER_FOR_POST = select(activity_t).where(
     activity_t.c.kind == ActivityKind.ANSWER.value,
 )
 MEMBER_DAYS = union_all(
-    select(activity_t.c.local_date, literal(True).label("active")).where(
-        activity_t.c.cohort_id == P("cohort_id"), activity_t.c.member_id == P("member_id")
-    ),
+    select(activity_t.c.local_date, literal(True).label("active"))
+    .where(activity_t.c.cohort_id == P("cohort_id"), activity_t.c.member_id == P("member_id"))
+    .distinct(),
     select(excusal_t.c.local_date, literal(False).label("active")).where(
         excusal_t.c.cohort_id == P("cohort_id"), excusal_t.c.member_id == P("member_id")
     ),
@@ -161,6 +163,51 @@ _ACTIVITY_COLUMNS = (
     "created_at",
 )
 INSERT_ACTIVITY = activity_t.insert().values({c: P(c) for c in _ACTIVITY_COLUMNS})
+
+
+def _add_points(insert: Any) -> Any:
+    stmt = insert(points_t).values(
+        cohort_id=P("cohort_id"),
+        member_id=P("member_id"),
+        period=P("period"),
+        period_start=P("start"),
+        points=P("points"),
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=["cohort_id", "period", "period_start", "member_id"],
+        set_={"points": points_t.c.points + stmt.excluded.points},
+    )
+
+
+ADD_POINTS = {"sqlite": _add_points(sqlite.insert), "postgresql": _add_points(postgresql.insert)}
+MEMBER_HAS_ACTIVITY = (
+    select(activity_t.c.id)
+    .where(activity_t.c.cohort_id == P("cohort_id"), activity_t.c.member_id == P("member_id"))
+    .limit(1)
+)
+ENROLLED = select(enrolment_t.c.id).where(
+    enrolment_t.c.cohort_id == P("cohort_id"), enrolment_t.c.member_id == P("member_id")
+)
+_BUCKET = and_(
+    points_t.c.cohort_id == P("cohort_id"),
+    points_t.c.period == P("period"),
+    points_t.c.period_start == P("start"),
+)
+# The leaderboard: the top of the bucket's index, one member's total, and counts along the index.
+TOP_POINTS = (
+    select(points_t.c.member_id, member_t.c.name, points_t.c.points)
+    .join(member_t, member_t.c.id == points_t.c.member_id)
+    .where(_BUCKET, points_t.c.points > 0)
+    .order_by(points_t.c.points.desc(), points_t.c.member_id.desc())  # the index, read backwards
+    .limit(P("top"))
+)
+MY_POINTS = select(points_t.c.points).where(_BUCKET, points_t.c.member_id == P("member_id"))
+# One pass along the index: members with points, and how many of them have more than the caller.
+POINTS_COUNTS = (
+    select(func.count(), func.coalesce(func.sum(case((points_t.c.points > P("mine"), 1), else_=0)), 0))
+    .select_from(points_t)
+    .where(_BUCKET, points_t.c.points > 0)
+)
 # A unique constraint broken: SQLAlchemy's error on PostgreSQL, sqlite3's own from a plain statement.
 CONFLICT = (IntegrityError, sqlite3.IntegrityError)
 
@@ -472,10 +519,48 @@ class SqlStore:
         return [_cohort(r) for r in await self._all(query)]
 
     async def enrol(self, cohort_id: int, member_id: int, now: dt.datetime) -> bool:
-        return await self._insert_new(enrolment_t, cohort_id=cohort_id, member_id=member_id, joined_at=now)
+        stmt = (
+            self._insert(enrolment_t)
+            .values(cohort_id=cohort_id, member_id=member_id, joined_at=now)
+            .on_conflict_do_nothing()
+        )
+
+        def op(conn: Connection) -> bool:
+            if not conn.execute(stmt).rowcount:
+                return False
+            if self._first(conn, MEMBER_HAS_ACTIVITY, {"cohort_id": cohort_id, "member_id": member_id}):
+                rebuild_points(conn, cohort_id, member_id)  # back on the board with what they earned before
+            return True
+
+        return await self._tx(op)
 
     async def unenrol(self, cohort_id: int, member_id: int) -> bool:
-        return await self._delete_where(enrolment_t, cohort_id=cohort_id, member_id=member_id)
+        def op(conn: Connection) -> bool:
+            match = {"cohort_id": cohort_id, "member_id": member_id}
+            conn.execute(delete(points_t).filter_by(**match))  # off the board; the ledger keeps their history
+            return bool(conn.execute(delete(enrolment_t).filter_by(**match)).rowcount)
+
+        return await self._tx(op)
+
+    async def standing(self, cohort_id: int, period: str, day: dt.date, member_id: int, top: int) -> Standing:
+        bucket = {"cohort_id": cohort_id, "period": period, "start": bucket_start(period, day)}
+
+        def op(conn: Connection) -> Standing:
+            if self._sqlite:
+                leaders = self._prepared(TOP_POINTS).all(_raw(conn), {**bucket, "top": top})
+            else:
+                leaders = list(conn.execute(TOP_POINTS, {**bucket, "top": top}))
+            row = self._first(conn, MY_POINTS, {**bucket, "member_id": member_id})
+            mine = row.points if row is not None else 0
+            ranked, ahead = self._first(conn, POINTS_COUNTS, {**bucket, "mine": mine})
+            return Standing(
+                tuple(ScoreRow(r.member_id, r.name, r.points) for r in leaders),
+                1 + int(ahead) if mine > 0 else None,
+                mine,
+                int(ranked),
+            )
+
+        return await self._query(op)
 
     async def member_cohorts(self, member_id: int) -> list[Cohort]:
         return [_cohort(r) for r in await self._rows(COHORTS_OF_MEMBER, member_id=member_id)]
@@ -594,8 +679,20 @@ class SqlStore:
             "note": activity.note,
             "created_at": activity.at,
         }
+
+        def op(conn: Connection) -> None:
+            self._execute(conn, INSERT_ACTIVITY, values)
+            # The running totals move with the ledger, in the same transaction (enrolled members only).
+            key = {"cohort_id": activity.cohort_id, "member_id": activity.member_id}
+            if self._first(conn, ENROLLED, key) is None:
+                return
+            add = ADD_POINTS[conn.dialect.name]
+            for period in PERIODS:
+                start = bucket_start(period, activity.local_date)
+                self._execute(conn, add, {**key, "period": period, "start": start, "points": activity.points})
+
         try:
-            await self._exec(INSERT_ACTIVITY, **values)
+            await self._tx(op)
         except CONFLICT:
             raise Conflict(f"{activity.kind} on {activity.local_date}") from None
 
@@ -626,8 +723,13 @@ class SqlStore:
         return (row[0], row[1], row[2]) if row else (0, 0, 0)
 
     async def member_days(self, cohort_id: int, member_id: int) -> tuple[set[dt.date], set[dt.date]]:
-        rows = await self._rows(MEMBER_DAYS, cohort_id=cohort_id, member_id=member_id)
-        return {r.local_date for r in rows if r.active}, {r.local_date for r in rows if not r.active}
+        params = {"cohort_id": cohort_id, "member_id": member_id}
+        if self._sqlite:
+            plain = self._prepared(MEMBER_DAYS)
+            rows = await self._query(lambda conn: plain.tuples(_raw(conn), params))
+        else:
+            rows = await self._query(lambda conn: [tuple(r) for r in conn.execute(MEMBER_DAYS, params)])
+        return {day for day, active in rows if active}, {day for day, active in rows if not active}
 
     async def add_excusal(self, excusal: Excusal) -> None:
         stmt = excusal_t.insert().values(

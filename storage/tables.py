@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Column, DateTime, UniqueConstraint
+from sqlalchemy import Column, DateTime, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -169,3 +169,25 @@ class RecapRow(SQLModel, table=True):
     week_start: dt.date
     message_id: str | None = Field(default=None, max_length=100)
     claimed_at: dt.datetime = Field(sa_column=_utc_column())
+
+
+class PointsRow(SQLModel, table=True):
+    """Running point totals per enrolled member, cohort and period bucket, kept with the ledger.
+
+    Three buckets per activity: all time (period_start ALL_TIME), its ISO week (the Monday) and its month
+    (the 1st), by the activity's local date. The leaderboard reads the top of an index instead of adding
+    up a cohort's whole ledger; every total equals the sum of the member's ledger rows in that bucket.
+    """
+
+    __tablename__ = "points"
+    __table_args__ = (
+        UniqueConstraint("cohort_id", "period", "period_start", "member_id", name="uq_points"),
+        Index("ix_points_rank", "cohort_id", "period", "period_start", "points", "member_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    cohort_id: int = Field(foreign_key="cohort.id")
+    member_id: int = Field(foreign_key="member.id", index=True)
+    period: str = Field(max_length=8)
+    period_start: dt.date
+    points: int
