@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.commands import REGISTRY, Arg
 from bot.context import Context
-from bot.heatmap import WEEKS, render_heatmap
+from bot.heatmap import HEATMAPS, WEEKS, render_heatmap
 from bot.members import resolve_member
 from bot.replies import plural
 from bot.streaks import MAX_FREEZES, DayStatus, summarize
@@ -46,7 +46,9 @@ async def streak(ctx: Context, args: dict[str, Any]) -> Reply:
         footer=f"Cohort {cohort.name} · every 7 active days earn a freeze that covers a missed day",
         style=Style.SUCCESS if s.today is DayStatus.DONE else Style.NEUTRAL,
     )
-    png = render_heatmap(today, active, s.frozen, excused)
+    # Drawn in a worker thread, not on the event loop, or handed out again when this picture was drawn before.
+    # render_heatmap is looked up here at each call, so a stand-in for it (bench/) takes effect.
+    png = await HEATMAPS.png(today, active, s.frozen, excused, render=render_heatmap)
     image = Image(
         f"streak-{member.user_id}-{today:%Y%m%d}.png",
         png,

@@ -102,7 +102,7 @@ async def test_a_failure_inside_a_command_gets_an_honest_answer_and_is_logged(
     async def outage(*_: object, **__: object) -> None:
         raise ConnectionError("database went away")
 
-    store.scores = outage  # type: ignore[method-assign]
+    store.standing = outage  # type: ignore[method-assign]
     reply = await bot.say("Ada", "leaderboard")
     assert reply.error and "Something went wrong on our side" in reply.text
     assert "command 'leaderboard' failed" in caplog.text and "database went away" in caplog.text

@@ -3,18 +3,23 @@ studybot's ChatPlatform for Slack (daily posts, edits of yesterday's post, direc
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import re
 import time
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, ParamSpec
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack.render import ACTION_PREFIX, SEPARATOR, SlackMessage, decode_action, render
 from bot.core import Core
@@ -32,6 +37,10 @@ SEEN_EVENTS = 2048
 PROGRESS_COMMANDS = frozenset({"answer", "done", "learned", "unlearn"})
 # How often to wait out a 429 before giving up on one call.
 RATE_LIMIT_RETRIES = 3
+# Connections to Slack kept open at most, across every Web API call, file upload and response_url post.
+CONNECTIONS = 100
+# On shutdown, how long the commands being handled get to send their replies before the connections close.
+SHUTDOWN_GRACE_SECONDS = 5.0
 # Errors after which posting to a channel cannot work until a person fixes something.
 UNDELIVERABLE = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "missing_scope"}
 
@@ -105,29 +114,175 @@ class SlackPlatform:
         return await self._post(str(opened["channel"]["id"]), render(reply))
 
 
-def make_client(token: str, api_url: str | None = None) -> AsyncWebClient:
-    """A Web API client that waits out rate limits (429 with Retry-After) instead of failing."""
+class SlackClient(AsyncWebClient):
+    """An AsyncWebClient whose requests share one aiohttp session, so one pool of kept-alive connections:
+    without one, slack_sdk opens a session, and a new connection, for every call. bolt's per-request clients
+    are given this client's session, and the adapter posts to response_urls through it too.
+
+    The session is opened on first use, inside the running event loop, and closed by close(); after that,
+    calls still work, each in a session of its own, as slack_sdk does without a shared one."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._shared: aiohttp.ClientSession | None = None
+        self._closed = False
+        super().__init__(*args, **kwargs)
+
+    @property
+    def session(self) -> aiohttp.ClientSession | None:
+        if self._shared is None and not self._closed:
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                return None  # outside the event loop: a session is bound to the loop it is opened in
+            self._shared = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=CONNECTIONS),
+                # What slack_sdk gives a session of its own, for a call or a response_url post.
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+            )
+        return self._shared
+
+    @session.setter
+    def session(self, session: aiohttp.ClientSession | None) -> None:
+        self._shared = session
+
+    async def close(self) -> None:
+        self._closed = True
+        session, self._shared = self._shared, None
+        if session is not None:
+            await session.close()
+
+
+def make_client(token: str, api_url: str | None = None) -> SlackClient:
+    """A Web API client that waits out rate limits (429 with Retry-After) instead of failing, and keeps its
+    connections open for the next call (close it when done: SlackService.close does)."""
     kwargs: dict[str, Any] = {"base_url": api_url} if api_url else {}
-    return AsyncWebClient(
+    return SlackClient(
         token=token,
         retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES)],
         **kwargs,
     )
 
 
-def build_app(core: Core, client: AsyncWebClient, *, signing_secret: str | None = None) -> AsyncApp:
-    """The bolt app with studybot's handlers. HTTP mode needs the signing secret (verification stays on)."""
+class HomeRefresher:
+    """Refreshes members' App Home in the background, so a command's reply never waits for it. Refreshes of
+    one member are coalesced: while one runs, asking again only marks that one more is due when it ends, so
+    the home ends up showing the latest state, and a burst of asks costs at most two refreshes."""
+
+    def __init__(self, core: Core, client: AsyncWebClient) -> None:
+        self.core, self.client = core, client
+        self._running: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._again: dict[tuple[str, str], UserRef] = {}
+
+    def refresh(self, user: UserRef, team_id: str) -> None:
+        key = (team_id, user.id)
+        if key in self._running:
+            self._again[key] = user  # the newest profile, for the one more refresh
+            return
+        self._running[key] = asyncio.create_task(self._run(key, user))
+
+    async def _run(self, key: tuple[str, str], user: UserRef) -> None:
+        try:
+            while True:
+                try:
+                    await publish_home(self.core, self.client, user, key[0])
+                except Exception:
+                    log.exception("could not refresh the App Home of %s", user.id)
+                again = self._again.pop(key, None)
+                if again is None:
+                    return
+                user = again
+        finally:
+            del self._running[key]
+
+    async def idle(self) -> None:
+        """Wait until no refresh is running or due."""
+        while self._running:
+            await asyncio.wait(list(self._running.values()))
+
+    async def close(self) -> None:
+        """Stop the refreshes running and drop those due."""
+        self._again.clear()
+        tasks = list(self._running.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+P = ParamSpec("P")
+
+
+class InFlight:
+    """The command and button handlers running now (bolt runs each after its ack, as a task of its own), so a
+    shutdown can let them finish sending their replies and files before closing the connections they use."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def __call__(self, handler: Callable[P, Awaitable[None]]) -> Callable[P, Awaitable[None]]:
+        """Decorate a handler to be tracked (bolt still sees the handler's own arguments)."""
+
+        @functools.wraps(handler)
+        async def tracked(*args: P.args, **kwargs: P.kwargs) -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                self._tasks.add(task)
+            try:
+                await handler(*args, **kwargs)
+            finally:
+                if task is not None:
+                    self._tasks.discard(task)
+
+        return tracked
+
+    async def finish(self, grace: float) -> None:
+        """Wait until the handlers running now are done, or `grace` seconds have gone by."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=grace)
+
+
+async def post_response(
+    client: AsyncWebClient, respond: AsyncRespond, message: SlackMessage, *, ephemeral: bool
+) -> None:
+    """What bolt's respond() does, through the client's shared session instead of a new one a post."""
+    if respond.response_url is None:
+        raise ValueError("respond is unsupported here as there is no response_url")
+    webhook = AsyncWebhookClient(
+        url=respond.response_url,
+        timeout=client.timeout,
+        ssl=respond.ssl,
+        proxy=respond.proxy,
+        session=client.session,
+    )
+    await webhook.send(
+        text=message.text,
+        blocks=message.blocks,
+        response_type="ephemeral" if ephemeral else "in_channel",
+        replace_original=False,
+    )
+
+
+def build_app(
+    core: Core,
+    client: AsyncWebClient,
+    *,
+    signing_secret: str | None = None,
+    homes: HomeRefresher | None = None,
+    in_flight: InFlight | None = None,
+) -> AsyncApp:
+    """The bolt app with studybot's handlers. HTTP mode needs the signing secret (verification stays on).
+    App Home refreshes run in `homes`; command and button handlers are tracked in `in_flight` (each of its own
+    when not given)."""
     app = AsyncApp(client=client, signing_secret=signing_secret)
     profiles = Profiles(client)
+    homes = HomeRefresher(core, client) if homes is None else homes
+    in_flight = InFlight() if in_flight is None else in_flight
     seen: OrderedDict[str, None] = OrderedDict()
 
     async def answer(message: SlackMessage, respond: AsyncRespond, channel_id: str, user_id: str) -> None:
-        await respond(
-            text=message.text,
-            blocks=message.blocks,
-            response_type="ephemeral" if message.ephemeral else "in_channel",
-            replace_original=False,
-        )
+        await post_response(client, respond, message, ephemeral=message.ephemeral)
         for filename, data, title in message.files:
             # Files cannot be ephemeral: a personal image goes to the member's direct messages.
             target = channel_id
@@ -136,6 +291,7 @@ def build_app(core: Core, client: AsyncWebClient, *, signing_secret: str | None 
             await client.files_upload_v2(channel=target, content=data, filename=filename, title=title)
 
     @app.command("/study")
+    @in_flight
     async def study(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()  # within Slack's 3 seconds; the work below answers through response_url
         user = await profiles.user(command["user_id"])
@@ -146,9 +302,10 @@ def build_app(core: Core, client: AsyncWebClient, *, signing_secret: str | None 
             return
         await answer(render(reply), respond, command["channel_id"], command["user_id"])
         if inv.command in PROGRESS_COMMANDS and not reply.error:
-            await publish_home(core, client, user, command["team_id"])
+            homes.refresh(user, command["team_id"])  # in the background: the handler ends here
 
     @app.action(re.compile(f"^{ACTION_PREFIX}{SEPARATOR}"))
+    @in_flight
     async def clicked(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
     ) -> None:
@@ -171,7 +328,7 @@ def build_app(core: Core, client: AsyncWebClient, *, signing_secret: str | None 
             user_info["id"],
         )
         if decoded[0] in PROGRESS_COMMANDS and not reply.error:
-            await publish_home(core, client, user, body["team"]["id"])
+            homes.refresh(user, body["team"]["id"])
 
     @app.event("app_home_opened")
     async def home(event: dict[str, Any], body: dict[str, Any]) -> None:
@@ -181,7 +338,7 @@ def build_app(core: Core, client: AsyncWebClient, *, signing_secret: str | None 
         seen[event_id] = None
         while len(seen) > SEEN_EVENTS:
             seen.popitem(last=False)
-        await publish_home(core, client, await profiles.user(event["user"]), str(body.get("team_id", "")))
+        homes.refresh(await profiles.user(event["user"]), str(body.get("team_id", "")))
 
     return app
 
@@ -228,8 +385,13 @@ class SlackService:
             )
         if http_port is not None and not signing_secret:
             raise ValueError("HTTP mode needs SLACK_SIGNING_SECRET: requests are always verified")
+        self.client = client
         self.platform = SlackPlatform(client)
-        self.app = build_app(core, client, signing_secret=signing_secret or None)
+        self.homes = HomeRefresher(core, client)
+        self.in_flight = InFlight()
+        self.app = build_app(
+            core, client, signing_secret=signing_secret or None, homes=self.homes, in_flight=self.in_flight
+        )
         self.app_token, self.http_port = app_token, http_port
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
@@ -248,6 +410,12 @@ class SlackService:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
         if self._runner is not None:
             await self._runner.cleanup()
+        # No new commands come in now: let those being handled send their replies, drop App Home refreshes
+        # (the next command or home visit makes one again), then close the connections to Slack.
+        await self.in_flight.finish(SHUTDOWN_GRACE_SECONDS)
+        await self.homes.close()
+        if isinstance(self.client, SlackClient):
+            await self.client.close()
 
     async def send(self, conversation: ConversationRef, reply: Reply, *, key: str | None = None) -> str:
         return await self.platform.send(conversation, reply, key=key)

@@ -52,8 +52,12 @@ async def setup(sqlite_store: SqlStore, catalog: Catalog) -> AsyncIterator[Setup
     async with FakeSlack() as fake:
         fake.set_user(USER_ID, is_admin=True, name="mia")
         fake.set_user(MEMBER, name="ada")
-        app = build_app(core, make_client("xoxb-fake", fake.api_url), signing_secret=fake.signing_secret)
-        yield Setup(fake, core, clock, await fake.serve_app(app))
+        client = make_client("xoxb-fake", fake.api_url)
+        app = build_app(core, client, signing_secret=fake.signing_secret)
+        setup = Setup(fake, core, clock, await fake.serve_app(app))
+        yield setup
+        await client.close()  # its shared connections
+        await setup.platform.client.close()
 
 
 async def publishes(setup: Setup, count: int) -> list[Any]:
@@ -178,9 +182,8 @@ async def test_the_same_flow_works_over_socket_mode(sqlite_store: SqlStore, cata
     core = Core(store, catalog, FakeClock(dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC)))
     async with FakeSlack() as fake:
         fake.set_user(USER_ID, is_admin=True)
-        handler = AsyncSocketModeHandler(
-            build_app(core, make_client("xoxb-fake", fake.api_url)), app_token="xapp-x"
-        )
+        client = make_client("xoxb-fake", fake.api_url)
+        handler = AsyncSocketModeHandler(build_app(core, client), app_token="xapp-x")
         await handler.connect_async()
         try:
             response_url = fake.new_response_url()
@@ -206,6 +209,7 @@ async def test_the_same_flow_works_over_socket_mode(sqlite_store: SqlStore, cata
             await fake.wait_for_call("views.publish")
         finally:
             await handler.close_async()
+            await client.close()
     assert len([c for c in fake.calls_to("views.publish")]) == 1
 
 
