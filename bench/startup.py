@@ -80,7 +80,10 @@ async def child(url: str, profile: bool, platforms: str) -> dict[str, Any]:
     from bot.settings import Settings
 
     marks["core imports"] = time.monotonic()
+    import gc
     import importlib
+
+    gc.disable()  # as `studybot run` does until settle_memory()
 
     for module in PLATFORM_MODULES[platforms]:  # as `studybot run` imports the configured platforms'
         importlib.import_module(module)

@@ -112,9 +112,12 @@ def settle_memory() -> None:
 
     A full collection walks every live object; with the catalog, indexes and ORM metadata that took over
     100 ms in the fan-out benchmark, stalling the event loop. Objects frozen after start-up are skipped.
+    `studybot run` starts with the collector off (start-up makes few cycles, and collecting while imports
+    and the catalog grow cost half a second); it is switched back on here.
     """
     gc.collect()
     gc.freeze()
+    gc.enable()
 
 
 async def serve(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import getpass
 import logging
 import re
@@ -112,9 +113,14 @@ def _run(settings: Settings, slack_mode: str, port: int | None) -> int:
     if settings.slack_bot_token.get_secret_value() and slack_mode == "http" and port is None:
         print("studybot run: --slack-mode http needs --port N.", file=sys.stderr)
         return 2
-    from discord import LoginFailure
+    # Each platform's library (discord.py, slack-bolt: half a second each to import) only when configured.
+    login_failure: tuple[type[Exception], ...] = ()
+    if settings.discord_token.get_secret_value():
+        from discord import LoginFailure
 
+        login_failure = (LoginFailure,)
     try:
+        gc.disable()  # until serve() has started everything: see bot.app.settle_memory
         return asyncio.run(_serve(settings, slack_mode, port))
     except ValueError as exc:
         print(f"studybot run: {exc}", file=sys.stderr)
@@ -122,7 +128,7 @@ def _run(settings: Settings, slack_mode: str, port: int | None) -> int:
     except ContentError as exc:
         print(f"studybot run: the built-in content has problems.\n{exc}", file=sys.stderr)
         return 1
-    except LoginFailure:
+    except login_failure:
         print("studybot run: Discord refused DISCORD_TOKEN; check the bot token.", file=sys.stderr)
         return 2
 
@@ -130,14 +136,14 @@ def _run(settings: Settings, slack_mode: str, port: int | None) -> int:
 async def _serve(settings: Settings, slack_mode: str, port: int | None) -> int:
     import signal
 
-    from adapters.discord.client import DiscordPlatform, build_client
-    from adapters.slack.app import SlackService, make_client
     from bot.app import ContentReloader, build_core, serve
     from bot.ports import ChatPlatform
 
     core = await build_core(settings)
     platforms: dict[str, ChatPlatform] = {}
     if settings.discord_token.get_secret_value():
+        from adapters.discord.client import DiscordPlatform, build_client
+
         client, _ = build_client(
             core,
             sharded=settings.discord_sharded,
@@ -151,6 +157,8 @@ async def _serve(settings: Settings, slack_mode: str, port: int | None) -> int:
         )
         platforms["discord"] = DiscordPlatform(client, settings.discord_token.get_secret_value())
     if settings.slack_bot_token.get_secret_value():
+        from adapters.slack.app import SlackService, make_client
+
         platforms["slack"] = SlackService(
             core,
             make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url or None),

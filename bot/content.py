@@ -148,9 +148,24 @@ class _Checker:
         return tuple(v.strip() for v in value)
 
 
+def _safe_load(text: str) -> Any:
+    """`yaml.safe_load(text)`, parsed by libyaml (CSafeLoader, about 3x faster) when PyYAML was built with it.
+
+    Both loaders build the same objects. libyaml's errors give the line and column but do not quote the
+    line, so on an error the text is parsed again by the pure-Python loader: its error (or, should it
+    accept what libyaml refused, its result) is exactly what yaml.safe_load gives.
+    """
+    if not yaml.__with_libyaml__:
+        return yaml.safe_load(text)
+    try:
+        return yaml.load(text, Loader=yaml.CSafeLoader)
+    except yaml.YAMLError:
+        return yaml.safe_load(text)
+
+
 def _read(path: Path, key: str, checker: _Checker) -> list[tuple[str, dict[str, Any]]]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = _safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         checker.problems.append(f"{path.name}: cannot read: {exc}")
         return []

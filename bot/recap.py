@@ -8,9 +8,6 @@ import io
 import logging
 from collections import Counter, defaultdict
 
-from PIL import Image as PILImage
-from PIL import ImageDraw, ImageFont
-
 from bot.core import Core
 from bot.ports import ChatPlatform
 from bot.streaks import summarize
@@ -30,6 +27,10 @@ def recap_day(cohort: Cohort, day: dt.date) -> bool:
 
 def chart(days: list[dt.date], active: list[int], members: int) -> bytes:
     """A bar chart PNG of how many members were active on each day."""
+    # Pillow (~30 ms to import) at the first chart, not with this module, which bot.posting imports at start.
+    from PIL import Image as PILImage
+    from PIL import ImageDraw, ImageFont
+
     width, height, pad, bar = 420, 220, 30, 40
     img = PILImage.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(img)

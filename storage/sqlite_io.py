@@ -298,14 +298,6 @@ class Plain:
     def execute(self, raw: sqlite3.Connection, values: dict[str, Any]) -> sqlite3.Cursor:
         return raw.execute(self.sql, self.params(values))
 
-    def tuples(self, raw: sqlite3.Connection, values: dict[str, Any]) -> list[tuple[Any, ...]]:
-        """The rows as plain tuples: for long results, where a named row each costs more than the query."""
-        procs = self._results
-        return [
-            tuple(p(v) if p else v for p, v in zip(procs, row, strict=True))
-            for row in raw.execute(self.sql, self.params(values))
-        ]
-
     def all(self, raw: sqlite3.Connection, values: dict[str, Any]) -> list[Any]:
         return [self.convert(r) for r in raw.execute(self.sql, self.params(values)).fetchall()]
 

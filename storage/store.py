@@ -726,7 +726,14 @@ class SqlStore:
         params = {"cohort_id": cohort_id, "member_id": member_id}
         if self._sqlite:
             plain = self._prepared(MEMBER_DAYS)
-            rows = await self._query(lambda conn: plain.tuples(_raw(conn), params))
+
+            def days(conn: Connection) -> list[tuple[dt.date, bool]]:
+                # Years of rows: parsed here directly (SQLite keeps a DATE as YYYY-MM-DD), not column by
+                # column through the generic converters, which cost several times the query.
+                rows = _raw(conn).execute(plain.sql, plain.params(params)).fetchall()
+                return [(dt.date.fromisoformat(day), bool(active)) for day, active in rows]
+
+            rows = await self._query(days)
         else:
             rows = await self._query(lambda conn: [tuple(r) for r in conn.execute(MEMBER_DAYS, params)])
         return {day for day, active in rows if active}, {day for day, active in rows if not active}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sqlite3
@@ -119,3 +120,67 @@ def test_empty_variables_count_as_unset(monkeypatch: pytest.MonkeyPatch) -> None
         None,
         "WARNING",
     )
+
+
+PLATFORM_LIBRARIES = {"discord", "slack_bolt", "slack_sdk"}
+# Runs `studybot` (bot.cli.main) with serve() stubbed to return at once, then reports which platforms it
+# built and which platform libraries the process imported.
+IMPORTS_PROBE = """
+import json, sys
+import bot.app, bot.cli
+
+served = []
+
+async def serve(core, platforms, stop, scheduler=None):
+    served.extend(platforms)
+    await core.store.close()
+
+bot.app.serve = serve
+code = bot.cli.main(sys.argv[1:])
+loaded = sorted({name.split(".")[0] for name in sys.modules} & {"discord", "slack_bolt", "slack_sdk"})
+print(json.dumps({"code": code, "served": served, "loaded": loaded}))
+"""
+
+
+def imports_of(tmp_path: Path, *args: str, stdin: str = "", **env: str) -> dict[str, object]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "SLACK_", "STUDYBOT_"))}
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORTS_PROBE, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={
+            **clean,
+            "STUDYBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/s.db",
+            "STUDYBOT_FILES_DIR": str(tmp_path / "files"),
+            **env,
+        },
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_the_console_imports_no_platform_library(tmp_path: Path) -> None:
+    result = imports_of(tmp_path, "console", "--user", "sam", stdin="streak\n:quit\n")
+    assert result == {"code": 0, "served": [], "loaded": []}
+
+
+@pytest.mark.parametrize(
+    ("env", "served", "loaded"),
+    [
+        ({"DISCORD_TOKEN": "discord-token"}, ["discord"], ["discord"]),
+        ({"SLACK_BOT_TOKEN": "xoxb-x", "SLACK_APP_TOKEN": "xapp-x"}, ["slack"], ["slack_bolt", "slack_sdk"]),
+        (
+            {"DISCORD_TOKEN": "discord-token", "SLACK_BOT_TOKEN": "xoxb-x", "SLACK_APP_TOKEN": "xapp-x"},
+            ["discord", "slack"],
+            ["discord", "slack_bolt", "slack_sdk"],
+        ),
+    ],
+)
+def test_run_imports_only_the_configured_platforms_libraries(
+    tmp_path: Path, env: dict[str, str], served: list[str], loaded: list[str]
+) -> None:
+    assert imports_of(tmp_path, "run", **env) == {"code": 0, "served": served, "loaded": loaded}

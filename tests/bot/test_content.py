@@ -173,3 +173,32 @@ def test_duplicate_ids_are_reported(tmp_path: Path) -> None:
         load_catalog([root])
     assert "python.yaml: q1: duplicate challenge id" in err.value.problems  # read after more.yaml
     assert "resources.yaml: guide: duplicate resource id" in err.value.problems
+
+
+def test_libyaml_and_the_pure_python_parser_load_the_same_content(monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = load_catalog()
+    monkeypatch.setattr(yaml, "__with_libyaml__", False)
+    assert load_catalog() == fast
+
+
+@pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML was built without libyaml")
+def test_valid_content_is_parsed_by_libyaml(monkeypatch: pytest.MonkeyPatch) -> None:
+    def pure_python(*args: object, **kwargs: object) -> object:
+        raise AssertionError("the pure-Python parser was used for valid content")
+
+    monkeypatch.setattr(yaml, "safe_load", pure_python)
+    assert load_catalog().challenges
+
+
+@pytest.mark.parametrize("libyaml", [True, False])
+def test_a_yaml_error_names_the_file_and_quotes_the_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, libyaml: bool
+) -> None:
+    monkeypatch.setattr(yaml, "__with_libyaml__", libyaml and yaml.__with_libyaml__)
+    root = write_pack(tmp_path / "p", QUIZ)
+    (root / "challenges" / "more.yaml").write_text("challenges:\n  - id: q2\n    question: [unclosed\n")
+    with pytest.raises(ContentError) as err:
+        load_catalog([root])
+    [problem] = [p for p in err.value.problems if p.startswith("more.yaml: cannot read: ")]
+    assert "while parsing a flow sequence" in problem and "line 3, column 15:" in problem
+    assert "    question: [unclosed\n" in problem and "^" in problem  # the line quoted, a caret at the column
