@@ -145,11 +145,10 @@ async def test_an_older_database_is_migrated_to_the_head(new_database: dict[str,
         await store.close()
 
 
+@pytest.mark.parametrize("new_database", ["postgres"], indirect=True)  # one process owns a SQLite file
 async def test_instances_starting_together_on_postgres_migrate_a_new_database_once(
     new_database: dict[str, Any],
 ) -> None:
-    if new_database["url"].startswith("sqlite"):
-        pytest.skip("one process owns a SQLite database")
     stores = [SqlStore.from_url(**new_database) for _ in range(4)]
     try:
         async with asyncio.timeout(60):  # without the advisory lock to make them take turns, they deadlock
