@@ -377,10 +377,6 @@ class SqlStore:
         """The first row of each of several prepared statements, read together in one trip."""
         return await self._query(lambda conn: [self._first(conn, stmt, params) for stmt, params in reads])
 
-    async def _exec(self, stmt: Any, **params: Any) -> int:
-        """Execute one of the prepared write statements above; its row count."""
-        return await self._tx(lambda conn: self._execute(conn, stmt, params))
-
     async def _one(self, stmt: Any) -> Any:
         return await self._query(lambda conn: conn.execute(stmt).first())
 
