@@ -28,6 +28,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.null_platform import NullPlatform  # noqa: E402 - needs the repository root on sys.path
+
 TARGET_MB = 150.0
 # (command, args) a member sends; "answer" goes to their cohort's post of today where it has one yet.
 WORKLOAD: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -59,27 +61,6 @@ def hwm() -> float:
 
 
 # ---- the child: a fresh process that starts the app ----
-
-
-class NullPlatform:
-    """A chat platform that accepts everything and keeps nothing."""
-
-    name = "bench"
-
-    async def start(self) -> None:
-        return None
-
-    async def send(self, conversation: Any, reply: Any, *, key: str | None = None) -> str:
-        return "m"
-
-    async def edit(self, conversation: Any, message_id: str, reply: Any) -> None:
-        return None
-
-    async def send_direct(self, user_id: str, reply: Any) -> str:
-        return "dm"
-
-    async def close(self) -> None:
-        return None
 
 
 async def child(url: str, cohorts: int, per_cohort: int, commands: int) -> None:

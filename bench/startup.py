@@ -38,6 +38,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.null_platform import NullPlatform  # noqa: E402 - needs the repository root on sys.path
+
 TARGET_S = 2.0
 # What `studybot run` imports before it serves (bot/cli.py): the core and each configured platform's adapter.
 CORE_IMPORTS = "import bot.app, bot.scheduler, bot.settings"
@@ -50,27 +52,6 @@ PLATFORM_MODULES = {
 
 
 # ---- the child: a fresh process that starts the app ----
-
-
-class NullPlatform:
-    """A chat platform that accepts everything and keeps nothing."""
-
-    name = "bench"
-
-    async def start(self) -> None:
-        return None
-
-    async def send(self, conversation: Any, reply: Any, *, key: str | None = None) -> str:
-        return "m"
-
-    async def edit(self, conversation: Any, message_id: str, reply: Any) -> None:
-        return None
-
-    async def send_direct(self, user_id: str, reply: Any) -> str:
-        return "dm"
-
-    async def close(self) -> None:
-        return None
 
 
 async def child(url: str, profile: bool, platforms: str) -> dict[str, Any]:

@@ -110,9 +110,9 @@ def secrets_of(settings: Settings) -> list[str]:
 def configure_logging(settings: Settings, stream: TextIO | None = None) -> logging.Handler:
     """Log to `stream` (standard error) at the configured level, with secrets redacted.
 
-    The redaction filter goes on every handler the root logger has now, this one included, so records
-    from discord.py, slack_sdk, aiohttp or SQLAlchemy are covered as well as studybot's own. Returns the
-    handler added.
+    The redaction filter goes on every handler the root logger has now, this one included, so the records
+    of the platform libraries, the HTTP client and the database layer are covered as well as studybot's
+    own. Returns the handler added.
     """
     redactor = RedactSecrets(secrets_of(settings))
     handler = logging.StreamHandler(stream or sys.stderr)
