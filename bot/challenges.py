@@ -25,6 +25,7 @@ from bot.types import (
     Cohort,
     Field,
     Post,
+    Recorded,
     Reply,
     Style,
 )
@@ -185,7 +186,7 @@ async def answer(ctx: Context, args: dict[str, Any]) -> Reply:
         at=ctx.now,
     )
     try:
-        await store.record_activity(activity)
+        recorded = await store.record_activity(activity, file_daily_answer(ctx.member.id, ch, correct, day))
     except Conflict:
         earlier = await store.answer_for_post(post.id, ctx.member.id)
         if earlier is not None:
@@ -196,10 +197,12 @@ async def answer(ctx: Context, args: dict[str, Any]) -> Reply:
         raise UserError(
             f"You already answered a quiz on {day:%a %d %b}; one answer counts per day."
         ) from None
-    back = await file_daily_answer(ctx, ch, correct, day)
+    if recorded.card is None:
+        raise RuntimeError("the store recorded the answer without filing its review card")
+    back = recorded.card.due
     title = "✅ Correct!" if correct else f"❌ Not quite: the answer is {ch.answer}"
     body = f"{ch.answer_text()}\n\n{ch.explanation}"
-    summary = await streak_line(ctx, cohort)
+    summary = streak_line(recorded, day)
     footer = f"+{points} points · {summary} · back in your /study review on {back:%a %d %b}"
     card = Card(title, body, footer=footer, style=Style.SUCCESS if correct else Style.DANGER)
     return Reply(cards=(card,), ephemeral=True)
@@ -229,10 +232,10 @@ async def done(ctx: Context, args: dict[str, Any]) -> Reply:
         at=ctx.now,
     )
     try:
-        await ctx.core.store.record_activity(activity)
+        recorded = await ctx.core.store.record_activity(activity)
     except Conflict:
         raise UserError(f"You already checked in on {day:%a %d %b}. See you tomorrow!") from None
-    summary = await streak_line(ctx, cohort)
+    summary = streak_line(recorded, day)
     noted = f"\nNoted: {note}" if note else ""
     return Reply(
         cards=(
@@ -247,10 +250,9 @@ async def done(ctx: Context, args: dict[str, Any]) -> Reply:
     )
 
 
-async def streak_line(ctx: Context, cohort: Cohort) -> str:
-    """One line on the caller's streak after an action."""
-    active, excused = await ctx.core.store.member_days(cohort.id, ctx.member.id)
-    s = summarize(active, excused, ctx.member_today(cohort))
+def streak_line(recorded: Recorded, today: dt.date) -> str:
+    """One line on the member's streak after recording an activity, `today` in their local time."""
+    s = summarize(recorded.active, recorded.excused, today)
     flame = "🔥 " if s.current else ""
     extra = " · today done" if s.today is DayStatus.DONE else ""
     return f"{flame}streak {plural(s.current, 'day')}{extra}"

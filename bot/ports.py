@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
 from bot.types import (
     Activity,
+    CardChange,
     Cohort,
     ConversationRef,
     Excusal,
     Member,
     Post,
+    Recorded,
     Reply,
     ReviewCard,
     ScoreRow,
@@ -169,8 +171,12 @@ class Store(Protocol):
     async def used_challenges(self, cohort_id: int) -> list[str]: ...
 
     # the activity ledger
-    async def record_activity(self, activity: Activity) -> None:
-        """Append to the ledger; raise Conflict when the same kind was already recorded."""
+    async def record_activity(self, activity: Activity, review: CardChange | None = None) -> Recorded:
+        """Append to the ledger and return the member's days in the cohort, this one among them.
+
+        With `review`, the member's card for that question changes in the same transaction: both are stored
+        or neither. Raise Conflict, storing nothing, when the same kind was already recorded.
+        """
         ...
 
     async def activities(
@@ -203,16 +209,10 @@ class Store(Protocol):
         """(stage id, topic id) of every topic the member learned."""
         ...
 
-    async def update_review_card(
-        self,
-        member_id: int,
-        challenge_id: str,
-        change: Callable[[ReviewCard | None], ReviewCard],
-        now: dt.datetime,
-    ) -> ReviewCard:
-        """Read the member's card for that challenge (None when new), store `change(card)`, return it.
+    async def update_review_card(self, member_id: int, review: CardChange, now: dt.datetime) -> ReviewCard:
+        """Read the member's card for that challenge (None when new), store `review.change(card)`, return it.
 
-        One transaction: concurrent answers see each other's result. An exception from `change` stores
+        One transaction: concurrent answers see each other's result. An exception from the change stores
         nothing and reaches the caller.
         """
         ...

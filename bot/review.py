@@ -16,7 +16,7 @@ from bot.content import LETTERS, Challenge
 from bot.context import Context
 from bot.ports import Conflict
 from bot.replies import plural
-from bot.types import Activity, ActivityKind, Button, Card, Cohort, Reply, ReviewCard, Style
+from bot.types import Activity, ActivityKind, Button, Card, CardChange, Cohort, Reply, ReviewCard, Style
 
 # Leitner boxes 1-5 come back after 1, 3, 7, 14 and 30 days.
 INTERVALS = (1, 3, 7, 14, 30)
@@ -32,13 +32,13 @@ def reschedule(box: int, correct: bool, today: dt.date) -> tuple[int, dt.date]:
     return new_box, today + dt.timedelta(days=INTERVALS[new_box - 1])
 
 
-async def file_daily_answer(ctx: Context, quiz: Challenge, correct: bool, today: dt.date) -> dt.date:
-    """Put a daily quiz the member just answered into their review; return when it comes back."""
+def file_daily_answer(member_id: int, quiz: Challenge, correct: bool, today: dt.date) -> CardChange:
+    """How a daily quiz the member just answered goes into their review (stored with the answer)."""
 
     def filed(card: ReviewCard | None) -> ReviewCard:
-        return ReviewCard(ctx.member.id, quiz.id, *reschedule(card.box if card else 1, correct, today))
+        return ReviewCard(member_id, quiz.id, *reschedule(card.box if card else 1, correct, today))
 
-    return (await ctx.core.store.update_review_card(ctx.member.id, quiz.id, filed, ctx.now)).due
+    return CardChange(quiz.id, filed)
 
 
 def _due(ctx: Context, cards: list[ReviewCard], today: dt.date) -> list[ReviewCard]:
@@ -100,7 +100,7 @@ async def answer_review(ctx: Context, cohort: Cohort, choice: str, challenge_id:
             raise UserError(f"You have already reviewed that one; it comes back on {card.due:%a %d %b}.")
         return ReviewCard(ctx.member.id, quiz.id, *reschedule(card.box, correct, today))
 
-    moved = await ctx.core.store.update_review_card(ctx.member.id, quiz.id, answered, ctx.now)
+    moved = await ctx.core.store.update_review_card(ctx.member.id, CardChange(quiz.id, answered), ctx.now)
     box, due = moved.box, moved.due
     activity = Activity(
         ctx.member.id,

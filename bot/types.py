@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -232,3 +233,25 @@ class ReviewCard:
     challenge_id: str
     box: int
     due: dt.date
+
+
+@dataclass(frozen=True)
+class CardChange:
+    """A change to one of a member's review cards, decided inside the store's transaction.
+
+    `change` gets the card as stored (None when the question is not in the review yet) and returns the card
+    to store; an exception from it stores nothing and reaches the caller.
+    """
+
+    challenge_id: str
+    change: Callable[[ReviewCard | None], ReviewCard]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What recording an activity left behind: the member's active and excused local dates in the cohort,
+    the new activity's among them, and the review card as filed when a CardChange came with it."""
+
+    active: frozenset[dt.date]
+    excused: frozenset[dt.date]
+    card: ReviewCard | None = None

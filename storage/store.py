@@ -11,6 +11,9 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     Connection,
+    Date,
+    Integer,
+    String,
     Table,
     and_,
     bindparam,
@@ -19,6 +22,7 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    true,
     union_all,
     update,
 )
@@ -30,11 +34,13 @@ from bot.ports import Conflict
 from bot.types import (
     Activity,
     ActivityKind,
+    CardChange,
     Cohort,
     ConversationRef,
     Excusal,
     Member,
     Post,
+    Recorded,
     ReviewCard,
     ScoreRow,
     Standing,
@@ -102,13 +108,19 @@ COHORTS_IN_WORKSPACE = (
     .order_by(cohort_t.c.name, cohort_t.c.id)
 )
 POST_BY_ID = select(post_t).where(post_t.c.id == P("id"))
-COHORT_OF_POST = (
-    select(cohort_t).join(post_t, post_t.c.cohort_id == cohort_t.c.id).where(post_t.c.id == P("id"))
-)
-ENROLLED_IN_COHORT_OF_POST = (
-    select(enrolment_t.c.id)
-    .join(post_t, post_t.c.cohort_id == enrolment_t.c.cohort_id)
-    .where(post_t.c.id == P("id"), enrolment_t.c.member_id == P("member_id"))
+# A post, its cohort (columns prefixed "cohort__") and the member's enrolment there (None when not enrolled).
+POST_FOR_ANSWER = (
+    select(
+        post_t,
+        *(c.label(f"cohort__{c.key}") for c in cohort_t.c),
+        enrolment_t.c.id.label("enrolment_id"),
+    )
+    .join(cohort_t, cohort_t.c.id == post_t.c.cohort_id)
+    .outerjoin(
+        enrolment_t,
+        and_(enrolment_t.c.cohort_id == post_t.c.cohort_id, enrolment_t.c.member_id == P("member_id")),
+    )
+    .where(post_t.c.id == P("id"))
 )
 POST_FOR_DAY = select(post_t).where(post_t.c.cohort_id == P("cohort_id"), post_t.c.local_date == P("day"))
 ANSWER_FOR_POST = select(activity_t).where(
@@ -166,13 +178,24 @@ INSERT_ACTIVITY = activity_t.insert().values({c: P(c) for c in _ACTIVITY_COLUMNS
 
 
 def _add_points(insert: Any) -> Any:
-    stmt = insert(points_t).values(
-        cohort_id=P("cohort_id"),
-        member_id=P("member_id"),
-        period=P("period"),
-        period_start=P("start"),
-        points=P("points"),
-    )
+    """Add an activity's points to its three buckets (all time, week, month) in one statement; only while the
+    member is enrolled in the cohort (no enrolment row: nothing is added)."""
+    enrolled = and_(enrolment_t.c.cohort_id == P("cohort_id"), enrolment_t.c.member_id == P("member_id"))
+    buckets = union_all(
+        *(
+            select(
+                enrolment_t.c.cohort_id,
+                enrolment_t.c.member_id,
+                literal(period, String).label("period"),
+                P(f"{period}_start", type_=Date).label("period_start"),
+                P("points", type_=Integer).label("points"),
+            ).where(enrolled)
+            for period in PERIODS
+        )
+    ).subquery()
+    # SQLite reads "ON CONFLICT" after a bare INSERT ... SELECT as a join; a WHERE clause settles it.
+    rows = select(buckets).where(true())
+    stmt = insert(points_t).from_select(["cohort_id", "member_id", "period", "period_start", "points"], rows)
     return stmt.on_conflict_do_update(
         index_elements=["cohort_id", "period", "period_start", "member_id"],
         set_={"points": points_t.c.points + stmt.excluded.points},
@@ -184,9 +207,6 @@ MEMBER_HAS_ACTIVITY = (
     select(activity_t.c.id)
     .where(activity_t.c.cohort_id == P("cohort_id"), activity_t.c.member_id == P("member_id"))
     .limit(1)
-)
-ENROLLED = select(enrolment_t.c.id).where(
-    enrolment_t.c.cohort_id == P("cohort_id"), enrolment_t.c.member_id == P("member_id")
 )
 _BUCKET = and_(
     points_t.c.cohort_id == P("cohort_id"),
@@ -242,6 +262,18 @@ def _cohort(row: Any) -> Cohort:
         stage_since=row.stage_since,
         catchup_minutes=row.catchup_minutes,
     )
+
+
+class _Prefixed:
+    """A row's columns whose labels start with `prefix`, by their names without it."""
+
+    __slots__ = ("_prefix", "_row")
+
+    def __init__(self, row: Any, prefix: str) -> None:
+        self._row, self._prefix = row, prefix
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, self._prefix + name)
 
 
 def _member(row: Any) -> Member:
@@ -372,10 +404,6 @@ class SqlStore:
     async def _row(self, stmt: Any, **params: Any) -> Any:
         """The first row of one of the prepared statements above, or None."""
         return await self._query(lambda conn: self._first(conn, stmt, params))
-
-    async def _reads(self, *reads: tuple[Any, dict[str, Any]]) -> list[Any]:
-        """The first row of each of several prepared statements, read together in one trip."""
-        return await self._query(lambda conn: [self._first(conn, stmt, params) for stmt, params in reads])
 
     async def _one(self, stmt: Any) -> Any:
         return await self._query(lambda conn: conn.execute(stmt).first())
@@ -630,14 +658,10 @@ class SqlStore:
         return _post(row) if row else None
 
     async def post_for_answer(self, post_id: int, member_id: int) -> tuple[Post, Cohort, bool] | None:
-        post, _, _ = rows = await self._reads(
-            (POST_BY_ID, {"id": post_id}),
-            (COHORT_OF_POST, {"id": post_id}),
-            (ENROLLED_IN_COHORT_OF_POST, {"id": post_id, "member_id": member_id}),
-        )
-        if post is None or rows[1] is None:
+        row = await self._row(POST_FOR_ANSWER, id=post_id, member_id=member_id)
+        if row is None:
             return None
-        return _post(post), _cohort(rows[1]), rows[2] is not None
+        return _post(row), _cohort(_Prefixed(row, "cohort__")), row.enrolment_id is not None
 
     async def post_for_day(self, cohort_id: int, local_date: dt.date) -> Post | None:
         row = await self._row(POST_FOR_DAY, cohort_id=cohort_id, day=local_date)
@@ -660,35 +684,35 @@ class SqlStore:
 
     # ---- the ledger ----
 
-    async def record_activity(self, activity: Activity) -> None:
+    async def record_activity(self, activity: Activity, review: CardChange | None = None) -> Recorded:
         if activity.at is None:
             raise ValueError("an activity needs the instant it happened")
+        at, day = activity.at, activity.local_date
         values = {
             "member_id": activity.member_id,
             "cohort_id": activity.cohort_id,
-            "local_date": activity.local_date,
+            "local_date": day,
             "kind": activity.kind.value,
             "points": activity.points,
             "post_id": activity.post_id,
             "choice": activity.choice,
             "correct": activity.correct,
             "note": activity.note,
-            "created_at": activity.at,
+            "created_at": at,
         }
+        key = {"cohort_id": activity.cohort_id, "member_id": activity.member_id}
+        # The running totals move with the ledger, in the same statement for the three periods.
+        points = {**key, "points": activity.points, **{f"{p}_start": bucket_start(p, day) for p in PERIODS}}
 
-        def op(conn: Connection) -> None:
+        def op(conn: Connection) -> Recorded:
             self._execute(conn, INSERT_ACTIVITY, values)
-            # The running totals move with the ledger, in the same transaction (enrolled members only).
-            key = {"cohort_id": activity.cohort_id, "member_id": activity.member_id}
-            if self._first(conn, ENROLLED, key) is None:
-                return
-            add = ADD_POINTS[conn.dialect.name]
-            for period in PERIODS:
-                start = bucket_start(period, activity.local_date)
-                self._execute(conn, add, {**key, "period": period, "start": start, "points": activity.points})
+            self._execute(conn, ADD_POINTS[conn.dialect.name], points)
+            card = self._change_card(conn, activity.member_id, review, at) if review is not None else None
+            active, excused = self._days(conn, key)
+            return Recorded(frozenset(active), frozenset(excused), card)
 
         try:
-            await self._tx(op)
+            return await self._tx(op)
         except CONFLICT:
             raise Conflict(f"{activity.kind} on {activity.local_date}") from None
 
@@ -719,20 +743,21 @@ class SqlStore:
         return (row[0], row[1], row[2]) if row else (0, 0, 0)
 
     async def member_days(self, cohort_id: int, member_id: int) -> tuple[set[dt.date], set[dt.date]]:
-        params = {"cohort_id": cohort_id, "member_id": member_id}
+        return await self._query(
+            lambda conn: self._days(conn, {"cohort_id": cohort_id, "member_id": member_id})
+        )
+
+    def _days(self, conn: Connection, key: dict[str, Any]) -> tuple[set[dt.date], set[dt.date]]:
+        """Inside an operation: a member's active and excused days in a cohort."""
         if self._sqlite:
+            # Years of rows: parsed here directly (SQLite keeps a DATE as YYYY-MM-DD), not column by column
+            # through the generic converters, which cost several times the query.
             plain = self._prepared(MEMBER_DAYS)
-
-            def days(conn: Connection) -> list[tuple[dt.date, bool]]:
-                # Years of rows: parsed here directly (SQLite keeps a DATE as YYYY-MM-DD), not column by
-                # column through the generic converters, which cost several times the query.
-                rows = _raw(conn).execute(plain.sql, plain.params(params)).fetchall()
-                return [(dt.date.fromisoformat(day), bool(active)) for day, active in rows]
-
-            rows = await self._query(days)
+            rows = _raw(conn).execute(plain.sql, plain.params(key)).fetchall()
+            days = [(dt.date.fromisoformat(day), active) for day, active in rows]
         else:
-            rows = await self._query(lambda conn: [tuple(r) for r in conn.execute(MEMBER_DAYS, params)])
-        return {day for day, active in rows if active}, {day for day, active in rows if not active}
+            days = [(day, active) for day, active in conn.execute(MEMBER_DAYS, key)]
+        return {day for day, active in days if active}, {day for day, active in days if not active}
 
     async def add_excusal(self, excusal: Excusal) -> None:
         stmt = excusal_t.insert().values(
@@ -802,23 +827,22 @@ class SqlStore:
 
     # ---- spaced review ----
 
-    async def update_review_card(
-        self,
-        member_id: int,
-        challenge_id: str,
-        change: Callable[[ReviewCard | None], ReviewCard],
-        now: dt.datetime,
+    async def update_review_card(self, member_id: int, review: CardChange, now: dt.datetime) -> ReviewCard:
+        return await self._tx(lambda conn: self._change_card(conn, member_id, review, now))
+
+    def _change_card(
+        self, conn: Connection, member_id: int, review: CardChange, now: dt.datetime
     ) -> ReviewCard:
-        key = {"member_id": member_id, "challenge_id": challenge_id}
-
-        def op(conn: Connection) -> ReviewCard:
-            row = self._first(conn, REVIEW_CARD, key)
-            card = change(ReviewCard(row.member_id, row.challenge_id, row.box, row.due_date) if row else None)
-            values = {**key, "box": card.box, "due": card.due, "now": now}
-            self._execute(conn, SAVE_REVIEW_CARD[conn.dialect.name], values)
-            return card
-
-        return await self._tx(op)
+        """Inside an operation: read a member's review card (locked on PostgreSQL), change it, store it."""
+        key = {"member_id": member_id, "challenge_id": review.challenge_id}
+        row = self._first(conn, REVIEW_CARD, key)
+        card = review.change(
+            ReviewCard(row.member_id, row.challenge_id, row.box, row.due_date) if row else None
+        )
+        self._execute(
+            conn, SAVE_REVIEW_CARD[conn.dialect.name], {**key, "box": card.box, "due": card.due, "now": now}
+        )
+        return card
 
     async def review_cards(self, member_id: int) -> list[ReviewCard]:
         rows = await self._rows(REVIEW_CARDS, member_id=member_id)

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Connection, text
 
 from bot.ports import Conflict
-from bot.types import Activity, ActivityKind, ConversationRef
+from bot.types import Activity, ActivityKind, ConversationRef, Recorded
 from storage.store import SqlStore
 
 NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
@@ -77,7 +77,7 @@ async def test_a_failing_write_undoes_only_itself(store: SqlStore, db_path: Path
     results = await asyncio.gather(
         *(store.record_activity(checkin(cohort_id, m)) for m in members), return_exceptions=True
     )
-    assert [type(r) for r in results] == [Conflict] + [type(None)] * 39
+    assert [type(r) for r in results] == [Conflict] + [Recorded] * 39
     assert rows_on_disk(db_path, "activity") == 40
 
 
