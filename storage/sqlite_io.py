@@ -24,7 +24,7 @@ from collections import namedtuple
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, Date, Engine, create_engine, event
+from sqlalchemy import Connection, Date, DateTime, Engine, create_engine, event
 from sqlalchemy.pool import NullPool
 
 log = logging.getLogger(__name__)
@@ -262,6 +262,36 @@ def _reader(type_: Any, dialect: Any) -> Callable[[Any], Any] | None:
     return processor
 
 
+def _bind_date(fallback: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def process(value: Any) -> Any:
+        return value.isoformat() if type(value) is dt.date else fallback(value)
+
+    return process
+
+
+def _bind_datetime(fallback: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def process(value: Any) -> Any:
+        if type(value) is dt.datetime:
+            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+        return fallback(value)
+
+    return process
+
+
+def _binder(type_: Any, dialect: Any) -> Callable[[Any], Any] | None:
+    """How a Python value is stored: SQLAlchemy's own processor, except for plain dates and datetimes, which
+    it formats field by field (YYYY-MM-DD, YYYY-MM-DD HH:MM:SS.ffffff; SQLite keeps no zone, and studybot
+    stores UTC) and the standard library formats the same way several times faster."""
+    processor: Callable[[Any], Any] | None = type_.dialect_impl(dialect).bind_processor(dialect)
+    if processor is None:
+        return None
+    if type(type_) is Date:
+        return _bind_date(processor)
+    if type(type_) is DateTime:
+        return _bind_datetime(processor)
+    return processor
+
+
 class Plain:
     """A SQLAlchemy Core statement compiled once for SQLite and run on the bare sqlite3 cursor.
 
@@ -275,9 +305,7 @@ class Plain:
         compiled = stmt.compile(dialect=dialect)
         self.sql = compiled.string
         names = list(compiled.positiontup or ())
-        self._binds = [
-            (n, compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect)) for n in names
-        ]
+        self._binds = [(n, _binder(compiled.binds[n].type, dialect)) for n in names]
         self._fixed = {n: compiled.binds[n].value for n in names}
         columns = list(getattr(stmt, "selected_columns", ()))
         self._results = [_reader(c.type, dialect) for c in columns]
