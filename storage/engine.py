@@ -26,6 +26,9 @@ MIGRATION_LOCK_KEY = 0x5354_5544_594D_4947
 _SCRIPT_ID = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=[ \t]*(.+?)[ \t]*(?:#.*)?$", re.MULTILINE)
 # Under a burst every dispatch waits for a pooled connection; waiting is better than failing a member.
 POOL_TIMEOUT_S = 300
+# PostgreSQL connections kept open per process. All of them stay open: connections beyond the pool's size
+# ("overflow") are closed on return, and under a burst that meant connecting anew all the time.
+POOL_SIZE = 10
 
 
 def is_sqlite(url: str) -> bool:
@@ -44,10 +47,9 @@ def make_engine(url: str, **connect_args: Any) -> AsyncEngine:
         return engine
     return create_async_engine(
         url,
-        pool_size=10,
-        max_overflow=20,
+        pool_size=POOL_SIZE,
+        max_overflow=0,
         pool_timeout=POOL_TIMEOUT_S,
-        pool_pre_ping=True,
         connect_args=connect_args,
     )
 

@@ -256,7 +256,7 @@ def _date(value: str | None) -> dt.date | None:
 def _reader(type_: Any, dialect: Any) -> Callable[[Any], Any] | None:
     """How a column's stored value becomes Python: SQLAlchemy's own processor, except for a plain DATE,
     which SQLAlchemy stores on SQLite as YYYY-MM-DD and the standard library parses several times faster."""
-    if type(type_) is Date:
+    if type(type_) is Date and dialect.name == "sqlite":
         return _date
     processor: Callable[[Any], Any] | None = type_.dialect_impl(dialect).result_processor(dialect, None)
     return processor

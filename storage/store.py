@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 import sqlite3
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import (
     Connection,
@@ -27,8 +27,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.pool import Pool
+from sqlalchemy.util import await_only
 
 from bot.ports import Conflict
 from bot.types import (
@@ -49,6 +51,10 @@ from storage.engine import is_sqlite, make_engine, upgrade
 from storage.leader import PostgresLeaderLock, SqliteFileLock
 from storage.points import PERIODS, bucket_start, points_t, rebuild_points
 from storage.sqlite_io import GroupWriter, Plain, Readers, sync_engine
+
+if TYPE_CHECKING:
+    import asyncpg
+
 from storage.tables import (
     ActivityRow,
     CohortRow,
@@ -228,12 +234,20 @@ POINTS_COUNTS = (
     .select_from(points_t)
     .where(_BUCKET, points_t.c.points > 0)
 )
-# A unique constraint broken: SQLAlchemy's error on PostgreSQL, sqlite3's own from a plain statement.
-CONFLICT = (IntegrityError, sqlite3.IntegrityError)
+# A unique constraint broken: SQLAlchemy's error, or sqlite3's own from a prepared statement (on PostgreSQL
+# the store adds asyncpg's).
+CONFLICT: tuple[type[Exception], ...] = (IntegrityError, sqlite3.IntegrityError)
 
 
 def _raw(conn: Connection) -> sqlite3.Connection:
     return cast(sqlite3.Connection, conn.connection.driver_connection)
+
+
+def _driver(conn: Connection | None) -> asyncpg.Connection:
+    """The asyncpg connection under a PostgreSQL connection."""
+    if conn is None:
+        raise RuntimeError("the connection is closed")
+    return cast("asyncpg.Connection", conn.connection.driver_connection)
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -312,6 +326,24 @@ class SqlStore:
             self._sync = sync_engine(engine.url.database or "")
             self._writer = GroupWriter(self._sync)
             self._readers = Readers(self._sync)
+        # The prepared statements run on the driver's own connection: sqlite3's, or asyncpg's on PostgreSQL.
+        self._dialect = self._sync.dialect if self._sqlite else engine.dialect
+        self._conflict = CONFLICT
+        # The server went away under a pooled connection (it restarted, or an administrator ended it).
+        self._disconnected: tuple[type[Exception], ...] = ()
+        if not self._sqlite:
+            import asyncpg  # only here: it takes a tenth of a second to import, which SQLite need not pay
+
+            self._conflict += (asyncpg.IntegrityConstraintViolationError,)
+            # InternalClientError: asyncpg's state machine, met by the server's goodbye mid-statement.
+            self._disconnected = (
+                asyncpg.PostgresConnectionError,
+                asyncpg.InterfaceError,
+                asyncpg.InternalClientError,
+                ConnectionError,
+            )
+        # What a statement raises when the server dropped its connection (which _dropped tells apart).
+        self._connection_errors: tuple[type[Exception], ...] = (DBAPIError, *self._disconnected)
         self._plain: dict[int, Plain] = {}
 
     @property
@@ -341,14 +373,63 @@ class SqlStore:
         """Run `op` as a write: committed (on SQLite, together with concurrent writes) before it returns."""
         if self._writer is not None:
             return await self._writer.run(op)
-        async with self.engine.begin() as conn:
-            return await conn.run_sync(op)
+        return await self._postgres(op, write=True)
 
     async def _query(self, op: Callable[[Connection], T]) -> T:
         if self._readers is not None:
             return await self._readers.run(op)
-        async with self.engine.connect() as conn:
-            return await conn.run_sync(op)
+        return await self._postgres(op, write=False)
+
+    async def _postgres(self, op: Callable[[Connection], T], *, write: bool) -> T:
+        """Run `op` on a pooled connection: a write in one transaction, a read as it comes (autocommit).
+
+        SQLAlchemy's connection is put in autocommit, so it sends no BEGIN of its own, and asyncpg's
+        transaction wraps a write: one BEGIN and one COMMIT around everything the operation runs, through
+        SQLAlchemy or on the driver directly. A read is one round trip per statement (under READ COMMITTED a
+        transaction around it would see no more consistent a picture).
+
+        No connection is tested before use (that cost a round trip each time). When the server dropped the
+        pool's connections (a restart), the first statement on one fails: the pool is then emptied, and a
+        read, or a write whose BEGIN failed, is tried once more on a fresh connection, since nothing of it
+        happened yet. A write that failed later is reported failed: the member is not told it was saved.
+        """
+        for attempt in (1, 2):
+            pool = self.engine.pool
+            async with self.engine.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                driver = _driver(conn.sync_connection)
+                try:
+                    if not write:
+                        return await conn.run_sync(op)
+                    transaction = driver.transaction()
+                    await transaction.start()
+                except self._connection_errors as exc:
+                    if not await self._dropped(conn, pool, exc) or attempt == 2:
+                        raise
+                    continue
+                try:
+                    result = await conn.run_sync(op)
+                    await transaction.commit()
+                except BaseException as exc:
+                    if not await self._dropped(conn, pool, exc):
+                        await transaction.rollback()
+                    raise
+                return result
+        raise AssertionError("unreachable: the second attempt returns or raises")
+
+    async def _dropped(self, conn: AsyncConnection, pool: Pool, exc: BaseException) -> bool:
+        """Whether `exc` says the server dropped the connection; if so, empty the pool it came from."""
+        if isinstance(exc, DBAPIError):
+            dropped = exc.connection_invalidated  # SQLAlchemy saw it and threw the pool's connections away
+        else:
+            dropped = isinstance(exc, self._disconnected)
+            if dropped:
+                await conn.invalidate()
+                if self.engine.pool is pool:  # not yet replaced by another command that saw the same
+                    await self.engine.dispose()
+        if dropped:
+            log.warning("the database connection was dropped (%s); reconnecting", type(exc).__name__)
+        return dropped
 
     def _insert(self, table: Table) -> Any:
         return (sqlite.insert if self._sqlite else postgresql.insert)(table)
@@ -379,27 +460,36 @@ class SqlStore:
     def _prepared(self, stmt: Any) -> Plain:
         plain = self._plain.get(id(stmt))
         if plain is None:
-            plain = self._plain[id(stmt)] = Plain(stmt, self._sync.dialect)
+            plain = self._plain[id(stmt)] = Plain(stmt, self._dialect)
         return plain
 
     def _first(self, conn: Connection, stmt: Any, params: dict[str, Any]) -> Any:
         """Inside an operation: the first row of a prepared statement, or None."""
+        plain = self._prepared(stmt)
         if self._sqlite:
-            return self._prepared(stmt).first(_raw(conn), params)
-        return conn.execute(stmt, params).first()
+            return plain.first(_raw(conn), params)
+        record = await_only(_driver(conn).fetchrow(plain.sql, *plain.params(params)))
+        return None if record is None else plain.convert(record)
+
+    def _all_of(self, conn: Connection, stmt: Any, params: dict[str, Any]) -> list[Any]:
+        """Inside an operation: every row of a prepared statement."""
+        plain = self._prepared(stmt)
+        if self._sqlite:
+            return plain.all(_raw(conn), params)
+        return [plain.convert(r) for r in await_only(_driver(conn).fetch(plain.sql, *plain.params(params)))]
 
     def _execute(self, conn: Connection, stmt: Any, params: dict[str, Any]) -> int:
         """Inside an operation: execute a prepared write statement; its row count."""
+        plain = self._prepared(stmt)
         if self._sqlite:
-            return self._prepared(stmt).execute(_raw(conn), params).rowcount
-        return conn.execute(stmt, params).rowcount
+            return plain.execute(_raw(conn), params).rowcount
+        status: str = await_only(_driver(conn).execute(plain.sql, *plain.params(params)))
+        count = status.rsplit(" ", 1)[-1]  # "INSERT 0 1", "UPDATE 3"
+        return int(count) if count.isdigit() else -1
 
     async def _rows(self, stmt: Any, **params: Any) -> list[Any]:
         """The rows of one of the prepared statements above."""
-        if self._sqlite:
-            plain = self._prepared(stmt)
-            return await self._query(lambda conn: plain.all(_raw(conn), params))
-        return await self._query(lambda conn: list(conn.execute(stmt, params).all()))
+        return await self._query(lambda conn: self._all_of(conn, stmt, params))
 
     async def _row(self, stmt: Any, **params: Any) -> Any:
         """The first row of one of the prepared statements above, or None."""
@@ -570,10 +660,7 @@ class SqlStore:
         bucket = {"cohort_id": cohort_id, "period": period, "start": bucket_start(period, day)}
 
         def op(conn: Connection) -> Standing:
-            if self._sqlite:
-                leaders = self._prepared(TOP_POINTS).all(_raw(conn), {**bucket, "top": top})
-            else:
-                leaders = list(conn.execute(TOP_POINTS, {**bucket, "top": top}))
+            leaders = self._all_of(conn, TOP_POINTS, {**bucket, "top": top})
             row = self._first(conn, MY_POINTS, {**bucket, "member_id": member_id})
             mine = row.points if row is not None else 0
             ranked, ahead = self._first(conn, POINTS_COUNTS, {**bucket, "mine": mine})
@@ -713,7 +800,7 @@ class SqlStore:
 
         try:
             return await self._tx(op)
-        except CONFLICT:
+        except self._conflict:
             raise Conflict(f"{activity.kind} on {activity.local_date}") from None
 
     async def activities(
@@ -749,14 +836,14 @@ class SqlStore:
 
     def _days(self, conn: Connection, key: dict[str, Any]) -> tuple[set[dt.date], set[dt.date]]:
         """Inside an operation: a member's active and excused days in a cohort."""
+        plain = self._prepared(MEMBER_DAYS)
         if self._sqlite:
             # Years of rows: parsed here directly (SQLite keeps a DATE as YYYY-MM-DD), not column by column
             # through the generic converters, which cost several times the query.
-            plain = self._prepared(MEMBER_DAYS)
             rows = _raw(conn).execute(plain.sql, plain.params(key)).fetchall()
             days = [(dt.date.fromisoformat(day), active) for day, active in rows]
         else:
-            days = [(day, active) for day, active in conn.execute(MEMBER_DAYS, key)]
+            days = [tuple(r) for r in await_only(_driver(conn).fetch(plain.sql, *plain.params(key)))]
         return {day for day, active in days if active}, {day for day, active in days if not active}
 
     async def add_excusal(self, excusal: Excusal) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import uuid
@@ -60,12 +61,19 @@ async def store(request: pytest.FixtureRequest, tmp_path: object) -> AsyncIterat
         yield s
         await s.close()
         return
+    async with postgres_store() as s:
+        yield s
+
+
+@contextlib.asynccontextmanager
+async def postgres_store(**settings: str) -> AsyncIterator[SqlStore]:
+    """A migrated store in a new schema, dropped afterwards; `settings` are further server settings."""
     url = _postgres_or_skip()
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_async_engine(url)
     async with admin.begin() as conn:
         await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    s = SqlStore.from_url(url, server_settings={"search_path": schema})
+    s = SqlStore.from_url(url, server_settings={"search_path": schema, **settings})
     try:
         await s.migrate()
         yield s

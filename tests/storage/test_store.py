@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import uuid
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
+from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
 import storage.tables  # noqa: F401
 from bot.types import Activity, ActivityKind, Cohort, Invocation
 from storage.store import SqlStore
-from tests.conftest import CHANNEL, Bot, text_of
+from tests.conftest import CHANNEL, PG_URL, Bot, postgres_store, text_of
 
 
 async def test_200_concurrent_check_ins_all_succeed(bot: Bot) -> None:
@@ -110,3 +112,34 @@ async def test_instants_come_back_aware_in_utc(store: SqlStore) -> None:
     await store.record_activity(Activity(member.id, cohort.id, now.date(), ActivityKind.CHECKIN, 5, at=now))
     [entry] = await store.activities(cohort.id)
     assert entry.at == now and entry.at.tzinfo is not None
+
+
+async def test_after_a_postgres_restart_every_command_still_succeeds() -> None:
+    """Connections are not tested before use, so a restart leaves the pool full of dead ones: the first
+    command to meet one empties the pool, and it and every later command run on fresh connections."""
+    name = f"studybot-restart-{uuid.uuid4().hex[:8]}"
+    async with postgres_store(application_name=name) as store:
+        now = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
+        cohort = await make_cohort(store, now)
+        members = await asyncio.gather(*(store.upsert_member("console", f"u{i}", f"m{i}") for i in range(20)))
+        assert len({m.id for m in members}) == 20  # twenty at once: the pool holds all its connections now
+        admin = create_async_engine(PG_URL)
+        async with admin.begin() as conn:
+            ended = await conn.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE application_name = :name"
+                ),
+                {"name": name},
+            )
+        await admin.dispose()
+        assert ended and ended >= 5
+        # Reads and writes, one after another, each on what the pool hands out.
+        for m in members[:10]:
+            assert await store.get_member(m.id) == m
+        for m in members[10:]:
+            await store.enrol(cohort.id, m.id, now)
+            await store.record_activity(
+                Activity(m.id, cohort.id, now.date(), ActivityKind.CHECKIN, 5, at=now)
+            )
+        assert len(await store.activities(cohort.id)) == 10
