@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bench.common import cpu_sample, steal_since
 from bot.app import settle_memory
 from bot.challenges import pick_challenge
 from bot.clock import FakeClock
@@ -171,11 +172,15 @@ async def bench_sqlite(n: int, rate: float) -> None:
         settle_memory()  # as serve() does once started: start-up objects out of the collector's way
         writer = store.group_writer
         batches, writes = (writer.batches, writer.operations) if writer else (0, 0)
+        cpu = cpu_sample()
         elapsed, latencies = await burst(core, post_id, answer, users[:n])
+        burst_steal = steal_since(cpu)
         if writer:
             batches, writes = writer.batches - batches, writer.operations - writes
         quiet = await one_at_a_time(core, post_id, answer, users[n:])
+        cpu = cpu_sample()
         steady_latencies = await open_loop(core, open_post, open_answer, steady, rate)
+        steady_steal = steal_since(cpu)
         stored = len(await store.activities(cohort.id)) + len(await store.activities(open_cohort.id))
         if stored != n + QUIET + len(steady):
             raise RuntimeError(f"{stored} answers stored, expected {n + QUIET + len(steady)}")
@@ -185,11 +190,15 @@ async def bench_sqlite(n: int, rate: float) -> None:
     rate_seen = n / elapsed
     print(
         f"sqlite: burst of {n:,} answers through core.dispatch: {elapsed:.2f} s = {rate_seen:,.0f} answers/s"
+        f" ({burst_steal})"
     )
     if batches:
         print(f"sqlite:   {writes:,} writes in {batches:,} group commits ({writes / batches:.0f} each)")
     print(f"sqlite:   latency under the burst: {ms(latencies)}")
-    print(f"sqlite: open loop, {len(steady):,} answers offered at {rate:,.0f}/s: {ms(steady_latencies)}")
+    print(
+        f"sqlite: open loop, {len(steady):,} answers offered at {rate:,.0f}/s: {ms(steady_latencies)} "
+        f"({steady_steal})"
+    )
     print(f"sqlite: quiet, {QUIET} answers one at a time: {ms(quiet)}")
     print(f"sqlite: raw aiosqlite, one row per transaction, synchronous=NORMAL: {normal:,.0f} rows/s")
     print(f"sqlite: raw aiosqlite, one row per transaction, synchronous=FULL: {full:,.0f} rows/s")
@@ -227,11 +236,14 @@ async def bench_postgres(url: str, n: int, processes: int) -> None:
         cohort, post_id, answer = await make_cohort(store, "burst")
         users = members("b", 2 * n)
         await enrol(store, cohort, users)
+        cpu = cpu_sample()
         elapsed, latencies = await burst(core, post_id, answer, users[:n])
+        pg_steal = steal_since(cpu)
         await store.close()
         raw = n / await raw_postgres(url, n)
         print(
-            f"postgres: burst of {n:,} answers, one process: {elapsed:.2f} s = {n / elapsed:,.0f} answers/s"
+            f"postgres: burst of {n:,} answers, one process: {elapsed:.2f} s = {n / elapsed:,.0f} answers/s "
+            f"({pg_steal})"
         )
         print(f"postgres:   latency under the burst: {ms(latencies)}")
         print(f"postgres: raw asyncpg, one row per transaction: {raw:,.0f} rows/s")
@@ -256,6 +268,7 @@ async def multi_process(url: str, schema: str, post_id: int, answer: str, n: int
         )
         for i in range(processes)
     ]
+    cpu = cpu_sample()
     results = []
     for proc in procs:
         out, _ = await proc.communicate()
@@ -267,7 +280,7 @@ async def multi_process(url: str, schema: str, post_id: int, answer: str, n: int
     total = sum(r["count"] for r in results)
     print(
         f"postgres: burst of {total:,} answers split across {processes} bot processes: {ended - began:.2f} s "
-        f"= {total / (ended - began):,.0f} answers/s together"
+        f"= {total / (ended - began):,.0f} answers/s together ({steal_since(cpu)}, start-up included)"
     )
 
 

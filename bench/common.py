@@ -424,6 +424,24 @@ def latency_line(values: list[float]) -> str:
     )
 
 
+def cpu_sample() -> tuple[int, int]:
+    """(CPU time of all cores, the part the host took: steal) in ticks since boot; (0, 0) without /proc."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except (OSError, ValueError):
+        return 0, 0
+    return sum(fields), fields[7] if len(fields) > 7 else 0
+
+
+def steal_since(before: tuple[int, int]) -> str:
+    """How much of the machine's CPU time the host (hypervisor) took since `before`: on a shared virtual
+    machine this moves every figure, so the benchmarks print it beside them."""
+    total, steal = cpu_sample()
+    if total <= before[0]:
+        return "host steal unknown"
+    return f"host steal {(steal - before[1]) / (total - before[0]):.0%}"
+
+
 def verdict(value_ms: float, target_ms: float) -> str:
     return f"target < {target_ms:g} ms: {'MET' if value_ms < target_ms else 'MISSED'}"
 
