@@ -166,6 +166,9 @@ def _safe_load(text: str) -> Any:
 def _read(path: Path, key: str, checker: _Checker) -> list[tuple[str, dict[str, Any]]]:
     try:
         data = _safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        checker.problems.append(f"{path.name}: not UTF-8 text (byte {exc.start + 1}); save it as UTF-8")
+        return []
     except (OSError, yaml.YAMLError) as exc:
         checker.problems.append(f"{path.name}: cannot read: {exc}")
         return []

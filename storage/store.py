@@ -26,7 +26,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import Pool
@@ -94,6 +94,31 @@ review_t = _t(ReviewCardRow)
 reminder_t = _t(ReminderRow)
 recap_t = _t(RecapRow)
 
+
+def dialect_insert(name: str) -> Callable[[Table], Any]:
+    """The INSERT with ON CONFLICT of a dialect. PostgreSQL's is imported on first use: importing it costs a
+    tenth of a second at every start, which a bot on SQLite need not pay."""
+    if name == "sqlite":
+        return cast(Callable[[Table], Any], sqlite.insert)
+    from sqlalchemy.dialects import postgresql
+
+    return cast(Callable[[Table], Any], postgresql.insert)
+
+
+class ByDialect:
+    """A statement with ON CONFLICT, built for a dialect (by its name) the first time it is asked for."""
+
+    def __init__(self, build: Callable[[Callable[[Table], Any]], Any]) -> None:
+        self._build = build
+        self._built: dict[str, Any] = {}
+
+    def __getitem__(self, dialect: str) -> Any:
+        stmt = self._built.get(dialect)
+        if stmt is None:
+            stmt = self._built[dialect] = self._build(dialect_insert(dialect))
+        return stmt
+
+
 # The statements of the busiest paths (a member's command, an answer), built once with bind parameters: on
 # SQLite they run as plain sqlite3 statements (storage.sqlite_io.Plain), on PostgreSQL through SQLAlchemy.
 P = bindparam
@@ -159,10 +184,7 @@ def _upsert_review_card(insert: Any) -> Any:
     )
 
 
-SAVE_REVIEW_CARD = {
-    "sqlite": _upsert_review_card(sqlite.insert),
-    "postgresql": _upsert_review_card(postgresql.insert),
-}
+SAVE_REVIEW_CARD = ByDialect(_upsert_review_card)
 REVIEW_CARDS = (
     select(review_t)
     .where(review_t.c.member_id == P("member_id"))
@@ -208,7 +230,7 @@ def _add_points(insert: Any) -> Any:
     )
 
 
-ADD_POINTS = {"sqlite": _add_points(sqlite.insert), "postgresql": _add_points(postgresql.insert)}
+ADD_POINTS = ByDialect(_add_points)
 MEMBER_HAS_ACTIVITY = (
     select(activity_t.c.id)
     .where(activity_t.c.cohort_id == P("cohort_id"), activity_t.c.member_id == P("member_id"))
@@ -432,7 +454,7 @@ class SqlStore:
         return dropped
 
     def _insert(self, table: Table) -> Any:
-        return (sqlite.insert if self._sqlite else postgresql.insert)(table)
+        return dialect_insert(self._dialect.name)(table)
 
     async def _insert_new(self, table: Table, **values: object) -> bool:
         """Insert a row unless it would break a unique constraint; True when it was new."""

@@ -80,6 +80,12 @@ def broken_yaml(pack: Path) -> str:
     return "more.yaml: cannot read"
 
 
+def not_utf8(pack: Path) -> str:
+    # "Café" saved as Latin-1 by an editor: byte 24 is 0xE9, which UTF-8 cannot start a character with.
+    (pack / "challenges" / "more.yaml").write_bytes("challenges:\n  - id: caf\xe9\n".encode("latin-1"))
+    return "more.yaml: not UTF-8 text (byte 24); save it as UTF-8"
+
+
 def unknown_resource(pack: Path) -> str:
     write_pack(pack, WOMBAT, cites="no-such-resource")
     return "numpy.yaml: q1: unknown resource 'no-such-resource'"
@@ -117,7 +123,7 @@ async def started(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
         await core.store.close()
 
 
-@pytest.mark.parametrize("breakage", [broken_yaml, unknown_resource, duplicate_id])
+@pytest.mark.parametrize("breakage", [broken_yaml, not_utf8, unknown_resource, duplicate_id])
 async def test_a_pack_with_problems_is_refused_at_start_and_the_rest_is_served(
     tmp_path: Path,
     started: Callable[..., Any],

@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 PLATFORM = "slack"
 # Whether a member is a workspace admin changes rarely; ask users.info at most this often per member.
 ADMIN_CACHE_SECONDS = 600
+# Commands one process works on at once after acking them (more wait their turn, already acked).
+CONCURRENT_COMMANDS = 64
 # Slack redelivers an event it thinks was missed; remember this many event ids to process each once.
 SEEN_EVENTS = 2048
 # Commands after which the member's App Home is refreshed.
@@ -280,6 +282,9 @@ def build_app(
     homes = HomeRefresher(core, client) if homes is None else homes
     in_flight = InFlight() if in_flight is None else in_flight
     seen: OrderedDict[str, None] = OrderedDict()
+    # Commands worked on at once after their ack. Without a bound, a burst's handlers all become ready
+    # together and every request still waiting for its ack queues behind them on the event loop.
+    working = asyncio.Semaphore(CONCURRENT_COMMANDS)
 
     async def answer(message: SlackMessage, respond: AsyncRespond, channel_id: str, user_id: str) -> None:
         await post_response(client, respond, message, ephemeral=message.ephemeral)
@@ -294,13 +299,14 @@ def build_app(
     @in_flight
     async def study(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()  # within Slack's 3 seconds; the work below answers through response_url
-        user = await profiles.user(command["user_id"])
-        where = ConversationRef(PLATFORM, command["team_id"], command["channel_id"])
-        inv = core.invocation(command.get("text", ""), user, where)
-        reply = await core.dispatch(inv)
-        if reply.silent:  # dropped over the spam limit: the empty ack above was all Slack needs
-            return
-        await answer(render(reply), respond, command["channel_id"], command["user_id"])
+        async with working:
+            user = await profiles.user(command["user_id"])
+            where = ConversationRef(PLATFORM, command["team_id"], command["channel_id"])
+            inv = core.invocation(command.get("text", ""), user, where)
+            reply = await core.dispatch(inv)
+            if reply.silent:  # dropped over the spam limit: the empty ack above was all Slack needs
+                return
+            await answer(render(reply), respond, command["channel_id"], command["user_id"])
         if inv.command in PROGRESS_COMMANDS and not reply.error:
             homes.refresh(user, command["team_id"])  # in the background: the handler ends here
 
@@ -314,19 +320,20 @@ def build_app(
         if decoded is None:
             return
         user_info = body["user"]
-        user = await profiles.user(user_info["id"])
         channel_id = (body.get("channel") or {}).get("id", "")
-        where = ConversationRef(PLATFORM, body["team"]["id"], channel_id)
-        reply = await core.dispatch(Invocation(decoded[0], decoded[1], user, where))
-        if reply.silent:  # dropped over the spam limit: acked, nothing to say
-            return
-        message = render(reply)
-        await answer(
-            SlackMessage(message.text, message.blocks, True, message.files),
-            respond,
-            channel_id,
-            user_info["id"],
-        )
+        async with working:
+            user = await profiles.user(user_info["id"])
+            where = ConversationRef(PLATFORM, body["team"]["id"], channel_id)
+            reply = await core.dispatch(Invocation(decoded[0], decoded[1], user, where))
+            if reply.silent:  # dropped over the spam limit: acked, nothing to say
+                return
+            message = render(reply)
+            await answer(
+                SlackMessage(message.text, message.blocks, True, message.files),
+                respond,
+                channel_id,
+                user_info["id"],
+            )
         if decoded[0] in PROGRESS_COMMANDS and not reply.error:
             homes.refresh(user, body["team"]["id"])
 
