@@ -126,16 +126,28 @@ async def serve(
     stop: asyncio.Event,
     scheduler: StudyScheduler | None = None,
 ) -> None:
-    """Run the platforms and the scheduler until `stop` is set, then shut down in order."""
-    for platform in platforms.values():
-        await platform.start()
+    """Run the platforms and the scheduler until `stop` is set, then shut down in order.
+
+    When something fails to start (a refused token, another process holding SQLite's scheduler lock), what
+    had started is shut down, the failing platform included (its connections), and the error goes on.
+    """
+    started: list[ChatPlatform] = []
     scheduler = scheduler or StudyScheduler(core, platforms)
-    await scheduler.start()
-    settle_memory()
+    leading = False
     try:
+        for platform in platforms.values():
+            started.append(platform)
+            await platform.start()
+        await scheduler.start()
+        leading = True
+        settle_memory()
         await stop.wait()
     finally:
-        await scheduler.stop()
-        for platform in platforms.values():
-            await platform.close()
+        if leading:
+            await scheduler.stop()
+        for platform in reversed(started):
+            try:
+                await platform.close()
+            except Exception:
+                log.exception("closing %s failed", type(platform).__name__)
         await core.store.close()

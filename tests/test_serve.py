@@ -1,0 +1,58 @@
+"""`serve` starts the platforms and the scheduler and, when one of them fails to start, shuts down what had
+started (the failing platform's connections included) before the error goes on."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import pytest
+
+from bot.app import serve
+from bot.clock import FakeClock
+from bot.content import Catalog
+from bot.core import Core
+from storage.store import SqlStore
+from tests.fakes.platform import RecordingPlatform
+
+
+@dataclass
+class Tracked(RecordingPlatform):
+    events: list[str] = field(default_factory=list)
+    refuse: bool = False
+
+    async def start(self) -> None:
+        self.events.append(f"{self.name} start")
+        if self.refuse:
+            raise RuntimeError(f"{self.name} refused the token")
+
+    async def close(self) -> None:
+        self.events.append(f"{self.name} close")
+
+
+async def test_a_platform_failing_to_start_closes_what_started_and_the_database(
+    sqlite_store: SqlStore, catalog: Catalog, clock: FakeClock
+) -> None:
+    core = Core(sqlite_store, catalog, clock)
+    events: list[str] = []
+    first = Tracked("discord", events=events)
+    second = Tracked("slack", events=events, refuse=True)
+
+    with pytest.raises(RuntimeError, match="slack refused the token"):
+        await serve(core, {"discord": first, "slack": second}, asyncio.Event())
+
+    assert events == ["discord start", "slack start", "slack close", "discord close"]
+    with pytest.raises(RuntimeError, match="the database is closed"):
+        await sqlite_store.list_cohorts()
+
+
+async def test_a_clean_stop_closes_every_platform_once(
+    sqlite_store: SqlStore, catalog: Catalog, clock: FakeClock
+) -> None:
+    core = Core(sqlite_store, catalog, clock)
+    events: list[str] = []
+    stop = asyncio.Event()
+    stop.set()  # asked to stop as soon as it has started
+    platforms = {"discord": Tracked("discord", events=events), "slack": Tracked("slack", events=events)}
+    await serve(core, platforms, stop)
+    assert events == ["discord start", "slack start", "slack close", "discord close"]
