@@ -16,8 +16,9 @@ plus how long until every App Home refresh (after an answer) was published, and 
 app's event loop during each burst (measured inside the app process with 5 ms sleeps). With --profile the
 app process runs under cProfile and prints its top functions at the end (this slows it down). With
 --one-heatmap the app renders one heatmap PNG at start and sends it for every streak instead of drawing
-each (a what-if: how fast the same burst is when the image costs nothing). With --dispatch-limit N at most
-N commands run in the core at once (a what-if for a bounded worker pool behind the ack).
+each (a what-if: how fast the same burst is when the image costs nothing). The adapter itself works on at
+most CONCURRENT_COMMANDS (64) commands at once after their ack; with --dispatch-limit N at most N of them
+run in the core at once (a what-if for a tighter bound).
 
     python bench/slack_http.py                       # temporary SQLite file
     python bench/slack_http.py --profile             # where the app process spends its time
