@@ -434,7 +434,13 @@ class SqlStore:
                     await transaction.commit()
                 except BaseException as exc:
                     if not await self._dropped(conn, pool, exc):
-                        await transaction.rollback()
+                        try:
+                            await transaction.rollback()
+                        except Exception:  # a COMMIT that failed ended the transaction already
+                            log.warning(
+                                "rolling back failed too; the connection is thrown away", exc_info=True
+                            )
+                            await conn.invalidate()
                     raise
                 return result
         raise AssertionError("unreachable: the second attempt returns or raises")
