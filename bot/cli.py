@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bot.content import ContentError, load_catalog_keeping_good
 from bot.logsafe import configure_logging, hide_password
+from bot.ports import PlatformRefused
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,9 @@ def _run(settings: Settings, slack_mode: str, port: int | None) -> int:
         return 1
     except login_failure:
         print("studybot run: Discord refused DISCORD_TOKEN; check the bot token.", file=sys.stderr)
+        return 2
+    except PlatformRefused as exc:
+        print(f"studybot run: {exc}", file=sys.stderr)
         return 2
 
 

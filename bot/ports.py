@@ -67,6 +67,10 @@ class LeaderLock(Protocol):
     async def release(self) -> None: ...
 
 
+class PlatformRefused(Exception):
+    """A chat platform refused studybot's credentials at start; the message names the setting to check."""
+
+
 class Conflict(Exception):
     """A unique constraint said no: the thing already exists (a second answer, a taken name)."""
 

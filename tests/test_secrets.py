@@ -255,7 +255,8 @@ async def test_a_slack_run_over_socket_mode_logs_no_token_or_ticket(
         finally:
             await service.close()
 
-    assert len(fake.calls_to("apps.connections.open")) == 2
+    # The start-up check of the app token, the first connection, the reconnection.
+    assert len(fake.calls_to("apps.connections.open")) == 3
     assert {"slack_sdk", "slack_bolt"} <= logs.loggers()
     # slack_sdk logs the response of apps.connections.open, the Socket Mode URL with its ticket: redacted.
     assert f"?ticket={REDACTED}&app_id=A0FAKE" in logs.everything()

@@ -1,10 +1,13 @@
 """`serve` starts the platforms and the scheduler and, when one of them fails to start, shuts down what had
-started (the failing platform's connections included) before the error goes on."""
+started (the failing platform's connections included) before the error goes on; `studybot run` then says
+what was refused."""
 
 from __future__ import annotations
 
 import asyncio
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -13,7 +16,9 @@ from bot.clock import FakeClock
 from bot.content import Catalog
 from bot.core import Core
 from storage.store import SqlStore
+from tests.fakes.loadgen import BotProcess, free_port
 from tests.fakes.platform import RecordingPlatform
+from tests.fakes.slack import FakeSlack
 
 
 @dataclass
@@ -56,3 +61,37 @@ async def test_a_clean_stop_closes_every_platform_once(
     platforms = {"discord": Tracked("discord", events=events), "slack": Tracked("slack", events=events)}
     await serve(core, platforms, stop)
     assert events == ["discord start", "slack start", "slack close", "discord close"]
+
+
+async def test_studybot_run_with_a_refused_slack_token_exits_and_says_which(tmp_path: Path) -> None:
+    """The real command against the fake Slack: a refused bot token ends `studybot run` at once with exit
+    code 2 and one line naming the setting, not a traceback or a process that keeps trying."""
+    async with FakeSlack() as fake:
+        fake.fail_next("auth.test", error="invalid_auth")
+        bot = BotProcess(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'studybot.db'}", fake)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "run",
+            "--slack-mode",
+            "http",
+            "--port",
+            str(free_port()),
+            cwd=tmp_path,
+            env=bot.env(),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 2, (out, err)
+    assert (
+        err.decode()
+        .strip()
+        .endswith(
+            "studybot run: Slack refused SLACK_BOT_TOKEN (invalid_auth): use the app's Bot User OAuth Token "
+            "(xoxb-...) from its OAuth & Permissions page."
+        )
+    ), err
+    assert b"Traceback" not in out + err

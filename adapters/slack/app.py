@@ -23,7 +23,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack.render import ACTION_PREFIX, SEPARATOR, SlackMessage, decode_action, render
 from bot.core import Core
-from bot.ports import Undeliverable
+from bot.ports import PlatformRefused, Undeliverable
 from bot.types import ConversationRef, Invocation, Reply, UserRef
 
 log = logging.getLogger(__name__)
@@ -404,6 +404,7 @@ class SlackService:
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
+        await self._check_tokens()
         if self.http_port is None:
             self._socket = AsyncSocketModeHandler(self.app, app_token=self.app_token)
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
@@ -411,6 +412,28 @@ class SlackService:
         self._runner = web.AppRunner(self.app.web_app(path="/slack/events"))
         await self._runner.setup()
         await web.TCPSite(self._runner, port=self.http_port).start()
+
+    async def _check_tokens(self) -> None:
+        """Fail at start, saying which token, when Slack refuses one: bolt would otherwise fail every request
+        (the bot token), and Socket Mode would try to connect again and again (the app token)."""
+        try:
+            await self.client.auth_test()
+        except SlackApiError as exc:
+            raise PlatformRefused(
+                f"Slack refused SLACK_BOT_TOKEN ({exc.response.get('error')}): use the app's Bot User OAuth "
+                "Token (xoxb-...) from its OAuth & Permissions page."
+            ) from None
+        if self.http_port is not None:
+            return
+        try:
+            # Asks for a Socket Mode URL, as connecting does; an unused URL expires on its own.
+            await self.client.apps_connections_open(app_token=self.app_token)
+        except SlackApiError as exc:
+            raise PlatformRefused(
+                f"Slack refused SLACK_APP_TOKEN ({exc.response.get('error')}): Socket Mode needs an "
+                "app-level token (xapp-...) with the connections:write scope, from the app's Basic "
+                "Information page."
+            ) from None
 
     async def close(self) -> None:
         if self._socket is not None:

@@ -15,6 +15,7 @@ from adapters.slack.app import SlackPlatform, SlackService, build_app, make_clie
 from bot.clock import FakeClock
 from bot.content import Catalog
 from bot.core import Core
+from bot.ports import PlatformRefused
 from bot.posting import Poster
 from storage.store import SqlStore
 from tests.fakes.slack import (
@@ -232,6 +233,35 @@ async def test_the_service_studybot_run_uses_connects_over_socket_mode(
             assert "ML-engineer roadmap" in shown(await fake.wait_for_response(response_url))
         finally:
             await service.close()
+
+
+@pytest.mark.parametrize(
+    ("method", "http_port", "setting"),
+    [
+        ("auth.test", None, "SLACK_BOT_TOKEN"),
+        ("apps.connections.open", None, "SLACK_APP_TOKEN"),
+        ("auth.test", 0, "SLACK_BOT_TOKEN"),
+    ],
+)
+async def test_a_refused_token_stops_the_start_and_names_the_setting(
+    sqlite_store: SqlStore, catalog: Catalog, method: str, http_port: int | None, setting: str
+) -> None:
+    core = Core(sqlite_store, catalog, FakeClock(dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC)))
+    async with FakeSlack() as fake:
+        fake.fail_next(method, error="invalid_auth")
+        service = SlackService(
+            core,
+            make_client("xoxb-fake", fake.api_url),
+            app_token="xapp-fake",
+            signing_secret=fake.signing_secret,
+            http_port=http_port,
+        )
+        with pytest.raises(PlatformRefused, match=rf"Slack refused {setting} \(invalid_auth\)"):
+            await service.start()
+        await service.close()
+        # Refused once, it is not asked again and again: one call, and no Socket Mode connection.
+        assert len(fake.calls_to(method)) == 1
+        assert len(fake.calls_to("apps.connections.open")) == (1 if setting == "SLACK_APP_TOKEN" else 0)
 
 
 async def test_a_personal_image_is_uploaded_to_the_members_direct_messages(setup: Setup) -> None:
