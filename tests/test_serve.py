@@ -5,7 +5,6 @@ what was refused."""
 from __future__ import annotations
 
 import asyncio
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,21 +68,7 @@ async def test_studybot_run_with_a_refused_slack_token_exits_and_says_which(tmp_
     async with FakeSlack() as fake:
         fake.fail_next("auth.test", error="invalid_auth")
         bot = BotProcess(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'studybot.db'}", fake)
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "run",
-            "--slack-mode",
-            "http",
-            "--port",
-            str(free_port()),
-            cwd=tmp_path,
-            env=bot.env(),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        proc = await bot.spawn(free_port(), asyncio.subprocess.PIPE, asyncio.subprocess.PIPE)
         out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 2, (out, err)
     assert (

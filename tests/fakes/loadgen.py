@@ -90,6 +90,25 @@ class BotProcess:
         )
         return env
 
+    async def spawn(self, port: int, stdout: Any, stderr: Any) -> asyncio.subprocess.Process:
+        """`studybot run` in Slack HTTP mode on `port`, with this process's environment."""
+        # cwd is the test's folder, so a developer's .env in the repository is not read.
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "run",
+            "--slack-mode",
+            "http",
+            "--port",
+            str(port),
+            cwd=self.folder,
+            env=self.env(),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+        )
+
     async def start(self, timeout: float = 60.0, attempts: int = 3) -> None:  # noqa: ASYNC109
         """Start the process and wait until it accepts connections on its port."""
         for _ in range(attempts):
@@ -108,22 +127,7 @@ class BotProcess:
         self.port = free_port()
         self._log_path = self.folder / f"studybot.{self.starts}.log"
         self._log = _open_log(self._log_path)
-        # cwd is the test's folder, so a developer's .env in the repository is not read.
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "run",
-            "--slack-mode",
-            "http",
-            "--port",
-            str(self.port),
-            cwd=self.folder,
-            env=self.env(),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=asyncio.subprocess.STDOUT,
-        )
+        self.proc = await self.spawn(self.port, self._log, asyncio.subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.returncode is not None:
