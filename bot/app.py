@@ -102,7 +102,7 @@ class ContentReloader:
 async def build_core(settings: Settings, database_url: str | None = None, clock: Clock | None = None) -> Core:
     """Load the content, open the database (migrating it to the latest schema), and build the core."""
     catalog = load_content(settings.community_packs())
-    store = SqlStore.from_url(database_url or settings.database_url)
+    store = SqlStore.from_url(database_url or settings.database_url, pool_size=settings.db_pool_size)
     await store.migrate()
     return Core(store, catalog, clock or SystemClock())
 

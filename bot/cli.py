@@ -12,6 +12,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from bot.content import ContentError, load_catalog_keeping_good
 from bot.logsafe import configure_logging, hide_password
 from bot.ports import PlatformRefused
@@ -209,7 +211,14 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = str(error["loc"][0]) if error["loc"] else "?"
+            variable = name if name.isupper() else f"STUDYBOT_{name.upper()}"
+            print(f"studybot: {variable}: {error['msg']}; see the README's configuration.", file=sys.stderr)
+        return 2
     configure_logging(settings)
     if args.command == "console":
         user = args.user or _console_user()

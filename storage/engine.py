@@ -26,8 +26,9 @@ MIGRATION_LOCK_KEY = 0x5354_5544_594D_4947
 _SCRIPT_ID = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=[ \t]*(.+?)[ \t]*(?:#.*)?$", re.MULTILINE)
 # Under a burst every dispatch waits for a pooled connection; waiting is better than failing a member.
 POOL_TIMEOUT_S = 300
-# PostgreSQL connections kept open per process. All of them stay open: connections beyond the pool's size
-# ("overflow") are closed on return, and under a burst that meant connecting anew all the time.
+# PostgreSQL connections kept open per process (STUDYBOT_DB_POOL_SIZE). All of them stay open: connections
+# beyond the pool's size ("overflow") are closed on return, and under a burst that meant connecting anew all
+# the time.
 POOL_SIZE = 10
 
 
@@ -35,7 +36,7 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str, **connect_args: Any) -> AsyncEngine:
+def make_engine(url: str, *, pool_size: int = POOL_SIZE, **connect_args: Any) -> AsyncEngine:
     """Create the engine for a database URL; SQLite gets WAL, a busy timeout and foreign keys."""
     if is_sqlite(url):
         engine = create_async_engine(url, pool_timeout=POOL_TIMEOUT_S, connect_args=connect_args)
@@ -47,7 +48,7 @@ def make_engine(url: str, **connect_args: Any) -> AsyncEngine:
         return engine
     return create_async_engine(
         url,
-        pool_size=POOL_SIZE,
+        pool_size=pool_size,
         max_overflow=0,
         pool_timeout=POOL_TIMEOUT_S,
         connect_args=connect_args,

@@ -47,7 +47,7 @@ from bot.types import (
     ScoreRow,
     Standing,
 )
-from storage.engine import is_sqlite, make_engine, upgrade
+from storage.engine import POOL_SIZE, is_sqlite, make_engine, upgrade
 from storage.leader import PostgresLeaderLock, SqliteFileLock
 from storage.points import PERIODS, bucket_start, points_t, rebuild_points
 from storage.sqlite_io import GroupWriter, Plain, Readers, sync_engine
@@ -374,8 +374,9 @@ class SqlStore:
         return self._writer
 
     @classmethod
-    def from_url(cls, url: str, **connect_args: Any) -> SqlStore:
-        return cls(make_engine(url, **connect_args))
+    def from_url(cls, url: str, *, pool_size: int = POOL_SIZE, **connect_args: Any) -> SqlStore:
+        """A store on the database at `url`; `pool_size` connections on PostgreSQL (SQLite ignores it)."""
+        return cls(make_engine(url, pool_size=pool_size, **connect_args))
 
     @property
     def is_sqlite(self) -> bool:

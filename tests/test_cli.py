@@ -122,6 +122,34 @@ def test_empty_variables_count_as_unset(monkeypatch: pytest.MonkeyPatch) -> None
     )
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("DISCORD_GUILD_ID", "my-server", "DISCORD_GUILD_ID: Input should be a valid integer"),
+        ("STUDYBOT_DB_POOL_SIZE", "0", "STUDYBOT_DB_POOL_SIZE: Input should be greater than or equal to 1"),
+    ],
+)
+def test_a_bad_variable_is_named_in_one_line_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, said: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    done = studybot("run", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr == f"studybot: {said}" + done.stderr.split(said, 1)[1]
+    assert "Traceback" not in done.stderr and "see the README's configuration" in done.stderr
+
+
+def test_the_pool_size_setting_sizes_the_postgresql_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.settings import Settings
+    from storage.store import SqlStore
+
+    monkeypatch.setenv("STUDYBOT_DB_POOL_SIZE", "25")
+    store = SqlStore.from_url(
+        "postgresql+asyncpg://studybot@127.0.0.1/none", pool_size=Settings().db_pool_size
+    )  # no connection is opened until the first command
+    assert store.engine.pool.size() == 25  # type: ignore[attr-defined]
+
+
 PLATFORM_LIBRARIES = {"discord", "slack_bolt", "slack_sdk"}
 # Runs `studybot` (bot.cli.main) with serve() stubbed to return at once, then reports which platforms it
 # built and which platform libraries the process imported.
