@@ -21,8 +21,8 @@ class Settings(BaseSettings):
 
     # Left out of the repr: a PostgreSQL URL may hold a password.
     database_url: str = Field(default=DEFAULT_DATABASE_URL, repr=False)
-    # PostgreSQL connections each process keeps open (SQLite ignores it).
-    db_pool_size: int = Field(default=10, ge=1, le=500)
+    # PostgreSQL connections each process keeps open (SQLite ignores it); the scheduler's leader holds one.
+    db_pool_size: int = Field(default=10, ge=2, le=500)
     log_level: str = "WARNING"
     files_dir: str = "studybot-files"
     # Community content packs, separated like PATH (":" on Linux and macOS, ";" on Windows).

@@ -126,7 +126,7 @@ def test_empty_variables_count_as_unset(monkeypatch: pytest.MonkeyPatch) -> None
     ("variable", "value", "said"),
     [
         ("DISCORD_GUILD_ID", "my-server", "DISCORD_GUILD_ID: Input should be a valid integer"),
-        ("STUDYBOT_DB_POOL_SIZE", "0", "STUDYBOT_DB_POOL_SIZE: Input should be greater than or equal to 1"),
+        ("STUDYBOT_DB_POOL_SIZE", "1", "STUDYBOT_DB_POOL_SIZE: Input should be greater than or equal to 2"),
     ],
 )
 def test_a_bad_variable_is_named_in_one_line_not_a_traceback(
