@@ -293,12 +293,13 @@ def _binder(type_: Any, dialect: Any) -> Callable[[Any], Any] | None:
 
 
 class Plain:
-    """A SQLAlchemy Core statement compiled once for SQLite and run on the bare sqlite3 cursor.
+    """A SQLAlchemy Core statement compiled once for a dialect, to run on the driver's own connection (the
+    bare sqlite3 cursor here; the store runs PostgreSQL's on asyncpg the same way).
 
-    The statement stays the one definition of the query (PostgreSQL runs it through SQLAlchemy as usual);
-    here its SQL, parameter order and column types are worked out once, so running it costs what sqlite3
-    costs. Values go through the columns' own bind processors and come back through their result
-    processors, exactly as SQLAlchemy would store and read them.
+    The statement stays the one definition of the query; its SQL, parameter order and column types are
+    worked out once, so running it costs what the driver costs. Values go through the columns' own bind
+    processors and come back through their result processors, exactly as SQLAlchemy would store and read
+    them (tests/storage/test_plain.py checks the bytes on SQLite).
     """
 
     def __init__(self, stmt: Any, dialect: Any) -> None:

@@ -51,10 +51,6 @@ from storage.engine import POOL_SIZE, is_sqlite, make_engine, upgrade
 from storage.leader import PostgresLeaderLock, SqliteFileLock
 from storage.points import PERIODS, bucket_start, points_t, rebuild_points
 from storage.sqlite_io import GroupWriter, Plain, Readers, sync_engine
-
-if TYPE_CHECKING:
-    import asyncpg
-
 from storage.tables import (
     ActivityRow,
     CohortRow,
@@ -68,6 +64,9 @@ from storage.tables import (
     ReminderRow,
     ReviewCardRow,
 )
+
+if TYPE_CHECKING:
+    import asyncpg
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +118,9 @@ class ByDialect:
         return stmt
 
 
-# The statements of the busiest paths (a member's command, an answer), built once with bind parameters: on
-# SQLite they run as plain sqlite3 statements (storage.sqlite_io.Plain), on PostgreSQL through SQLAlchemy.
+# The statements of the busiest paths (a member's command, an answer), built once with bind parameters and
+# compiled once per dialect (storage.sqlite_io.Plain), then run on the driver's own connection: sqlite3's,
+# or asyncpg's on PostgreSQL.
 P = bindparam
 MEMBER_BY_USER = select(member_t).where(
     member_t.c.platform == P("platform"), member_t.c.user_id == P("user_id")
