@@ -133,17 +133,17 @@ async def serve(
     """
     started: list[ChatPlatform] = []
     scheduler = scheduler or StudyScheduler(core, platforms)
-    leading = False
+    scheduler_started = False
     try:
         for platform in platforms.values():
             started.append(platform)
             await platform.start()
         await scheduler.start()
-        leading = True
+        scheduler_started = True
         settle_memory()
         await stop.wait()
     finally:
-        if leading:
+        if scheduler_started:
             await scheduler.stop()
         for platform in reversed(started):
             try:
