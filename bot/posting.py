@@ -128,7 +128,10 @@ class Poster:
         for day in due_days(cohort, now):
             if await self.core.store.post_for_day(cohort.id, day) is not None:
                 continue
-            late = now - due_instant(cohort, day)
+            due = due_instant(cohort, day)
+            if due is None:  # due_days only lists days with an instant; the type checker cannot know
+                continue
+            late = now - due
             if late > dt.timedelta(minutes=cohort.catchup_minutes):
                 self._skip(cohort, day, late, report)
                 continue
@@ -173,8 +176,13 @@ class Poster:
             (p.cohort_id, p.local_date) for p in await store.posts_since(now.date() - dt.timedelta(days=2))
         }
         for cohort in cohorts.values():
-            if any((cohort.id, day) not in recent for day in due_days(cohort, now)):
-                await self.post_if_due(cohort, report)
+            try:
+                if any((cohort.id, day) not in recent for day in due_days(cohort, now)):
+                    await self.post_if_due(cohort, report)
+            except Exception as exc:
+                # One cohort's bad row (a date no calendar holds, say) must not keep the others from posting.
+                log.exception("the sweep could not post for cohort %s (id %s)", cohort.name, cohort.id)
+                report.failed.append((cohort.name, str(exc)))
         for stale in await store.stale_claims(now - self.resend_after):
             owner = cohorts.get(stale.cohort_id)
             platform = self.platforms.get(owner.platform) if owner else None

@@ -10,6 +10,9 @@ from bot.commands import format_days
 from bot.types import Cohort
 
 ONE_DAY = dt.timedelta(days=1)
+# The longest a clock change skips is a whole day (Samoa left out 2011-12-30); a walk through a gap that
+# finds no valid time within it would otherwise never end.
+MAX_GAP_MINUTES = 25 * 60
 
 
 def is_scheduled(cohort: Cohort, day: dt.date) -> bool:
@@ -29,19 +32,29 @@ def is_due(cohort: Cohort, now: dt.datetime) -> dt.date | None:
     return local.date() if local.time().replace(tzinfo=None) >= cohort.post_time else None
 
 
-def due_instant(cohort: Cohort, day: dt.date) -> dt.datetime:
+def due_instant(cohort: Cohort, day: dt.date) -> dt.datetime | None:
     """The instant (UTC) a day's post falls due: its local post time, or when that time does not exist
-    (clocks jump over it), the first valid local time after it; a repeated time counts once, the first."""
+    (clocks jump over it), the first valid local time after it; a repeated time counts once, the first.
+
+    None when there is no such instant: a day at the edge of the calendar (a stored 9999-12-31) whose
+    instant falls outside what datetime can hold, or a day the zone skipped whole.
+    """
     tz = ZoneInfo(cohort.timezone)
-    local = dt.datetime.combine(day, cohort.post_time, tzinfo=tz)
-    instant = local.astimezone(dt.UTC)
-    if instant.astimezone(tz).replace(tzinfo=None) == local.replace(tzinfo=None):
-        return instant
-    # In a gap: walk from just before it to the moment the wall clock passes the post time.
-    instant = local.replace(fold=1).astimezone(dt.UTC).replace(second=0, microsecond=0)
-    while is_due(dataclasses.replace(cohort, paused=False), instant) != day:
-        instant += dt.timedelta(minutes=1)
-    return instant
+    try:
+        local = dt.datetime.combine(day, cohort.post_time, tzinfo=tz)
+        instant = local.astimezone(dt.UTC)
+        if instant.astimezone(tz).replace(tzinfo=None) == local.replace(tzinfo=None):
+            return instant
+        # In a gap: walk from just before it to the moment the wall clock passes the post time.
+        instant = local.replace(fold=1).astimezone(dt.UTC).replace(second=0, microsecond=0)
+        unpaused = dataclasses.replace(cohort, paused=False)
+        for _ in range(MAX_GAP_MINUTES):
+            if is_due(unpaused, instant) == day:
+                return instant
+            instant += dt.timedelta(minutes=1)
+    except OverflowError:
+        pass
+    return None
 
 
 def due_days(cohort: Cohort, now: dt.datetime) -> list[dt.date]:
@@ -51,23 +64,37 @@ def due_days(cohort: Cohort, now: dt.datetime) -> list[dt.date]:
     """
     if cohort.paused:
         return []
-    today = now.astimezone(ZoneInfo(cohort.timezone)).date()
-    days = (today - ONE_DAY, today)
-    return [d for d in days if is_scheduled(cohort, d) and due_instant(cohort, d) <= now]
+    try:
+        today = now.astimezone(ZoneInfo(cohort.timezone)).date()
+        days = (today - ONE_DAY, today)
+    except OverflowError:
+        return []
+    due = []
+    for d in days:
+        at = due_instant(cohort, d) if is_scheduled(cohort, d) else None
+        if at is not None and at <= now:
+            due.append(d)
+    return due
 
 
 def next_post(cohort: Cohort, now: dt.datetime) -> dt.datetime | None:
-    """When this cohort next posts after `now`, in its local time, or None when paused or never."""
+    """When this cohort next posts after `now`, in its local time, or None when paused or never.
+
+    Never also for a start date so close to the end of the calendar that no instant can be computed.
+    """
     if cohort.paused or not cohort.weekdays:
         return None
     tz = ZoneInfo(cohort.timezone)
-    day = max(now.astimezone(tz).date(), cohort.start_date)
-    for _ in range(8):
-        if is_scheduled(cohort, day):
-            at = due_instant(cohort, day)
-            if at > now:
-                return at.astimezone(tz)
-        day += ONE_DAY
+    try:
+        day = max(now.astimezone(tz).date(), cohort.start_date)
+        for _ in range(8):
+            if is_scheduled(cohort, day):
+                at = due_instant(cohort, day)
+                if at is not None and at > now:
+                    return at.astimezone(tz)
+            day += ONE_DAY
+    except OverflowError:
+        pass
     return None
 
 

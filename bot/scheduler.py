@@ -153,16 +153,25 @@ class StudyScheduler:
         skipped the Monday after the US spring change for a cohort posting at 00:00 in New York.
         """
         job_id = f"cohort-{cohort.id}"
-        at = next_post(cohort, self.core.clock.now())
-        if at is None:
-            with contextlib.suppress(JobLookupError):
-                self._aps.remove_job(job_id)
-            return
-        # replace_existing rather than looking the job up first: before the scheduler starts, a lookup
-        # walks every job added so far, which made arming 1,000 cohorts quadratic.
-        self._aps.add_job(
-            self._track, DateTrigger(run_date=at), args=["post", cohort.id], id=job_id, replace_existing=True
-        )
+        try:
+            at = next_post(cohort, self.core.clock.now())
+            if at is None:
+                with contextlib.suppress(JobLookupError):
+                    self._aps.remove_job(job_id)
+                return
+            # replace_existing rather than looking the job up first: before the scheduler starts, a lookup
+            # walks every job added so far, which made arming 1,000 cohorts quadratic.
+            self._aps.add_job(
+                self._track,
+                DateTrigger(run_date=at),
+                args=["post", cohort.id],
+                id=job_id,
+                replace_existing=True,
+            )
+        except Exception:
+            # Each cohort is armed alone: one bad row is logged and skipped, every other cohort still posts
+            # (and the process still starts; the sweep keeps trying this one every minute).
+            log.exception("could not schedule cohort %s (id %s); skipping it", cohort.name, cohort.id)
 
     async def cohort_changed(self, cohort: Cohort) -> None:
         """A moderator created, changed, paused or resumed a cohort: move its job."""

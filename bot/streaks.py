@@ -56,33 +56,41 @@ def settle(
     excused: Collection[dt.date],
     through: dt.date,
 ) -> StreakState:
-    """Fold the days after `state.through` up to `through` into the state; days before are already final."""
+    """Fold the days after `state.through` up to `through` into the state; days before are already final.
+
+    The fold steps from one active or excused day to the next and settles each run of unmarked days between
+    them at once, so its cost follows the member's history, never the calendar distance it spans (an excusal
+    dated in year 1 costs one step, not 740,000).
+    """
     if state.through is not None and through <= state.through:
         return state
-    if state.through is None:
-        days = [d for d in (*active, *excused) if d <= through]
-        if not days:
-            return replace(state, through=through)
-        day = min(days)
-    else:
-        day = state.through + ONE_DAY
+    after = state.through
+    marked = sorted({d for d in (*active, *excused) if d <= through and (after is None or d > after)})
+    if after is None and not marked:
+        return replace(state, through=through)
+    # Ordinals rather than dates: stepping past date.max (a stored 9999-12-31) would overflow.
+    day = marked[0].toordinal() if after is None else after.toordinal() + 1
     current, longest, freezes = state.current, state.longest, state.freezes
     frozen = set(state.frozen)
-    while day <= through:
-        if day in active:
+    for mark in marked:
+        current, freezes = _miss(day, mark.toordinal() - day, current, freezes, frozen)
+        if mark in active:
             current += 1
             longest = max(longest, current)
             if current % FREEZE_EVERY == 0:
                 freezes = min(MAX_FREEZES, freezes + 1)
-        elif day in excused:
-            pass
-        elif current > 0 and freezes > 0:
-            freezes -= 1
-            frozen.add(day)
-        else:
-            current = 0
-        day += ONE_DAY
+        day = mark.toordinal() + 1
+    current, freezes = _miss(day, through.toordinal() + 1 - day, current, freezes, frozen)
     return StreakState(through, current, longest, freezes, frozenset(frozen))
+
+
+def _miss(first: int, count: int, current: int, freezes: int, frozen: set[dt.date]) -> tuple[int, int]:
+    """Settle `count` missed days from ordinal `first`: held freezes cover the first, else the run ends."""
+    if count <= 0 or current == 0:
+        return current, freezes
+    used = min(freezes, count)
+    frozen.update(dt.date.fromordinal(first + i) for i in range(used))
+    return (current if used == count else 0), freezes - used
 
 
 def summarize(active: Collection[dt.date], excused: Collection[dt.date], today: dt.date) -> StreakSummary:
