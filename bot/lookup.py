@@ -8,6 +8,7 @@ from typing import Any
 from bot.commands import REGISTRY, Arg, ArgKind, UserError
 from bot.content import RESOURCE_KINDS
 from bot.context import Context
+from bot.search import MAX_QUERY_CHARS
 from bot.types import Card, Field, Reply
 
 
@@ -45,8 +46,15 @@ def _filters(ctx: Context, query: str) -> tuple[str, str | None, str | None]:
         usage="<query> [stage:<id>] [kind:<kind>]",
     ),
     example="/study resources pandas groupby kind:docs",
+    heavy=True,
 )
 async def resources(ctx: Context, args: dict[str, Any]) -> Reply:
+    # Before any work that grows with it: the filters, the search and the "nothing found" hint.
+    if len(args["query"]) > MAX_QUERY_CHARS:
+        raise UserError(
+            f"That search is too long: {len(args['query']):,} characters, and a search takes up to "
+            f"{MAX_QUERY_CHARS}. Try a few key words, e.g. `/study resources pandas groupby kind:docs`."
+        )
     query, stage, kind = _filters(ctx, args["query"])
     search = ctx.core.search
     if not query:

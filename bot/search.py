@@ -5,6 +5,11 @@ each pair of neighbouring words is also indexed joined ("k means" -> "kmeans", "
 "scikitlearn"), so spacing and hyphens do not matter. A query word is looked up exactly, then through the
 synonym table, then as a near-miss typo (optimal string alignment distance 1, or 2 for long words, found
 through a table of deletions), then as the prefix of a longer word.
+
+Every step is bounded whatever a member types or a pack holds: a query is at most MAX_QUERY_CHARS (the
+`resources` command refuses longer ones) and only its first MAX_QUERY_WORDS words count; typo and prefix
+expansion skip a word longer than any word they could find; the deletion table holds words up to
+MAX_TYPO_WORD_CHARS only; autocomplete ignores a prefix longer than MAX_PREFIX_CHARS.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import islice, pairwise
 
 from bot.content import RESOURCE_KINDS, Catalog, Resource
 
@@ -109,6 +114,26 @@ HOW_SAID = {
 }
 SHOWN = 5
 SUGGEST_LIMIT = 25  # Discord's cap on autocomplete choices
+# What a search query may be: a few key words fit many times over, and every step after this is bounded by it
+# (a 1,990-character word once took 13-17 s and ~4 GB in the typo expansion, blocking every server).
+MAX_QUERY_CHARS = 200
+# Query words that count: more say nothing new about what someone wants, and each costs a lookup and a pass
+# over the roadmap's titles for the "nothing found" hint.
+MAX_QUERY_WORDS = 20
+# The typo budget of the longest words (see typo_budget).
+MAX_TYPO = 2
+# Longest word the typo table holds and a query word is corrected against: a word's deletions grow with its
+# length squared, and no word worth correcting is this long (the built-in pack's longest is 21 characters,
+# "reinforcementlearning"); a pack's longer words are still found exactly.
+MAX_TYPO_WORD_CHARS = 32
+# The edit distance the "nothing found" hint tolerates between a query word and a title word.
+PLACE_TYPOS = 3
+# Query words the "nothing found" hint compares with every title word (an edit distance each, 20-30 µs on
+# the development machine): the first few say where someone was heading; 20 words took 15-23 ms.
+MAX_PLACE_WORDS = 5
+# Autocomplete prefixes longer than this complete nothing: Discord caps a choice's name and value at 100
+# characters, and Discord sends the text typed so far (up to 6,000 characters) on every keystroke.
+MAX_PREFIX_CHARS = 100
 
 
 def stem(word: str) -> str:
@@ -127,6 +152,12 @@ def terms(text: str) -> list[str]:
     """Folded words plus each neighbouring pair joined."""
     ws = words(text)
     return ws + [a + b for a, b in pairwise(ws)]
+
+
+def query_words(query: str) -> list[str]:
+    """The first MAX_QUERY_WORDS folded words of a query, stop words dropped, reading no further."""
+    found = (stem(m.group()) for m in _WORD.finditer(query.lower()) if m.group() not in STOP)
+    return list(islice(found, MAX_QUERY_WORDS))
 
 
 def osa_distance(a: str, b: str, limit: int) -> int:
@@ -148,7 +179,16 @@ def osa_distance(a: str, b: str, limit: int) -> int:
     return prev[-1]
 
 
+def letters(word: str) -> int:
+    """The set of a word's characters as bits (folded modulo 64: a shared bit may be two characters)."""
+    bits = 0
+    for ch in word:
+        bits |= 1 << (ord(ch) % 64)
+    return bits
+
+
 def _deletes(word: str, depth: int) -> set[str]:
+    """The word and every string `depth` deletions or fewer away: about len(word) ** depth of them."""
     out = {word}
     frontier = {word}
     for _ in range(depth):
@@ -158,7 +198,10 @@ def _deletes(word: str, depth: int) -> set[str]:
 
 
 def typo_budget(word: str) -> int:
-    return 0 if len(word) < 4 else 1 if len(word) < 7 else 2
+    """Edits a word may be off by and still be found; none for words too long to correct (see above)."""
+    if len(word) > MAX_TYPO_WORD_CHARS:
+        return 0
+    return 0 if len(word) < 4 else 1 if len(word) < 7 else MAX_TYPO
 
 
 @dataclass(frozen=True)
@@ -198,13 +241,27 @@ class ResourceSearch:
         self.vocabulary = sorted(self.postings)
         # Typos are looked for among single words only: joined pairs are long and would bloat the table.
         self._deletions: dict[str, set[str]] = defaultdict(set)
-        for term in singles:
+        typo_words = [t for t in singles if len(t) <= MAX_TYPO_WORD_CHARS]
+        for term in typo_words:
             for d in _deletes(term, typo_budget(term)):
                 self._deletions[d].add(term)
+        # A query word longer than these cannot be a typo of, or a prefix of, any indexed word.
+        self._longest_typo = max(map(len, typo_words), default=0) + MAX_TYPO
+        self._longest_term = max(map(len, self.vocabulary), default=0)
+        # The "nothing found" hint's places, and each distinct word of their titles with the places it is in.
+        self._places: list[str] = []
+        self._place_words: dict[str, list[int]] = defaultdict(list)
+        for stage in catalog.stages:
+            for title in [stage.title] + [t.title for t in stage.topics]:
+                for word in set(words(title)):
+                    self._place_words[word].append(len(self._places))
+                self._places.append(title if title == stage.title else f"{title} ({stage.title})")
+        self._place_letters = {word: letters(word) for word in self._place_words}
+        self._longest_place_word = max(map(len, self._place_words), default=0) + PLACE_TYPOS
 
     def _near(self, word: str) -> list[str]:
         budget = typo_budget(word)
-        if not budget:
+        if not budget or len(word) > self._longest_typo:
             return []
         candidates: set[str] = set()
         for d in _deletes(word, budget):
@@ -212,7 +269,7 @@ class ResourceSearch:
         return sorted(t for t in candidates if osa_distance(word, t, budget) <= budget)
 
     def _prefixed(self, word: str) -> list[str]:
-        if len(word) < 3:
+        if len(word) < 3 or len(word) > self._longest_term:
             return []
         start = bisect.bisect_left(self.vocabulary, word)
         out = []
@@ -234,11 +291,12 @@ class ResourceSearch:
     def search(
         self, query: str, stage: str | None = None, kind: str | None = None, limit: int = SHOWN
     ) -> list[Hit]:
-        """The best matches, highest score first; ties by title."""
-        query_terms = terms(query)
+        """The best matches, highest score first, ties by title; the first MAX_QUERY_WORDS words count."""
+        query_singles = query_words(query)
+        query_terms = query_singles + [a + b for a, b in pairwise(query_singles)]
         if not query_terms:
             return []
-        singles = len(words(query))
+        singles = len(query_singles)
         scores: dict[int, float] = defaultdict(float)
         matched: dict[int, set[int]] = defaultdict(set)
         why: dict[int, list[str]] = defaultdict(list)
@@ -274,17 +332,30 @@ class ResourceSearch:
 
     def closest_places(self, query: str) -> list[str]:
         """Stage or topic titles that look like the query, for a "nothing found" reply."""
-        wanted = set(words(query))
-        scored = []
-        for stage in self.catalog.stages:
-            for title in [stage.title] + [t.title for t in stage.topics]:
-                title_words = set(words(title))
-                score = max(
-                    (1.0 - osa_distance(w, t, 3) / max(len(w), len(t)) for w in wanted for t in title_words),
-                    default=0.0,
-                )
-                if score >= 0.5:
-                    scored.append((score, title if title == stage.title else f"{title} ({stage.title})"))
+        # Each distinct query word against each distinct title word once: at most MAX_PLACE_WORDS times the
+        # titles' vocabulary, with words too long to be near any title word skipped.
+        distinct = dict.fromkeys(w for w in query_words(query) if len(w) <= self._longest_place_word)
+        wanted = list(distinct)[:MAX_PLACE_WORDS]
+        wanted_letters = [letters(w) for w in wanted]
+        best = [0.0] * len(self._places)
+        for t, places in self._place_words.items():
+            score = 0.0
+            t_letters = self._place_letters[t]
+            for w, w_letters in zip(wanted, wanted_letters, strict=True):
+                longer = max(len(w), len(t))
+                # A score of 0.5 or more needs a distance of at most half the longer word.
+                limit = min(PLACE_TYPOS, longer // 2)
+                if abs(len(w) - len(t)) > limit:
+                    continue
+                # Each character one word has and the other lacks costs an edit: a cheap bound first.
+                if max((w_letters & ~t_letters).bit_count(), (t_letters & ~w_letters).bit_count()) > limit:
+                    continue
+                distance = osa_distance(w, t, limit)
+                if distance <= limit:
+                    score = max(score, 1.0 - distance / longer)
+            for i in places:
+                best[i] = max(best[i], score)
+        scored = [(score, place) for score, place in zip(best, self._places, strict=True) if score >= 0.5]
         scored.sort(key=lambda s: -s[0])
         return [t for _, t in scored[:3]]
 
@@ -327,6 +398,8 @@ class Suggester:
 
     def suggest(self, kind: str, prefix: str, extra: Iterable[Choice] = ()) -> list[Choice]:
         """Up to 25 choices whose name or id has a word starting with `prefix` (all, when it is empty)."""
+        if len(prefix) > MAX_PREFIX_CHARS:
+            return []
         pool = self.choices.get(kind, []) + [(self._keys(c.value, c.name), c) for c in extra]
         p = prefix.strip().lower()
         if not p:
