@@ -46,13 +46,25 @@ import hashlib
 import hmac
 import itertools
 import json
+import re
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 from aiohttp import web
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ContextBlock,
+    ImageElement,
+    InteractiveElement,
+    TextObject,
+)
+from slack_sdk.models.views import View
 
 TEAM_ID = "T0FAKE"
 BOT_USER_ID = "U0BOT"
@@ -61,6 +73,254 @@ USER_ID = "U0USER"
 CHANNEL_ID = "C0GENERAL"
 DEFAULT_SIGNING_SECRET = "fake-signing-secret"
 _JSON_ARGS = {"blocks", "attachments", "view", "files", "metadata"}
+
+
+# ---------------------------------------------------------------- Slack's published contract
+# Slack shows at most 50 blocks in a message (Block Kit reference); slack_sdk's View checks a view's 100.
+MESSAGE_BLOCKS_MAX = 50
+# Slack refuses a message whose top-level text passes 40,000 characters (chat.postMessage: msg_too_long).
+MESSAGE_TEXT_MAX = 40_000
+# A section field holds at most 2,000 characters (section block reference); slack_sdk checks only `text`.
+SECTION_FIELD_TEXT_MAX = 2000
+# "primary" is for one button within a set (button element reference): more and none stands out.
+PRIMARY_BUTTONS_MAX = 1
+# Slots that take a plain_text object only (Block Kit reference); slack_sdk takes mrkdwn there silently.
+PLAIN_TEXT_ONLY = {"header": ("text",), "button": ("text",), "input": ("label", "hint"), "image": ("title",)}
+VIEW_PLAIN_TEXT_ONLY = ("title", "submit", "close")
+# The one control sequence the bot sends on purpose: a link, `<https://...|label>` (adapters/slack/render.py).
+# Mentions (<@U..>, <#C..>, <!here>, <!subteam^..>) and <!date..> never are: every name it shows comes from
+# members, so one of those in its output is member text being obeyed.
+LINK = re.compile(r"<(https?://[^\s<>|]+)(?:\|([^<>]*))?>")
+# Slack decodes only &amp; &lt; &gt; ("Escaping text" in its formatting guide); any other & must be &amp;.
+BARE_AMPERSAND = re.compile(r"&(?!(?:amp|lt|gt);)")
+# Characters quoted either side of an unescaped character in a refusal: enough to find it, never a whole text.
+EXCERPT_SIDE = 30
+# Web API methods whose arguments are a message (text, blocks) or a view.
+MESSAGE_METHODS = {"chat.postMessage", "chat.postEphemeral", "chat.update", "chat.scheduleMessage"}
+VIEW_METHODS = {"views.publish", "views.open", "views.update", "views.push"}
+# What the models raise on a payload they cannot take (a missing or unexpected argument, a wrong shape).
+MODEL_ERRORS = (SlackObjectFormationError, TypeError, KeyError, ValueError, AttributeError)
+
+
+@dataclass
+class Refusal:
+    """A request the fake refused as the real Slack would (or as its published rules say it must be)."""
+
+    where: str  # the Web API method, "response_url" or "socket_ack"
+    error: str
+    messages: list[str]
+    payload: Any
+
+
+class ContractViolation(Exception):
+    """A payload breaks Slack's published contract: `error` is Slack's error name, `messages` the details."""
+
+    def __init__(self, error: str, messages: list[str]) -> None:
+        super().__init__(f"{error}: {'; '.join(messages)}")
+        self.error = error
+        self.messages = messages
+
+
+def escaping_problems(text: str, pointer: str) -> list[str]:
+    """Name every raw ``<``, ``>`` or ``&`` in mrkdwn ``text`` outside the links the bot may send."""
+    problems = []
+    outside = LINK.sub(lambda m: "\0" + (m[2] or ""), text)
+    angle = re.search(r"[<>]", outside)
+    if angle:
+        problems.append(
+            f"raw {angle[0]!r} outside a link, Slack reads it as a mention or link: "
+            f"{_excerpt(outside, angle.start())} [json-pointer:{pointer}]"
+        )
+    for part in (outside, *(m[1] for m in LINK.finditer(text))):
+        amp = BARE_AMPERSAND.search(part)
+        if amp:
+            problems.append(
+                f"raw '&' that starts no &amp; &lt; &gt; entity: {_excerpt(part, amp.start())} "
+                f"[json-pointer:{pointer}]"
+            )
+            break
+    return problems
+
+
+def _excerpt(text: str, at: int) -> str:
+    """A short quote of ``text`` around ``at``, so a refusal names what to fix without echoing it all."""
+    return repr(text[max(0, at - EXCERPT_SIDE) : at + EXCERPT_SIDE])
+
+
+def _kept(given: Any, kept: Any, pointer: str) -> list[str]:
+    """Name what the model dropped or changed of ``given``: a field Slack does not know, or a wrong value."""
+    if isinstance(given, dict):
+        if not isinstance(kept, dict):
+            return [f"not a valid object here [json-pointer:{pointer}]"]
+        problems = []
+        for key, value in given.items():
+            if key in kept:
+                problems += _kept(value, kept[key], f"{pointer}/{key}")
+            elif value in ("", [], {}, None):
+                problems.append(f"must not be empty [json-pointer:{pointer}/{key}]")
+            else:
+                problems.append(f"unknown or unsupported field [json-pointer:{pointer}/{key}]")
+        return problems
+    if isinstance(given, list):
+        if not isinstance(kept, list) or len(kept) != len(given):
+            return [f"not a valid array here [json-pointer:{pointer}]"]
+        return [
+            p for i, (g, k) in enumerate(zip(given, kept, strict=True)) for p in _kept(g, k, f"{pointer}/{i}")
+        ]
+    if type(given) is not type(kept) or given != kept:
+        return [f"invalid value {given!r} [json-pointer:{pointer}]"]
+    return []
+
+
+def _walk(node: Any, pointer: str) -> list[tuple[dict[str, Any], str]]:
+    """Every object in ``node`` with its JSON pointer, outermost first."""
+    found: list[tuple[dict[str, Any], str]] = []
+    if isinstance(node, dict):
+        found.append((node, pointer))
+        for key, value in node.items():
+            found += _walk(value, f"{pointer}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            found += _walk(value, f"{pointer}/{i}")
+    return found
+
+
+def _rules(raw: dict[str, Any], pointer: str, file_ok: Callable[[str], bool]) -> list[str]:
+    """The published rules slack_sdk's models do not check, over one raw block."""
+    problems = []
+    action_ids: set[str] = set()
+    for node, at in _walk(raw, pointer):
+        kind = node.get("type")
+        for slot in PLAIN_TEXT_ONLY.get(str(kind), ()):
+            if isinstance(node.get(slot), dict) and node[slot].get("type") != "plain_text":
+                problems.append(f"must be a plain_text object [json-pointer:{at}/{slot}]")
+        placeholder = node.get("placeholder")
+        if isinstance(placeholder, dict) and placeholder.get("type") != "plain_text":
+            problems.append(f"must be a plain_text object [json-pointer:{at}/placeholder]")
+        if kind == "mrkdwn" and isinstance(node.get("text"), str):
+            problems += escaping_problems(node["text"], f"{at}/text")
+        slack_file = node.get("slack_file")
+        if isinstance(slack_file, dict) and "id" in slack_file and not file_ok(str(slack_file["id"])):
+            problems.append(f"no such uploaded file [json-pointer:{at}/slack_file/id]")
+        action_id = node.get("action_id")
+        if isinstance(action_id, str) and at != pointer:
+            if action_id in action_ids:
+                problems.append(f"duplicate action_id in one block [json-pointer:{at}/action_id]")
+            action_ids.add(action_id)
+    if raw.get("type") == "section":
+        for i, item in enumerate(raw.get("fields") or []):
+            if isinstance(item, dict) and len(str(item.get("text", ""))) > SECTION_FIELD_TEXT_MAX:
+                problems.append(
+                    f"more than {SECTION_FIELD_TEXT_MAX} characters [json-pointer:{pointer}/fields/{i}/text]"
+                )
+    if raw.get("type") == "actions":
+        styles = [e.get("style") for e in raw.get("elements") or [] if isinstance(e, dict)]
+        if styles.count("primary") > PRIMARY_BUTTONS_MAX:
+            problems.append(
+                f"at most one button of a set may be styled primary [json-pointer:{pointer}/elements]"
+            )
+    return problems
+
+
+def block_problems(raw: Any, pointer: str, file_ok: Callable[[str], bool]) -> list[str]:
+    """Check one block with slack_sdk's own models (validation and round trip) and the rules they skip."""
+    if not isinstance(raw, dict):
+        return [f"a block must be an object [json-pointer:{pointer}]"]
+    try:
+        model = Block.parse(raw)
+        if model is None:
+            return [f"unsupported block type {raw.get('type')!r} [json-pointer:{pointer}/type]"]
+        kept = model.to_dict()  # validates the block and every element and text object in it
+    except MODEL_ERRORS as exc:
+        return [f"{exc} [json-pointer:{pointer}]"]
+    problems = _kept(raw, kept, pointer)
+    if isinstance(model, ActionsBlock) and not all(isinstance(e, InteractiveElement) for e in model.elements):
+        problems.append(f"an actions block holds interactive elements only [json-pointer:{pointer}/elements]")
+    if isinstance(model, ContextBlock) and not all(
+        isinstance(e, ImageElement | TextObject) for e in model.elements
+    ):
+        problems.append(f"a context block holds images and text only [json-pointer:{pointer}/elements]")
+    return problems + _rules(raw, pointer, file_ok)
+
+
+def blocks_problems(
+    blocks: Any, pointer: str, file_ok: Callable[[str], bool], limit: int | None = MESSAGE_BLOCKS_MAX
+) -> list[str]:
+    """Check a list of blocks; raise ``invalid_blocks_format`` when it is not a JSON array of objects."""
+    if isinstance(blocks, str):
+        try:
+            blocks = json.loads(blocks)
+        except ValueError:
+            raise ContractViolation("invalid_blocks_format", [f"not JSON [json-pointer:{pointer}]"]) from None
+    if not isinstance(blocks, list):
+        raise ContractViolation("invalid_blocks_format", [f"must be an array [json-pointer:{pointer}]"])
+    problems = []
+    if limit is not None and len(blocks) > limit:
+        problems.append(f"no more than {limit} items allowed [json-pointer:{pointer}]")
+    block_ids: set[str] = set()
+    for i, raw in enumerate(blocks):
+        problems += block_problems(raw, f"{pointer}/{i}", file_ok)
+        block_id = raw.get("block_id") if isinstance(raw, dict) else None
+        if isinstance(block_id, str):
+            if block_id in block_ids:
+                problems.append(f"duplicate block_id [json-pointer:{pointer}/{i}/block_id]")
+            block_ids.add(block_id)
+    return problems
+
+
+def check_message(
+    args: dict[str, Any], file_ok: Callable[[str], bool], *, text_required: bool = True
+) -> None:
+    """Raise ContractViolation, with Slack's error name, when a message's text or blocks break the rules."""
+    blocks = args.get("blocks")
+    if blocks is not None:
+        problems = blocks_problems(blocks, "/blocks", file_ok)
+        if problems:
+            raise ContractViolation("invalid_blocks", problems)
+    text = args.get("text")
+    if text_required and not text and not blocks and not args.get("attachments"):
+        raise ContractViolation("no_text", ["a message needs text or blocks [json-pointer:/text]"])
+    if text is None:
+        return
+    if not isinstance(text, str):
+        raise ContractViolation("invalid_arguments", ["must be a string [json-pointer:/text]"])
+    if len(text) > MESSAGE_TEXT_MAX:
+        raise ContractViolation(
+            "msg_too_long", [f"more than {MESSAGE_TEXT_MAX} characters [json-pointer:/text]"]
+        )
+    problems = escaping_problems(text, "/text")
+    if problems:
+        raise ContractViolation("invalid_arguments", problems)
+
+
+def check_view(view: Any, file_ok: Callable[[str], bool]) -> None:
+    """Raise ContractViolation (``invalid_arguments``, as views.* answer) when a view breaks the contract."""
+    if isinstance(view, str):
+        try:
+            view = json.loads(view)
+        except ValueError:
+            raise ContractViolation("invalid_arguments", ["not JSON [json-pointer:/view]"]) from None
+    if not isinstance(view, dict):
+        raise ContractViolation("invalid_arguments", ["must be an object [json-pointer:/view]"])
+    problems = [
+        f"unknown or unsupported field [json-pointer:/view/{k}]" for k in view.keys() - View.attributes
+    ]
+    try:
+        model = View(**view)
+        model.validate_json()  # the view's own limits: type, 1..100 blocks, title, submit, close
+        for slot in VIEW_PLAIN_TEXT_ONLY:
+            if slot in view:
+                problems += _kept(view[slot], getattr(model, slot).to_dict(), f"/view/{slot}")
+                if isinstance(view[slot], dict) and view[slot].get("type") != "plain_text":
+                    problems.append(f"must be a plain_text object [json-pointer:/view/{slot}]")
+    except MODEL_ERRORS as exc:
+        problems.append(f"{exc} [json-pointer:/view]")
+    try:
+        problems += blocks_problems(view.get("blocks"), "/view/blocks", file_ok, limit=None)
+    except ContractViolation as bad:
+        problems += bad.messages
+    if problems:
+        raise ContractViolation("invalid_arguments", problems)
 
 
 @dataclass
@@ -201,8 +461,10 @@ def app_home_opened_event(user_id: str = USER_ID) -> dict[str, Any]:
 class FakeSlack:
     """See the module docstring."""
 
-    def __init__(self, *, signing_secret: str = DEFAULT_SIGNING_SECRET) -> None:
+    def __init__(self, *, signing_secret: str = DEFAULT_SIGNING_SECRET, allow_refusals: bool = False) -> None:
         self.signing_secret = signing_secret
+        self.allow_refusals = allow_refusals
+        self.refusals: list[Refusal] = []
         self.calls: list[ApiCall] = []
         self.unhandled: list[ApiCall] = []
         self.users: dict[str, FakeUser] = {USER_ID: FakeUser(USER_ID)}
@@ -237,7 +499,7 @@ class FakeSlack:
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
+    async def __aexit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         for ws in list(self._sockets):
             await ws.close()
         if self._session is not None:
@@ -246,6 +508,12 @@ class FakeSlack:
             await runner.cleanup()
         if self._runner is not None:
             await self._runner.cleanup()
+        # The bot may swallow a refusal (log it, answer "Something went wrong"): the test still fails.
+        if self.refusals and not self.allow_refusals and exc_type is None:
+            raise AssertionError(
+                "the fake Slack refused what the real Slack would refuse:\n"
+                + "\n".join(f"{r.where}: {r.error}: {'; '.join(r.messages)}" for r in self.refusals)
+            )
 
     @property
     def base_url(self) -> str:
@@ -306,9 +574,15 @@ class FakeSlack:
         """Wait until something has been POSTed to ``response_url`` (returns the first body)."""
         rid = response_url.rsplit("/", 1)[-1]
 
+        def refused() -> list[Refusal]:
+            return [r for r in self.refusals if r.where == f"response_url {rid}"]
+
         async def _wait() -> Any:
             async with self._call_event:
-                await self._call_event.wait_for(lambda: bool(self.responses.get(rid)))
+                await self._call_event.wait_for(lambda: bool(self.responses.get(rid) or refused()))
+                if not self.responses.get(rid):
+                    bad = refused()[0]
+                    raise AssertionError(f"the fake Slack refused the response: {bad.error}: {bad.messages}")
                 return self.responses[rid][0]
 
         return await asyncio.wait_for(_wait(), timeout)
@@ -469,11 +743,41 @@ class FakeSlack:
                 headers["Retry-After"] = str(failure.retry_after)
             error = "ratelimited" if failure.status == 429 else "fatal_error"
             return web.json_response({"ok": False, "error": error}, status=failure.status, headers=headers)
+        try:
+            self.check(method, args)
+        except ContractViolation as bad:
+            self.refusals.append(Refusal(method, bad.error, bad.messages, args))
+            messages = [f"[ERROR] {m}" for m in bad.messages]
+            return web.json_response(
+                {
+                    "ok": False,
+                    "error": bad.error,
+                    "errors": bad.messages,
+                    "response_metadata": {"messages": messages},
+                }
+            )
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             self.unhandled.append(call)
             return web.json_response({"ok": True})
         return web.json_response(handler(args))
+
+    def _file_ok(self, file_id: str) -> bool:
+        stored = self.files.get(file_id)
+        return stored is not None and bool(stored["completed"])
+
+    def check(self, method: str, args: dict[str, Any]) -> None:
+        """Raise ContractViolation when the arguments of Web API `method` break Slack's published contract."""
+        if method in MESSAGE_METHODS:
+            check_message(args, self._file_ok)
+        elif method in VIEW_METHODS:
+            check_view(args.get("view"), self._file_ok)
+        elif method == "files.completeUploadExternal":
+            # The comment (and blocks) go out as a message in the channel the file is shared to.
+            comment = {"text": args.get("initial_comment"), "blocks": args.get("blocks")}
+            check_message(
+                {k: v for k, v in comment.items() if v is not None}, self._file_ok, text_required=False
+            )
 
     def _next_ts(self) -> str:
         return f"1700000000.{next(self._ts):06d}"
@@ -583,12 +887,26 @@ class FakeSlack:
         raw = await request.read()
         try:
             body: Any = json.loads(raw)
+            if not isinstance(body, dict):
+                raise ContractViolation("invalid_payload", ["must be a JSON object [json-pointer:/]"])
+            if not body.get("delete_original"):
+                check_message(body, self._file_ok)
         except ValueError:
-            body = raw.decode()
+            bad = ContractViolation("invalid_payload", ["not JSON [json-pointer:/]"])
+        except ContractViolation as refused:
+            bad = refused
+        else:
+            async with self._call_event:
+                self.responses.setdefault(rid, []).append(body)
+                self._call_event.notify_all()
+            return web.Response(text="ok")
+        # response_url answers like an incoming webhook: HTTP 400 with the error name as a plain-text body.
         async with self._call_event:
-            self.responses.setdefault(rid, []).append(body)
+            self.refusals.append(
+                Refusal(f"response_url {rid}", bad.error, bad.messages, raw.decode(errors="replace"))
+            )
             self._call_event.notify_all()
-        return web.Response(text="ok")
+        return web.Response(status=400, text=bad.error)
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(autoping=True)
@@ -617,6 +935,14 @@ class FakeSlack:
                 if envelope_id is None:
                     continue
                 self.acks[envelope_id] = data
+                payload = data.get("payload")
+                if isinstance(payload, dict) and ("text" in payload or "blocks" in payload):
+                    try:  # an ack's text or blocks are shown to the member like a message
+                        check_message(payload, self._file_ok)
+                    except ContractViolation as bad:
+                        self.refusals.append(
+                            Refusal(f"socket_ack {envelope_id}", bad.error, bad.messages, data)
+                        )
                 waiter = self._ack_waiters.get(envelope_id)
                 if waiter is not None and not waiter.done():
                     waiter.set_result(data)
