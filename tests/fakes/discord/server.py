@@ -34,6 +34,12 @@ any other event through :meth:`~FakeDiscord.dispatch`.
 
 Discord behaviour it keeps, so that such bugs show up in tests rather than in production
 --------------------------------------------------------------------------------------
+* Every request body (JSON, a multipart ``payload_json``, interaction callbacks, webhook followups and edits,
+  command overwrites) is checked against the request schema of Discord's official OpenAPI spec for that
+  method and path, strictly (no fields the spec does not list), plus the documented rules the schemas leave
+  out (see :mod:`tests.fakes.discord.openapi`, which also lists the few discord.py deviations allowed). A
+  body that fails gets 400 ``Invalid Form Body`` (50035) with Discord's ``errors`` tree. Without the spec
+  file only the fake's own checks below apply.
 * JSON responses carry ``Content-Type: application/json`` exactly (discord.py decodes nothing else).
 * An interaction must be answered within ``interaction_deadline`` seconds (3 by default): a later callback
   gets 404 ``Unknown interaction`` (10062); a second callback gets 400 (40060); the callback type must suit
@@ -100,6 +106,8 @@ import yarl
 from aiohttp import BodyPartReader, WSMsgType, web
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
+
+from tests.fakes.discord.openapi import DiscordContract, load_contract
 
 __all__ = [
     "APPLICATION_ID",
@@ -196,6 +204,7 @@ class RecordedRequest:
     response: Any = field(default=None, repr=False)  # the JSON it answered with
     parts: dict[str, tuple[str, bytes]] = field(default_factory=dict, repr=False)  # "files[0]" → (name, data)
     invalid_json: bool = field(default=False, repr=False)
+    has_body: bool = field(default=False, repr=False)  # a JSON body or a payload_json part arrived
 
 
 @dataclass
@@ -349,6 +358,18 @@ def _as_int(value: Any) -> int:
     return int(value)
 
 
+def _parse_json(raw: bytes) -> tuple[Any, bool]:
+    """Parse a JSON body as Discord does (UTF-8, no NaN or Infinity); return (body, invalid)."""
+
+    def refuse(constant: str) -> Any:
+        raise ValueError(f"{constant} is not JSON")
+
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=refuse), False
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return raw.decode(errors="replace"), True
+
+
 def _walk_components(components: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every component, depth first, including v2 containers' children, section accessories and labels."""
     found: list[dict[str, Any]] = []
@@ -412,6 +433,7 @@ class FakeDiscord:
         self.unhandled: list[RecordedRequest] = []
         self.gateway_received: list[dict[str, Any]] = []
         self.internal_errors: list[Exception] = []  # bugs in the fake itself; close() raises the first
+        self.contract: DiscordContract | None = load_contract()  # None: the spec file is absent
 
         self._users: dict[int, _User] = {
             BOT_USER_ID: _User(BOT_USER_ID, "studybot", bot=True),
@@ -1619,6 +1641,7 @@ class FakeDiscord:
                 raise _ApiError(400, 50109, "The request body contains invalid JSON.")
             response = self._injected_failure(record)
             if response is None:
+                self._check_contract(record)
                 response = await self._route(record)
         except _ApiError as exc:
             record.response = exc.body()
@@ -1636,25 +1659,24 @@ class FakeDiscord:
     async def _record(self, request: web.Request, path: str) -> RecordedRequest:
         body: Any = None
         files: dict[str, tuple[str, bytes]] = {}
-        invalid_json = False
+        invalid_json = has_body = False
         if request.content_type == "application/json":
-            text = await request.text()
-            try:
-                body = json.loads(text)
-            except ValueError:
-                body, invalid_json = text, True
+            body, invalid_json = _parse_json(await request.read())
+            has_body = True
         elif request.content_type.startswith("multipart/"):
             reader = await request.multipart()
             while (part := await reader.next()) is not None:
                 if not isinstance(part, BodyPartReader):
                     continue
                 if part.name == "payload_json":
-                    body = json.loads(await part.text())
+                    body, invalid_json = _parse_json(bytes(await part.read()))
+                    has_body = True
                 elif part.filename is not None:
                     files[part.name or ""] = (part.filename, bytes(await part.read()))
         elif request.can_read_body:
             raw = await request.read()
             body = raw.decode(errors="replace") if raw else None
+            has_body = bool(raw)
         record = RecordedRequest(
             method=request.method,
             path=path,
@@ -1666,7 +1688,18 @@ class FakeDiscord:
         )
         record.parts = files
         record.invalid_json = invalid_json
+        record.has_body = has_body
         return record
+
+    def _check_contract(self, record: RecordedRequest) -> None:
+        """Refuse a body that Discord's published request schema or documented rules do not allow."""
+        if self.contract is None:
+            return
+        problems = self.contract.problems(record.method, record.path, record.json, has_body=record.has_body)
+        errors = _FormErrors()
+        for path, code, message in problems:
+            errors.add(path, code, message)
+        errors.raise_if_any()
 
     def _check_auth(self, request: web.Request, path: str) -> None:
         if path.startswith("/interactions/") or re.match(r"^/webhooks/\d+/[^/]+", path):
@@ -1958,6 +1991,8 @@ class FakeDiscord:
             errors = _FormErrors()
             errors.max_length(["data", "choices"], choices, 25)
             for index, choice in enumerate(choices):
+                if not isinstance(choice, dict):
+                    continue  # the spec allows null entries; Discord skips them
                 errors.max_length(["data", "choices", index, "name"], choice.get("name"), 100)
                 if isinstance(choice.get("value"), str):
                     errors.max_length(["data", "choices", index, "value"], choice["value"], 100)
