@@ -18,14 +18,24 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 MIN_SECRET = 6
 # `scheme://user:password@host`
 _URL_PASSWORD = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s'\"]*:)[^@\s'\"/]+(@)")
+# A slash in a URL as libraries log it: plain, JSON-escaped (`\/`, as Slack writes its JSON, `\\/` in a
+# repr), URL-encoded (`%2F`: a response_url in a form body, which bolt logs; `%5C%2F`: in the JSON of an
+# interactive payload), or all that URL-encoded again.
+_SLASH = r"(?:\\*/|(?:%5[cC])*%2[fF]|(?:%255[cC])*%252[fF])"
 # Credentials studybot is not configured with but libraries log at DEBUG: another Slack token, the ticket
-# in a Socket Mode URL, the token in a Discord interaction or webhook URL, a Slack response_url, a password
-# in a URL, a header or a payload field called token.
+# in a Socket Mode URL, the token in a Discord interaction or webhook URL, a Slack response_url or incoming
+# webhook (its last path segment), a password in a URL, a header or a payload field called token.
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(?:xox[a-z](?:\.xox[a-z])?|xapp)-[A-Za-z0-9-]+"), REDACTED),
-    (re.compile(r"([?&]ticket=)[^&\s'\"]+"), rf"\1{REDACTED}"),
-    (re.compile(r"(/(?:interactions|webhooks)/\d+/)[A-Za-z0-9_.-]+"), rf"\1{REDACTED}"),
-    (re.compile(r"(hooks\.slack\.com/(?:[^\s'\"/]+/)+)[A-Za-z0-9]+"), rf"\1{REDACTED}"),
+    (re.compile(r"((?:[?&]|%3[fF]|%26)ticket(?:=|%3[dD]))[^&%\s'\"]+"), rf"\1{REDACTED}"),
+    (
+        re.compile(rf"({_SLASH}(?:interactions|webhooks){_SLASH}\d+{_SLASH})[A-Za-z0-9_.-]+"),
+        rf"\1{REDACTED}",
+    ),
+    (
+        re.compile(rf"(hooks\.slack\.com(?:{_SLASH}[A-Za-z0-9_.-]+)*{_SLASH})[A-Za-z0-9]+"),
+        rf"\1{REDACTED}",
+    ),
     (_URL_PASSWORD, rf"\1{REDACTED}\2"),
     (
         re.compile(

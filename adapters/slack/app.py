@@ -4,7 +4,9 @@ studybot's ChatPlatform for Slack (daily posts, edits of yesterday's post, direc
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import functools
+import hashlib
 import logging
 import re
 import time
@@ -16,21 +18,36 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.middleware.request_verification.async_request_verification import AsyncRequestVerification
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from adapters.slack.render import ACTION_PREFIX, SEPARATOR, SlackMessage, decode_action, render
+from adapters.slack.render import ACTION_PREFIX, SEPARATOR, SlackMessage, decode_action, render, unescape
 from bot.core import Core
-from bot.ports import PlatformRefused, Undeliverable
-from bot.types import ConversationRef, Invocation, Reply, UserRef
+from bot.ports import Clock, PlatformRefused, Undeliverable
+from bot.types import ConversationRef, Image, Invocation, Reply, UserRef
+from bot.untrusted import plain
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
-# Whether a member is a workspace admin changes rarely; ask users.info at most this often per member.
-ADMIN_CACHE_SECONDS = 600
+# Whether a member is a workspace admin changes rarely, so users.info is asked at most this often per
+# member; but a demoted admin keeps moderator rights until then, so no longer than a minute.
+ADMIN_CACHE = dt.timedelta(seconds=60)
+# A member's App Home is refreshed at most this often: a refresh is three commands' work and a views.publish,
+# and opening the tab again and again must not buy more.
+HOME_REFRESH_SECONDS = 60.0
+# Slack accepts a signed request whose timestamp is within 5 minutes of its clock, so the same signed bytes
+# can come again until up to 10 minutes after the first (with a clock 5 minutes ahead): remember that long.
+REPLAY_SECONDS = 600.0
+# Requests remembered at most (a digest and a time each, some 150 bytes): 80 a second for the whole window.
+REPLAY_MEMORY = 50_000
+# Of an unverifiable request's body, this much is logged (the rest is an unknown sender's to fill).
+LOGGED_BODY_CHARS = 2000
 # Commands one process works on at once after acking them (more wait their turn, already acked).
 CONCURRENT_COMMANDS = 64
 # Slack redelivers an event it thinks was missed; remember this many event ids to process each once.
@@ -48,15 +65,17 @@ UNDELIVERABLE = {"not_in_channel", "channel_not_found", "is_archived", "restrict
 
 
 class Profiles:
-    """Members' display names and whether they are workspace admins or owners, from users.info, cached."""
+    """Members' display names and whether they are workspace admins or owners, from users.info, cached for
+    at most ADMIN_CACHE by `clock` (the core's)."""
 
-    def __init__(self, client: AsyncWebClient) -> None:
-        self.client = client
-        self._cache: dict[str, tuple[float, UserRef]] = {}
+    def __init__(self, client: AsyncWebClient, clock: Clock) -> None:
+        self.client, self.clock = client, clock
+        self._cache: dict[str, tuple[dt.datetime, UserRef]] = {}
 
     async def user(self, user_id: str) -> UserRef:
         hit = self._cache.get(user_id)
-        if hit and time.monotonic() - hit[0] < ADMIN_CACHE_SECONDS:
+        # A clock set back must not make an entry young again: only 0 <= age < ADMIN_CACHE is fresh.
+        if hit and dt.timedelta(0) <= self.clock.now() - hit[0] < ADMIN_CACHE:
             return hit[1]
         try:
             info = (await self.client.users_info(user=user_id)).get("user") or {}
@@ -68,7 +87,7 @@ class Profiles:
         except SlackApiError:
             log.warning("users.info failed for %s; treating them as a member", user_id, exc_info=True)
             ref = UserRef(PLATFORM, user_id, user_id)
-        self._cache[user_id] = (time.monotonic(), ref)
+        self._cache[user_id] = (self.clock.now(), ref)
         return ref
 
 
@@ -165,15 +184,73 @@ def make_client(token: str, api_url: str | None = None) -> SlackClient:
     )
 
 
-class HomeRefresher:
-    """Refreshes members' App Home in the background, so a command's reply never waits for it. Refreshes of
-    one member are coalesced: while one runs, asking again only marks that one more is due when it ends, so
-    the home ends up showing the latest state, and a burst of asks costs at most two refreshes."""
+class HomeImages:
+    """The App Home's images as files Slack holds: uploaded once per distinct image (a hash of its bytes,
+    with its name and title) and reused while it is unchanged; a file no member's home shows is deleted."""
 
-    def __init__(self, core: Core, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+        self._files: dict[tuple[str, str, str, str], str] = {}  # (team, sha256, filename, title) -> file id
+        self._keys: dict[str, tuple[str, str, str, str]] = {}  # file id -> its key above
+        self._users: dict[str, int] = {}  # file id -> views showing it, or about to be published with it
+        self._shown: dict[tuple[str, str], list[str]] = {}  # (team, member) -> the files their home shows
+
+    async def acquire(self, team_id: str, image: Image) -> str:
+        """The id of a file holding `image`, uploaded if no file holds it yet; release it when done."""
+        title = plain(image.alt)
+        key = (team_id, hashlib.sha256(image.data).hexdigest(), plain(image.filename), title)
+        file_id = self._files.get(key)
+        if file_id is None:
+            # A home view shows an image only by URL or as a file Slack holds: upload it privately.
+            uploaded = await self.client.files_upload_v2(content=image.data, filename=key[2], title=title)
+            file_id = str(uploaded["files"][0]["id"] if uploaded.get("files") else uploaded["file"]["id"])
+            self._files[key], self._keys[file_id] = file_id, key
+        self._users[file_id] = self._users.get(file_id, 0) + 1
+        return file_id
+
+    async def shown(self, team_id: str, user_id: str, file_ids: list[str]) -> None:
+        """The member's home now shows `file_ids` (acquired for it): release the files it showed before."""
+        before = self._shown.get((team_id, user_id), [])
+        self._shown[(team_id, user_id)] = file_ids
+        await self.release(before)
+
+    async def release(self, file_ids: list[str]) -> None:
+        """One view fewer shows each of `file_ids`; a file no view shows is deleted from Slack."""
+        for file_id in file_ids:
+            self._users[file_id] -= 1
+            if self._users[file_id] > 0:
+                continue
+            del self._users[file_id]
+            del self._files[self._keys.pop(file_id)]
+            try:
+                await self.client.files_delete(file=file_id)
+            except SlackApiError:
+                log.warning("could not delete the App Home image %s", file_id, exc_info=True)
+
+
+class HomeRefresher:
+    """Refreshes members' App Home in the background, so a command's reply never waits for it.
+
+    A member's home is refreshed at most once per `interval` seconds. After a command that changed what it
+    shows, `refresh` runs one now, or, within the interval, once at its end with the latest state (asks in
+    between are folded into that one). Opening the tab (`opened`) refreshes only when no refresh ran, runs or
+    is due within the interval: every change already refreshes the home, so it shows the latest state.
+    """
+
+    def __init__(
+        self,
+        core: Core,
+        client: AsyncWebClient,
+        *,
+        interval: float = HOME_REFRESH_SECONDS,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.core, self.client = core, client
+        self.images = HomeImages(client)
+        self.interval, self._now = interval, now
         self._running: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._again: dict[tuple[str, str], UserRef] = {}
+        self._last: dict[tuple[str, str], float] = {}  # when each member's last refresh started
 
     def refresh(self, user: UserRef, team_id: str) -> None:
         key = (team_id, user.id)
@@ -182,11 +259,24 @@ class HomeRefresher:
             return
         self._running[key] = asyncio.create_task(self._run(key, user))
 
+    def opened(self, user: UserRef, team_id: str) -> None:
+        key = (team_id, user.id)
+        last = self._last.get(key)
+        if key in self._running or (last is not None and self._now() - last < self.interval):
+            return
+        self.refresh(user, team_id)
+
     async def _run(self, key: tuple[str, str], user: UserRef) -> None:
         try:
             while True:
+                last = self._last.get(key)
+                if last is not None and (wait := last + self.interval - self._now()) > 0:
+                    await asyncio.sleep(wait)
+                    user = self._again.pop(key, user)  # asks while waiting are folded into this one
+                self._forget_old()
+                self._last[key] = self._now()
                 try:
-                    await publish_home(self.core, self.client, user, key[0])
+                    await publish_home(self.core, self.client, user, key[0], self.images)
                 except Exception:
                     log.exception("could not refresh the App Home of %s", user.id)
                 again = self._again.pop(key, None)
@@ -195,6 +285,12 @@ class HomeRefresher:
                 user = again
         finally:
             del self._running[key]
+
+    def _forget_old(self) -> None:
+        """Drop the refresh times older than the interval, so memory follows activity, not all members."""
+        now = self._now()
+        for key in [k for k, t in self._last.items() if now - t >= self.interval]:
+            del self._last[key]
 
     async def idle(self) -> None:
         """Wait until no refresh is running or due."""
@@ -277,8 +373,17 @@ def build_app(
     """The bolt app with studybot's handlers. HTTP mode needs the signing secret (verification stays on).
     App Home refreshes run in `homes`; command and button handlers are tracked in `in_flight` (each of its own
     when not given)."""
-    app = AsyncApp(client=client, signing_secret=signing_secret)
-    profiles = Profiles(client)
+    if signing_secret:
+        # bolt's own verification, replaced by one that also refuses a malformed timestamp and replays.
+        app = AsyncApp(
+            client=client,
+            signing_secret=signing_secret,
+            request_verification_enabled=False,
+            before_authorize=SignedOnce(signing_secret),
+        )
+    else:  # Socket Mode: Slack's connection is the proof; bolt verifies whatever comes over HTTP
+        app = AsyncApp(client=client, signing_secret=signing_secret)
+    profiles = Profiles(client, core.clock)
     homes = HomeRefresher(core, client) if homes is None else homes
     in_flight = InFlight() if in_flight is None else in_flight
     seen: OrderedDict[str, None] = OrderedDict()
@@ -302,7 +407,8 @@ def build_app(
         async with working:
             user = await profiles.user(command["user_id"])
             where = ConversationRef(PLATFORM, command["team_id"], command["channel_id"])
-            inv = core.invocation(command.get("text", ""), user, where)
+            # Slack sends the text with &, < and > escaped, as it sends all text: decode once.
+            inv = core.invocation(unescape(command.get("text", "")), user, where)
             reply = await core.dispatch(inv)
             if reply.silent:  # dropped over the spam limit: the empty ack above was all Slack needs
                 return
@@ -345,13 +451,17 @@ def build_app(
         seen[event_id] = None
         while len(seen) > SEEN_EVENTS:
             seen.popitem(last=False)
-        homes.refresh(await profiles.user(event["user"]), str(body.get("team_id", "")))
+        homes.opened(await profiles.user(event["user"]), str(body.get("team_id", "")))
 
     return app
 
 
-async def publish_home(core: Core, client: AsyncWebClient, user: UserRef, team_id: str) -> None:
+async def publish_home(
+    core: Core, client: AsyncWebClient, user: UserRef, team_id: str, images: HomeImages | None = None
+) -> None:
     """The App Home tab: the member's streak and heatmap, roadmap progress and today's challenge."""
+    images = HomeImages(client) if images is None else images
+    file_ids: list[str] = []
     where = ConversationRef(PLATFORM, team_id, "app_home")
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": "📚 studybot", "emoji": True}}
@@ -361,15 +471,76 @@ async def publish_home(core: Core, client: AsyncWebClient, user: UserRef, team_i
         reply = await core.dispatch(Invocation(command, (), user, where), limited=False)
         blocks.extend(render(Reply(text=reply.text, cards=reply.cards)).blocks)
         for image in reply.images:
-            # A home view shows an image only by URL or as a file Slack holds: upload it privately.
-            uploaded = await client.files_upload_v2(
-                content=image.data, filename=image.filename, title=image.alt
-            )
-            file_id = uploaded["files"][0]["id"] if uploaded.get("files") else uploaded["file"]["id"]
-            blocks.append({"type": "image", "slack_file": {"id": file_id}, "alt_text": image.alt[:2000]})
+            file_ids.append(await images.acquire(team_id, image))
+            alt = plain(image.alt)[:2000]
+            blocks.append({"type": "image", "slack_file": {"id": file_ids[-1]}, "alt_text": alt})
         blocks.append({"type": "divider"})
-    # A home view holds at most 100 blocks.
-    await client.views_publish(user_id=user.id, view={"type": "home", "blocks": blocks[:100]})
+    try:
+        # A home view holds at most 100 blocks.
+        await client.views_publish(user_id=user.id, view={"type": "home", "blocks": blocks[:100]})
+    except BaseException:
+        await images.release(file_ids)
+        raise
+    await images.shown(team_id, user.id, file_ids)
+
+
+class SignedOnce(AsyncRequestVerification):
+    """bolt's request verification, stricter: a timestamp that is no number is a bad signature (401, where
+    bolt raises and answers 500), and a request whose exact body came before within REPLAY_SECONDS is
+    answered 200 and not run again. That covers a replay of captured signed bytes and Slack's own retries,
+    which send the same body re-signed (X-Slack-Retry-Num): Slack wants a quick 200 to stop retrying, and
+    the first delivery is already being handled. Every genuine request's body is unique (it carries a
+    trigger_id, response_url, action_ts or event_id), so nothing new is ever taken for a repeat."""
+
+    def __init__(self, signing_secret: str, *, now: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(signing_secret)
+        self._now = now
+        self._seen: OrderedDict[bytes, float] = OrderedDict()  # sha256 of a body -> when it first came
+
+    async def async_process(
+        self,
+        *,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[BoltResponse]],  # bolt passes it by this name
+    ) -> BoltResponse:
+        if self._can_skip(req.mode, req.body):
+            return await next()
+        body = req.raw_body
+        timestamp = req.headers.get("x-slack-request-timestamp", [""])[0]
+        signature = req.headers.get("x-slack-signature", [""])[0]
+        if not _TIMESTAMP.fullmatch(timestamp) or not self.verifier.is_valid(body, timestamp, signature):
+            # bolt's own log line (at INFO), with what an unknown sender wrote made safe to log.
+            self._debug_log_error(_loggable(signature), _loggable(timestamp), _loggable(body))
+            return self._build_error_response()
+        if self._repeated(hashlib.sha256(body.encode()).digest()):
+            retry = req.headers.get("x-slack-retry-num", [""])[0]
+            log.info("a request came again (Slack retry %s); it was handled once", _loggable(retry) or "none")
+            return BoltResponse(status=200, body="")
+        return await next()
+
+    def _repeated(self, digest: bytes) -> bool:
+        """Whether `digest` came within REPLAY_SECONDS; remember it if not (at most REPLAY_MEMORY)."""
+        now = self._now()
+        while self._seen and (now - next(iter(self._seen.values())) >= REPLAY_SECONDS):
+            self._seen.popitem(last=False)
+        if digest in self._seen:
+            return True
+        self._seen[digest] = now
+        while len(self._seen) > REPLAY_MEMORY:
+            self._seen.popitem(last=False)
+        return False
+
+
+# A Slack request timestamp: seconds since 1970 in ASCII digits (bolt's int() would take " 12" or "١٢").
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_LOG_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _loggable(text: str) -> str:
+    """What an unknown sender wrote, cut short, control characters shown as escapes (no forged lines)."""
+    cut = text[:LOGGED_BODY_CHARS] + ("…" if len(text) > LOGGED_BODY_CHARS else "")
+    return _LOG_UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}", cut)
 
 
 class SlackService:

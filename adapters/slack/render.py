@@ -1,11 +1,19 @@
-"""Pure rendering of a Reply as Slack Block Kit, within Slack's limits (shortened visibly)."""
+"""Pure rendering of a Reply as Slack Block Kit, within Slack's limits (shortened visibly).
+
+Every string that goes to Slack passes through here: the core's own text has `&`, `<` and `>` escaped (it
+never means a Slack link or mention), member and pack text marked with `bot.untrusted.verbatim` is shown as
+written (escaped, and its mrkdwn characters replaced by look-alikes), and plain_text objects, which Slack
+shows literally, get the text with the marks removed and nothing escaped.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.types import Button, Card, Reply, Style
+from bot.untrusted import CLOSE, OPEN, plain, resolve
 
 # Slack's limits on one message.
 BLOCKS_MAX = 50
@@ -23,15 +31,58 @@ SHORTENED = "… (shortened)"
 ACTION_PREFIX = "study"
 SEPARATOR = "\x1f"
 BUTTON_STYLES = {Style.PRIMARY: "primary", Style.SUCCESS: "primary", Style.DANGER: "danger"}
+# Slack has no escape for its mrkdwn characters. A zero-width space does not help: it is a word boundary to
+# Slack, the very trick that makes `a\u200b*b*\u200bc` bold mid-word. So member and pack text gets look-alike
+# characters instead (the ones jsx-slack's <Escape> uses), which Slack shows and never reads as formatting.
+MRKDWN_LOOKALIKES = str.maketrans(
+    {
+        "*": "\u2217",  # asterisk operator
+        "_": "\u02cd",  # modifier letter low macron
+        "~": "\u223c",  # tilde operator
+        "`": "\u02cb",  # modifier letter grave accent
+        "\uff0a": "\ufe61",  # fullwidth asterisk, which Slack also reads as bold: small asterisk
+        "\uff3f": "\u2e0f",  # fullwidth low line: paragraphos
+        "\uff40": "\u02cb",  # fullwidth grave accent
+    }
+)
+# A line that starts with > (sent as &gt;) or its fullwidth form is a block quote; an invisible soft hyphen
+# in front keeps it a plain character.
+_QUOTE = re.compile("(^|\n)(&gt;|\uff1e)")
+SOFT_HYPHEN = "\u00ad"
+_SPAN = re.compile(f"({OPEN}.*?{CLOSE})", re.DOTALL)
+# A cut must not leave half an entity (`&am`) behind, which Slack would show as text.
+_PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
+# What a card may link to: anything else is shown as text. <, >, | and whitespace would end the link early.
+_LINKABLE = re.compile(r"https?://[^\s<>|]+")
 
 
 def shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - len(SHORTENED)] + SHORTENED
+    """`text` cut to `limit` characters with a visible mark, never in the middle of an entity."""
+    if len(text) <= limit:
+        return text
+    return _PARTIAL_ENTITY.sub("", text[: limit - len(SHORTENED)]) + SHORTENED
 
 
 def escape(text: str) -> str:
     """Slack's mrkdwn treats &, < and > as markup; user text must not become a mention or a link."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape_verbatim(text: str) -> str:
+    """Member or pack text for mrkdwn: escaped, and never bold, italic, struck, code or a quote."""
+    return _QUOTE.sub(rf"\1{SOFT_HYPHEN}\2", escape(text).translate(MRKDWN_LOOKALIKES))
+
+
+def mrkdwn_text(text: str) -> str:
+    """Core text for mrkdwn: its own markup kept, &, < and > escaped, verbatim spans shown as written."""
+    pieces = _SPAN.split(text)  # odd pieces are the marked spans, markers included
+    joined = "".join(piece if i % 2 else escape(piece) for i, piece in enumerate(pieces))
+    return resolve(joined, escape_verbatim)
+
+
+def unescape(text: str) -> str:
+    """Text Slack sent (a slash command's arguments) with its three entities decoded once, `&amp;` last."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def encode_action(button: Button) -> str:
@@ -58,20 +109,27 @@ class SlackMessage:
 
 
 def _mrkdwn(text: str, limit: int = SECTION_TEXT_MAX) -> dict[str, Any]:
-    return {"type": "mrkdwn", "text": shorten(escape(text), limit)}
+    # verbatim: Slack would otherwise link-ify URLs and channel names and parse "certain mentions" itself.
+    return {"type": "mrkdwn", "text": shorten(mrkdwn_text(text), limit), "verbatim": True}
+
+
+def _plain(text: str, limit: int) -> dict[str, Any]:
+    return {"type": "plain_text", "text": shorten(plain(text), limit), "emoji": True}
+
+
+def _link(url: str) -> str:
+    """A card's URL as a Slack link, or as text when it is no plain http(s) URL."""
+    if _LINKABLE.fullmatch(url):
+        return f"<{escape(url)}|{escape(url).translate(MRKDWN_LOOKALIKES)}>"
+    return escape_verbatim(url)
 
 
 def _card_blocks(card: Card) -> list[dict[str, Any]]:
-    blocks: list[dict[str, Any]] = [
-        {
-            "type": "header",
-            "text": {"type": "plain_text", "text": shorten(card.title, HEADER_MAX), "emoji": True},
-        }
-    ]
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": _plain(card.title, HEADER_MAX)}]
     if card.body or card.url:
-        link = f"\n<{card.url}|{escape(card.url)}>" if card.url else ""
-        text = shorten(escape(card.body), SECTION_TEXT_MAX - len(link)) + link
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text.strip()}})
+        link = "\n" + _link(plain(card.url)) if card.url else ""
+        text = shorten(mrkdwn_text(card.body), SECTION_TEXT_MAX - len(link)) + link
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text.strip(), "verbatim": True}})
     fields = [_mrkdwn(f"*{f.name}*\n{f.value}", FIELD_TEXT_MAX) for f in card.fields]
     for start in range(0, len(fields), FIELDS_PER_SECTION):
         blocks.append({"type": "section", "fields": fields[start : start + FIELDS_PER_SECTION]})
@@ -81,8 +139,19 @@ def _card_blocks(card: Card) -> list[dict[str, Any]]:
 
 
 def _fallback(reply: Reply) -> str:
+    """The notification text: Slack reads it as mrkdwn too, so it is escaped like the blocks."""
     parts = [reply.text] + [f"{c.title}\n{c.body}".strip() for c in reply.cards]
-    return shorten("\n\n".join(p for p in parts if p), FALLBACK_MAX) or "studybot"
+    return shorten(mrkdwn_text("\n\n".join(p for p in parts if p)), FALLBACK_MAX) or "studybot"
+
+
+def _button_styles(buttons: tuple[Button, ...]) -> list[str | None]:
+    """Slack's style per button: "primary" for at most one of the set, as Slack's guidelines ask.
+
+    When several ask for it (the A-D answers), none gets it: they are equal choices, and one highlighted
+    would read as a hint. The same holds for "danger".
+    """
+    styles = [BUTTON_STYLES.get(b.style) for b in buttons]
+    return [style if style and styles.count(style) == 1 else None for style in styles]
 
 
 def render(reply: Reply) -> SlackMessage:
@@ -92,17 +161,22 @@ def render(reply: Reply) -> SlackMessage:
         blocks.append({"type": "section", "text": _mrkdwn(reply.text)})
     for card in reply.cards:
         blocks.extend(_card_blocks(card))
+    styles = _button_styles(reply.buttons)
     for start in range(0, len(reply.buttons), BUTTONS_PER_BLOCK):
         elements = []
-        for button in reply.buttons[start : start + BUTTONS_PER_BLOCK]:
+        for button, style in zip(
+            reply.buttons[start : start + BUTTONS_PER_BLOCK],
+            styles[start : start + BUTTONS_PER_BLOCK],
+            strict=True,
+        ):
             element: dict[str, Any] = {
                 "type": "button",
-                "text": {"type": "plain_text", "text": shorten(button.label, BUTTON_TEXT_MAX), "emoji": True},
+                "text": _plain(button.label, BUTTON_TEXT_MAX),
                 "action_id": encode_action(button),
                 "value": encode_action(button),
             }
-            if button.style in BUTTON_STYLES:
-                element["style"] = BUTTON_STYLES[button.style]
+            if style is not None:
+                element["style"] = style
             elements.append(element)
         blocks.append({"type": "actions", "elements": elements})
     if len(blocks) > BLOCKS_MAX:
@@ -112,7 +186,7 @@ def render(reply: Reply) -> SlackMessage:
             "elements": [_mrkdwn(f"… {dropped} more blocks not shown: Slack fits 50.")],
         }
         blocks = [*blocks[: BLOCKS_MAX - 1], note]
-    files = [(i.filename, i.data, i.alt) for i in reply.images] + [
-        (a.filename, a.data, a.filename) for a in reply.attachments
+    files = [(plain(i.filename), i.data, plain(i.alt)) for i in reply.images] + [
+        (plain(a.filename), a.data, plain(a.filename)) for a in reply.attachments
     ]
     return SlackMessage(_fallback(reply), blocks, reply.ephemeral, files)
