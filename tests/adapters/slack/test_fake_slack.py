@@ -13,6 +13,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from tests.fakes.slack import (
     CHANNEL_ID,
@@ -26,6 +27,17 @@ from tests.fakes.slack import (
 
 BOT_TOKEN = "xoxb-fake"
 APP_TOKEN = "xapp-fake"
+# slack_sdk's View holds a view to 1..100 blocks, so the smallest Home tab has one.
+HOME = {"type": "home", "blocks": [{"type": "divider"}]}
+TWO_PRIMARY = [
+    {
+        "type": "actions",
+        "elements": [
+            {"type": "button", "text": {"type": "plain_text", "text": t}, "action_id": t, "style": "primary"}
+            for t in ("A", "B")
+        ],
+    }
+]
 
 
 def _png() -> bytes:
@@ -65,7 +77,7 @@ async def test_other_web_api_methods() -> None:
         dm = await client.conversations_open(users=USER_ID)
         assert dm["channel"]["id"].startswith("D")
         await client.chat_postEphemeral(channel=CHANNEL_ID, user=USER_ID, text="psst")
-        await client.views_publish(user_id=USER_ID, view={"type": "home", "blocks": []})
+        await client.views_publish(user_id=USER_ID, view=HOME)
         assert fake.calls_to("views.publish")[0].args["view"]["type"] == "home"
         fake.fail_next("chat.postMessage", error="not_in_channel")
         with pytest.raises(SlackApiError) as err:
@@ -129,7 +141,7 @@ async def test_http_mode_interactive_and_event_with_retry_header() -> None:
         async def home(event, client, request) -> None:  # type: ignore[no-untyped-def]
             # Bolt puts no retry number in the context: it is only in the (lower-cased) request headers.
             retries.append(request.headers.get("x-slack-retry-num", []))
-            await client.views_publish(user_id=event["user"], view={"type": "home", "blocks": []})
+            await client.views_publish(user_id=event["user"], view=HOME)
 
         url = await fake.serve_app(app)
         response_url = fake.new_response_url()
@@ -182,7 +194,7 @@ async def test_socket_mode_interactive_and_events_are_acked() -> None:
 
         @app.event("app_home_opened")
         async def home(event, client) -> None:  # type: ignore[no-untyped-def]
-            await client.views_publish(user_id=event["user"], view={"type": "home", "blocks": []})
+            await client.views_publish(user_id=event["user"], view=HOME)
 
         handler = AsyncSocketModeHandler(app, app_token=APP_TOKEN)
         try:
@@ -253,3 +265,82 @@ def test_form_body_round_trips() -> None:
     body = slash_command_body("/study", "a b&c", response_url="http://127.0.0.1:1/response/R1")
     parsed = dict(urllib.parse.parse_qsl(urllib.parse.urlencode(body)))
     assert parsed["text"] == "a b&c" and parsed["command"] == "/study"
+
+
+async def test_a_refused_call_raises_slack_api_error_and_fails_the_test_at_exit() -> None:
+    with pytest.raises(AssertionError, match="refused what the real Slack would refuse") as at_exit:
+        async with FakeSlack() as fake:
+            client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.api_url)
+            with pytest.raises(SlackApiError) as err:
+                await client.chat_postMessage(channel=CHANNEL_ID, text="pick", blocks=TWO_PRIMARY)
+            body = err.value.response.data
+            assert err.value.response.status_code == 200
+            assert body["ok"] is False and body["error"] == "invalid_blocks"
+            assert body["errors"] == [
+                "at most one button of a set may be styled primary [json-pointer:/blocks/0/elements]"
+            ]
+            assert body["response_metadata"]["messages"] == ["[ERROR] " + body["errors"][0]]
+            # What went over the wire is still recorded; the refusal is kept apart.
+            assert [c.method for c in fake.calls] == ["chat.postMessage"]
+            assert [(r.where, r.error) for r in fake.refusals] == [("chat.postMessage", "invalid_blocks")]
+    # The bot may swallow the SlackApiError; leaving the fake fails the test all the same.
+    assert "chat.postMessage: invalid_blocks: at most one button" in str(at_exit.value)
+
+
+async def test_allow_refusals_leaves_them_to_the_test() -> None:
+    async with FakeSlack(allow_refusals=True) as fake:
+        client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.api_url)
+        with pytest.raises(SlackApiError):
+            await client.chat_postMessage(channel=CHANNEL_ID, text="<!channel> wake up")
+    assert [(r.where, r.error) for r in fake.refusals] == [("chat.postMessage", "invalid_arguments")]
+    assert "<!channel>" in fake.refusals[0].messages[0]
+
+
+async def test_a_refused_response_url_post_answers_400_and_the_waiting_test_hears_why() -> None:
+    async with FakeSlack(allow_refusals=True) as fake:
+        response_url = fake.new_response_url()
+        webhook = AsyncWebhookClient(response_url)
+        refused = await webhook.send(text="ok & done")
+        assert (refused.status_code, refused.body) == (400, "invalid_arguments")
+        with pytest.raises(AssertionError, match="refused the response: invalid_arguments"):
+            await fake.wait_for_response(response_url, timeout=1)
+        assert fake.responses_to(response_url) == []
+        accepted = await webhook.send(text="ok &amp; done")
+        assert (accepted.status_code, accepted.body) == (200, "ok")
+        assert fake.responses_to(response_url) == [{"text": "ok &amp; done"}]
+    assert [r.error for r in fake.refusals] == ["invalid_arguments"]
+
+
+async def test_a_socket_mode_ack_with_unescaped_text_is_a_refusal() -> None:
+    async with FakeSlack(allow_refusals=True) as fake:
+        app = _app(fake)
+
+        @app.command("/study")
+        async def study(ack) -> None:  # type: ignore[no-untyped-def]
+            await ack("a <b> c")
+
+        handler = AsyncSocketModeHandler(app, app_token=APP_TOKEN)
+        try:
+            await handler.connect_async()
+            envelope_id = await fake.socket_send(
+                "slash_commands", slash_command_body("/study", response_url=fake.new_response_url())
+            )
+            await fake.wait_for_ack(envelope_id)
+        finally:
+            await handler.close_async()
+    assert [(r.where, r.error) for r in fake.refusals] == [(f"socket_ack {envelope_id}", "invalid_arguments")]
+
+
+async def test_a_home_image_must_be_a_file_uploaded_to_the_fake() -> None:
+    async with FakeSlack(allow_refusals=True) as fake:
+        client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.api_url)
+        uploaded = await client.files_upload_v2(content=_png(), filename="heat.png", title="Heatmap")
+        image = {"type": "image", "slack_file": {"id": uploaded["file"]["id"]}, "alt_text": "heatmap"}
+        await client.views_publish(user_id=USER_ID, view={"type": "home", "blocks": [image]})
+        missing = {**image, "slack_file": {"id": "F404"}}
+        with pytest.raises(SlackApiError) as err:
+            await client.views_publish(user_id=USER_ID, view={"type": "home", "blocks": [missing]})
+        assert err.value.response["error"] == "invalid_arguments"
+        assert err.value.response["errors"] == [
+            "no such uploaded file [json-pointer:/view/blocks/0/slack_file/id]"
+        ]

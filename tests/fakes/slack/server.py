@@ -124,7 +124,7 @@ class ContractViolation(Exception):
 def escaping_problems(text: str, pointer: str) -> list[str]:
     """Name every raw ``<``, ``>`` or ``&`` in mrkdwn ``text`` outside the links the bot may send."""
     problems = []
-    outside = LINK.sub(lambda m: "\0" + (m[2] or ""), text)
+    outside = LINK.sub(lambda m: m[2] or "", text)  # a link's label is text, and must be escaped too
     angle = re.search(r"[<>]", outside)
     if angle:
         problems.append(
@@ -774,10 +774,14 @@ class FakeSlack:
             check_view(args.get("view"), self._file_ok)
         elif method == "files.completeUploadExternal":
             # The comment (and blocks) go out as a message in the channel the file is shared to.
-            comment = {"text": args.get("initial_comment"), "blocks": args.get("blocks")}
-            check_message(
-                {k: v for k, v in comment.items() if v is not None}, self._file_ok, text_required=False
-            )
+            if args.get("blocks") is not None:
+                problems = blocks_problems(args["blocks"], "/blocks", self._file_ok)
+                if problems:
+                    raise ContractViolation("invalid_blocks", problems)
+            comment = args.get("initial_comment")
+            problems = escaping_problems(comment, "/initial_comment") if isinstance(comment, str) else []
+            if problems:
+                raise ContractViolation("invalid_arguments", problems)
 
     def _next_ts(self) -> str:
         return f"1700000000.{next(self._ts):06d}"
