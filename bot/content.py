@@ -1,17 +1,27 @@
-"""The roadmap content schema and its loader: stages, topics, resources and challenges from YAML."""
+"""The roadmap content schema and its loader: stages, topics, resources and challenges from YAML.
+
+Content packs are files written by people who may be careless or hostile, so the loader bounds what a file
+can cost (its size, its number of values, its nesting; no YAML anchors, which let a small file expand
+without limit), checks each value's type before using it, and quotes at most a short excerpt of a bad value
+in a problem line.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from importlib import resources as importlib_resources
+from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar, cast
 from urllib.parse import urlparse
 
 import yaml
+
+from bot.untrusted import CLOSE, OPEN, clean
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -20,6 +30,52 @@ RESOURCE_KINDS = ("docs", "course", "book", "dataset", "tool", "practice", "cert
 LEVELS = ("beginner", "intermediate", "advanced")
 LETTERS = ("A", "B", "C", "D")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_PACK_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+# Ids travel in button payloads, and Discord caps a custom_id at 100 characters (Slack: action_id 255,
+# value 2,000). A payload is "study␟<command>␟<args joined by ␟>"; a community id is "<pack>:<id>". The
+# longest two:
+#   a review answer  "study␟answer␟A␟review:" (22) + pack (20) + ":" (1) + challenge id (40)        = 83
+#   a topic learned  "study␟learned␟" (14) + pack (20) + ":" (1) + stage id (24) + "/" + topic id (32) = 92
+# The longest built-in ids: resource 39, challenge 38, topic 24, stage 13.
+ID_MAX = 40  # challenge and resource ids
+STAGE_ID_MAX = 24
+TOPIC_ID_MAX = 32
+PACK_NAME_MAX = 20
+# A reference may name another pack's id ("<pack>:<id>"); nothing longer can match anything.
+REF_MAX = PACK_NAME_MAX + 1 + ID_MAX
+
+# Text bounds, so each piece fits the slot it is shown in on both platforms (the renderers still shorten,
+# visibly, a card that several long pieces fill). The built-in pack's longest is in brackets.
+TITLE_MAX = 100  # a card title; Slack headers stop at 150, after a prefix like "📚 Daily quiz: " [94]
+DESCRIPTION_MAX = 300  # a stage summary, a topic or resource description [232]
+# A resource's description and URL share one Discord field value (1,024): 300 + 1 + 300 [129].
+URL_MAX = 300
+QUESTION_MAX = 1000  # [200]
+OPTION_MAX = 200  # [113]
+EXPLANATION_MAX = 1000  # [357]
+# A quiz card (question, four lettered options) and its closing card (question, answer, explanation) stay
+# under Slack's 3,000-character section: 1,000 + 4 x (200 + 4) < 1,000 + 200 + 1,000 + 20 < 3,000.
+INSTRUCTIONS_MAX = 1500  # a task card is instructions and done_when: 1,500 + 500 + 12 < 3,000 [433]
+DONE_WHEN_MAX = 500  # [164]
+TOPICS_PER_STAGE_MAX = 12  # a stage card lists every topic on one line each [9]
+TOPICS_PER_RESOURCE_MAX = 12  # [7]
+RESOURCES_PER_CHALLENGE_MAX = 5  # a daily card lists them in one "Read up" field [3]
+
+# File and pack bounds: what one pack may cost to load, whatever is in it. The built-in pack is 0.3 MiB in
+# 16 files (largest 70 KB, about 4,400 YAML values), with 464 entries.
+FILE_BYTES_MAX = 1 << 20
+PACK_BYTES_MAX = 4 << 20
+CHALLENGE_FILES_MAX = 100
+ENTRIES_MAX = 5000  # stages, resources and challenges of one pack together
+# Loading costs about 350 bytes per YAML value (node, marks, object), so one file stays under ~20 MB.
+VALUES_PER_FILE_MAX = 50_000
+NESTING_MAX = 10  # the schema nests 5 deep (stages > list > stage > topics > topic)
+# A problem line quotes at most this much of a bad value: enough to find it, never a flood.
+EXCERPT_CHARS = 60
+# URLs are shown as links on every platform; these characters would end or change the link markup
+# (Slack's <url|label>, Discord's masked links, HTML) or hide part of the URL from the reader.
+_URL_FORBIDDEN = re.compile(rf"[\s<>|\"'`\\\x00-\x1f\x7f-\x9f{OPEN}{CLOSE}]")
 
 
 @dataclass(frozen=True)
@@ -117,26 +173,61 @@ class ContentError(Exception):
         self.problems = problems
 
 
+def _excerpt(value: str) -> str:
+    """Quote at most EXCERPT_CHARS of `value`, escaped, with an ellipsis when it was cut."""
+    return repr(value[:EXCERPT_CHARS] + ("…" if len(value) > EXCERPT_CHARS else ""))
+
+
+def _kind(value: object) -> str:
+    """Name a YAML value's type the way a pack author writes it, without formatting the value."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, dt.date):
+        return "a date"
+    return "empty" if value is None else f"a {type(value).__name__}"
+
+
 class _Checker:
     def __init__(self) -> None:
         self.problems: list[str] = []
         # ("challenge", id) -> "file: id", so reference problems name the file they come from.
         self.where: dict[tuple[str, str], str] = {}
+        # What this directory has cost so far, against PACK_BYTES_MAX and ENTRIES_MAX.
+        self.bytes_read = 0
+        self.entries = 0
 
-    def text(self, where: str, item: dict[str, Any], key: str) -> str:
+    def text(self, where: str, item: dict[str, Any], key: str, limit: int) -> str:
         value = item.get(key)
-        if not isinstance(value, str) or not value.strip():
-            self.problems.append(f"{where}: `{key}` must be a non-empty string")
+        if not isinstance(value, str):
+            self.problems.append(f"{where}: `{key}` must be a non-empty string, not {_kind(value)}")
             return ""
-        return value.strip()
-
-    def slug(self, where: str, item: dict[str, Any], key: str = "id") -> str:
-        value = self.text(where, item, key)
-        if value and not _SLUG.match(value):
-            self.problems.append(f"{where}: `{key}` {value!r} must be lowercase letters, digits and dashes")
+        value = clean(value).strip()
+        if not value:
+            self.problems.append(f"{where}: `{key}` must be a non-empty string")
+        elif len(value) > limit:
+            self.problems.append(
+                f"{where}: `{key}` {_excerpt(value)} is {len(value):,} characters; at most {limit:,}"
+            )
+            return ""
         return value
 
-    def strings(self, where: str, item: dict[str, Any], key: str) -> tuple[str, ...]:
+    def slug(self, where: str, item: dict[str, Any], limit: int, key: str = "id") -> str:
+        value = self.text(where, item, key, limit)
+        if value and not _SLUG.match(value):
+            self.problems.append(
+                f"{where}: `{key}` {_excerpt(value)} must be lowercase letters, digits and dashes"
+            )
+        return value
+
+    def strings(self, where: str, item: dict[str, Any], key: str, limit: int, count: int) -> tuple[str, ...]:
         value = item.get(key)
         if (
             not isinstance(value, list)
@@ -145,43 +236,151 @@ class _Checker:
         ):
             self.problems.append(f"{where}: `{key}` must be a non-empty list of strings")
             return ()
-        return tuple(v.strip() for v in value)
+        if len(value) > count:
+            self.problems.append(f"{where}: `{key}` lists {len(value):,}; at most {count}")
+            return ()
+        long = next((v for v in value if len(v.strip()) > limit), None)
+        if long is not None:
+            self.problems.append(f"{where}: `{key}`: {_excerpt(long)} is longer than {limit} characters")
+            return ()
+        return tuple(clean(v).strip() for v in value)
+
+
+class _Refused(Exception):
+    """A pack file uses YAML the loader will not build (anchors, deep nesting, too many values)."""
+
+    def __init__(self, event: yaml.Event, reason: str) -> None:
+        mark = event.start_mark
+        super().__init__(f"line {mark.line + 1}: {reason}" if mark else reason)
+
+
+_NODE_STARTS = (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent)
+_NODE_ENDS = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+
+
+def _check_events(events: Iterator[yaml.Event]) -> None:
+    """Refuse anchors and aliases, nesting deeper than NESTING_MAX and more than VALUES_PER_FILE_MAX values.
+
+    Runs over the parser's events, which cost nothing to keep, before anything is built from them.
+    """
+    depth = values = 0
+    for event in events:
+        if isinstance(event, yaml.AliasEvent):
+            raise _Refused(
+                event,
+                f"alias *{(event.anchor or '')[:EXCERPT_CHARS]}: YAML anchors and aliases are not allowed in "
+                "content packs (they let a small file expand without limit); write the value out",
+            )
+        if not isinstance(event, _NODE_STARTS):
+            depth -= isinstance(event, _NODE_ENDS)
+            continue
+        if event.anchor is not None:
+            raise _Refused(
+                event,
+                f"anchor &{event.anchor[:EXCERPT_CHARS]}: YAML anchors and aliases are not allowed in "
+                "content packs (they let a small file expand without limit); write the value out",
+            )
+        values += 1
+        if values > VALUES_PER_FILE_MAX:
+            raise _Refused(event, f"more than {VALUES_PER_FILE_MAX:,} values; split the file")
+        depth += not isinstance(event, yaml.ScalarEvent)
+        if depth > NESTING_MAX:
+            raise _Refused(event, f"nested more than {NESTING_MAX} levels deep")
+
+
+def _load_checked(text: str, loader_class: type[yaml.SafeLoader] | type[yaml.CSafeLoader]) -> Any:
+    _check_events(yaml.parse(text, Loader=loader_class))
+    loader = loader_class(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 def _safe_load(text: str) -> Any:
-    """`yaml.safe_load(text)`, parsed by libyaml (CSafeLoader, about 3x faster) when PyYAML was built with it.
+    """Load `text` as yaml.safe_load would, refusing what _check_events refuses.
 
-    Both loaders build the same objects. libyaml's errors give the line and column but do not quote the
-    line, so on an error the text is parsed again by the pure-Python loader: its error (or, should it
-    accept what libyaml refused, its result) is exactly what yaml.safe_load gives.
+    libyaml (CSafeLoader, about 3x faster) parses when PyYAML was built with it. Both loaders build the
+    same objects. libyaml's errors give the line and column but do not quote the line, so on an error the
+    text is parsed again by the pure-Python loader: its error (or, should it accept what libyaml refused,
+    its result) is exactly what yaml.safe_load gives. The pure-Python composer recurses once per level of
+    nesting, which the check before it bounds.
     """
-    if not yaml.__with_libyaml__:
-        return yaml.safe_load(text)
+    if yaml.__with_libyaml__:
+        try:
+            return _load_checked(text, yaml.CSafeLoader)
+        except yaml.YAMLError:
+            pass
+    return _load_checked(text, yaml.SafeLoader)
+
+
+_UNREADABLE = object()
+
+
+def _read_file(path: Path, checker: _Checker) -> Any:
+    """The YAML data in `path`, or _UNREADABLE with the reason added to `checker.problems`."""
+    if checker.bytes_read > PACK_BYTES_MAX:
+        return _UNREADABLE  # already reported
+    if not path.is_file():
+        checker.problems.append(f"{path.name}: not a regular file")
+        return _UNREADABLE
     try:
-        return yaml.load(text, Loader=yaml.CSafeLoader)
-    except yaml.YAMLError:
-        return yaml.safe_load(text)
+        with path.open("rb") as f:
+            raw = f.read(FILE_BYTES_MAX + 1)
+    except OSError as exc:
+        checker.problems.append(f"{path.name}: cannot read: {exc.strerror}")
+        return _UNREADABLE
+    if len(raw) > FILE_BYTES_MAX:
+        checker.problems.append(
+            f"{path.name}: larger than {FILE_BYTES_MAX >> 20} MiB; a pack file may be at most "
+            f"{FILE_BYTES_MAX:,} bytes, so split it"
+        )
+        return _UNREADABLE
+    checker.bytes_read += len(raw)
+    if checker.bytes_read > PACK_BYTES_MAX:
+        checker.problems.append(
+            f"{path.name}: the pack's files come to more than {PACK_BYTES_MAX >> 20} MiB, the most a pack "
+            "may hold; split it into several packs"
+        )
+        return _UNREADABLE
+    try:
+        return _safe_load(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        checker.problems.append(f"{path.name}: not UTF-8 text (byte {exc.start + 1}); save it as UTF-8")
+    except _Refused as exc:
+        checker.problems.append(f"{path.name}: {exc}")
+    except yaml.YAMLError as exc:
+        checker.problems.append(f"{path.name}: cannot read: {exc}")
+    except (ValueError, OverflowError) as exc:
+        # A value YAML reads as a date or a number that cannot be one: 2026-13-45, 5,000 digits.
+        checker.problems.append(f"{path.name}: cannot read: {_excerpt(str(exc))}; quote the value")
+    return _UNREADABLE
 
 
 def _read(path: Path, key: str, checker: _Checker) -> list[tuple[str, dict[str, Any]]]:
-    try:
-        data = _safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        checker.problems.append(f"{path.name}: not UTF-8 text (byte {exc.start + 1}); save it as UTF-8")
-        return []
-    except (OSError, yaml.YAMLError) as exc:
-        checker.problems.append(f"{path.name}: cannot read: {exc}")
+    data = _read_file(path, checker)
+    if data is _UNREADABLE:
         return []
     items = data.get(key) if isinstance(data, dict) else None
     if not isinstance(items, list):
         checker.problems.append(f"{path.name}: expected a top-level `{key}:` list")
         return []
+    checker.entries += len(items)
+    if checker.entries > ENTRIES_MAX:
+        checker.problems.append(
+            f"{path.name}: the pack has more than {ENTRIES_MAX:,} stages, resources and challenges, the "
+            "most a pack may hold; split it into several packs"
+        )
+        return []
     out = []
     for i, item in enumerate(items):
         if not isinstance(item, dict):
-            checker.problems.append(f"{path.name}: entry {i + 1} is not a mapping")
+            checker.problems.append(f"{path.name}: entry {i + 1} is not a mapping but {_kind(item)}")
             continue
-        out.append((f"{path.name}: {item.get('id', f'entry {i + 1}')}", item))
+        # Only an id that is a short slug names the entry; any other is reported by the id check itself.
+        item_id = item.get("id")
+        good = isinstance(item_id, str) and len(item_id) <= ID_MAX and _SLUG.match(item_id)
+        out.append((f"{path.name}: {item_id if good else f'entry {i + 1}'}", item))
     return out
 
 
@@ -225,7 +424,7 @@ def load_catalog_keeping_good(
     for directory in community:
         if directory.name in names:
             refused[directory] = [
-                f"{directory}: a pack named {directory.name!r} is already loaded from "
+                f"{directory}: a pack named {_excerpt(directory.name)} is already loaded from "
                 f"{names[directory.name]}; rename one (a pack's ids are prefixed with its directory name)"
             ]
             continue
@@ -272,6 +471,12 @@ def _parse_community(directory: Path) -> _Part:
     if not directory.is_dir():
         checker.problems.append(f"{directory}: not a directory")
         return _Part(Catalog(), checker)
+    if len(directory.name) > PACK_NAME_MAX or not _PACK_NAME.match(directory.name):
+        checker.problems.append(
+            f"{directory}: a pack's directory name must be 1 to {PACK_NAME_MAX} lowercase letters, digits, "
+            "'-' or '_' (its ids are prefixed with it, and every id must fit in a button); rename it"
+        )
+        return _Part(Catalog(), checker)
     return _Part(_namespaced(_load_dir(directory, checker), directory.name, checker), checker)
 
 
@@ -293,25 +498,31 @@ def _load_dir(directory: Path, checker: _Checker) -> Catalog:
     if stages_file.exists():
         for where, item in _read(stages_file, "stages", checker):
             stage = _stage(where, item, checker)
-            if pack.stage(stage.id):
+            if pack.stage(stage.id):  # a linear lookup: ENTRIES_MAX bounds the stages
                 checker.problems.append(f"{where}: duplicate stage id")
             else:
                 checker.where[("stage", stage.id)] = where
                 pack.stages.append(stage)
     resources_file = directory / "resources.yaml"
     if resources_file.exists():
+        urls: dict[str, str] = {}
         for where, item in _read(resources_file, "resources", checker):
             res = _resource(where, item, checker)
             if res.id in pack.resources:
                 checker.problems.append(f"{where}: duplicate resource id")
-            same = next(
-                (r.id for r in pack.resources.values() if r.url.rstrip("/") == res.url.rstrip("/")), None
-            )
-            if same:
+            same = urls.setdefault(res.url.rstrip("/"), res.id) if res.url else res.id
+            if same != res.id:
                 checker.problems.append(f"{where}: the same URL as resource {same!r}; cite that one instead")
             checker.where[("resource", res.id)] = where
             pack.resources[res.id] = res
-    for path in sorted((directory / "challenges").glob("*.yaml")):
+    paths = list(islice((directory / "challenges").glob("*.yaml"), CHALLENGE_FILES_MAX + 1))
+    if len(paths) > CHALLENGE_FILES_MAX:
+        checker.problems.append(
+            f"challenges: more than {CHALLENGE_FILES_MAX} files, the most a pack may hold; "
+            "merge some or split the pack"
+        )
+        paths = []
+    for path in sorted(paths):
         for where, item in _read(path, "challenges", checker):
             ch = _challenge(where, item, checker)
             if ch.id in pack.challenges:
@@ -362,9 +573,14 @@ def _merge(catalog: Catalog, pack: Catalog, checker: _Checker) -> None:
         catalog.challenges[cid] = ch
 
 
+def _whole(value: object, low: int, high: int) -> bool:
+    """Whether `value` is a whole number from `low` to `high` (YAML's true and false are not numbers)."""
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
 def _stage(where: str, item: dict[str, Any], c: _Checker) -> Stage:
     weeks = item.get("weeks")
-    if not isinstance(weeks, int) or not 1 <= weeks <= 52:
+    if not _whole(weeks, 1, 52):
         c.problems.append(f"{where}: `weeks` must be a whole number of weeks from 1 to 52")
         weeks = 1
     topics = []
@@ -372,114 +588,148 @@ def _stage(where: str, item: dict[str, Any], c: _Checker) -> Stage:
     if not isinstance(raw_topics, list) or not raw_topics:
         c.problems.append(f"{where}: `topics` must be a non-empty list")
         raw_topics = []
+    elif len(raw_topics) > TOPICS_PER_STAGE_MAX:
+        c.problems.append(f"{where}: `topics` lists {len(raw_topics):,}; at most {TOPICS_PER_STAGE_MAX}")
+        raw_topics = []
     seen: set[str] = set()
     for t in raw_topics:
         if not isinstance(t, dict):
-            c.problems.append(f"{where}: a topic is not a mapping")
+            c.problems.append(f"{where}: a topic is not a mapping but {_kind(t)}")
             continue
-        tid = c.slug(f"{where}/topic", t)
+        tid = c.slug(f"{where}/topic", t, TOPIC_ID_MAX)
         if tid in seen:
             c.problems.append(f"{where}: duplicate topic id {tid!r}")
         seen.add(tid)
         topics.append(
-            Topic(tid, c.text(f"{where}/{tid}", t, "title"), c.text(f"{where}/{tid}", t, "description"))
+            Topic(
+                tid,
+                c.text(f"{where}/{tid}", t, "title", TITLE_MAX),
+                c.text(f"{where}/{tid}", t, "description", DESCRIPTION_MAX),
+            )
         )
     return Stage(
-        c.slug(where, item),
-        c.text(where, item, "title"),
-        c.text(where, item, "summary"),
-        weeks,
+        c.slug(where, item, STAGE_ID_MAX),
+        c.text(where, item, "title", TITLE_MAX),
+        c.text(where, item, "summary", DESCRIPTION_MAX),
+        cast(int, weeks),
         tuple(topics),
     )
 
 
+def _url_problem(url: str) -> str | None:
+    """Why `url` cannot be shown as a link, or None when it can."""
+    if len(url) > URL_MAX:
+        return f"is {len(url):,} characters; at most {URL_MAX}"
+    try:
+        parsed = urlparse(url)
+        host = parsed.hostname or ""
+        parsed.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        return "is not a well-formed http(s) URL"
+    if parsed.scheme not in ("https", "http") or "." not in host or " " in url:
+        return "is not a well-formed http(s) URL"
+    if _URL_FORBIDDEN.search(url):
+        return (
+            "has a space, quote, backslash, control character, `<`, `>` or `|`; a URL must be one "
+            "link, so percent-encode them"
+        )
+    if parsed.username is not None or parsed.password is not None:
+        return "has a user name before the host (`user@`), which hides where the link goes"
+    return None
+
+
 def _resource(where: str, item: dict[str, Any], c: _Checker) -> Resource:
-    url = c.text(where, item, "url")
-    parsed = urlparse(url)
-    if url and (parsed.scheme not in ("https", "http") or "." not in parsed.netloc or " " in url):
-        c.problems.append(f"{where}: `url` {url!r} is not a well-formed http(s) URL")
-    kind = c.text(where, item, "kind")
+    url = c.text(where, item, "url", URL_MAX)
+    problem = _url_problem(url) if url else None
+    if problem:
+        c.problems.append(f"{where}: `url` {_excerpt(url)} {problem}")
+        url = ""
+    kind = c.text(where, item, "kind", ID_MAX)
     if kind and kind not in RESOURCE_KINDS:
         c.problems.append(f"{where}: `kind` must be one of {', '.join(RESOURCE_KINDS)}")
-    level = c.text(where, item, "level")
+    level = c.text(where, item, "level", ID_MAX)
     if level and level not in LEVELS:
         c.problems.append(f"{where}: `level` must be one of {', '.join(LEVELS)}")
     free = item.get("free")
     if not isinstance(free, bool):
         c.problems.append(f"{where}: `free` must be true or false")
     return Resource(
-        id=c.slug(where, item),
-        title=c.text(where, item, "title"),
+        id=c.slug(where, item, ID_MAX),
+        title=c.text(where, item, "title", TITLE_MAX),
         url=url,
         kind=kind,
-        stage=c.text(where, item, "stage"),
-        topics=c.strings(where, item, "topics"),
+        stage=c.text(where, item, "stage", REF_MAX),
+        topics=c.strings(where, item, "topics", REF_MAX, TOPICS_PER_RESOURCE_MAX),
         level=level,
         free=bool(free),
-        description=c.text(where, item, "description"),
+        description=c.text(where, item, "description", DESCRIPTION_MAX),
     )
 
 
 def _challenge(where: str, item: dict[str, Any], c: _Checker) -> Challenge:
     kind = item.get("type")
     difficulty = item.get("difficulty")
-    if not isinstance(difficulty, int) or difficulty not in (1, 2, 3):
+    if not _whole(difficulty, 1, 3):
         c.problems.append(f"{where}: `difficulty` must be 1, 2 or 3")
         difficulty = 1
     common = dict(
-        id=c.slug(where, item),
-        type=str(kind),
-        stage=c.text(where, item, "stage"),
-        topic=c.text(where, item, "topic"),
+        id=c.slug(where, item, ID_MAX),
+        type=kind if isinstance(kind, str) else "",
+        stage=c.text(where, item, "stage", REF_MAX),
+        topic=c.text(where, item, "topic", REF_MAX),
         difficulty=difficulty,
-        resources=c.strings(where, item, "resources"),
+        resources=c.strings(where, item, "resources", REF_MAX, RESOURCES_PER_CHALLENGE_MAX),
     )
     if kind == "quiz":
-        options = c.strings(where, item, "options")
+        options = c.strings(where, item, "options", OPTION_MAX, len(LETTERS))
         if options and len(options) != len(LETTERS):
             c.problems.append(f"{where}: a quiz needs exactly {len(LETTERS)} options, found {len(options)}")
         if len({o.casefold() for o in options}) != len(options):
             c.problems.append(f"{where}: duplicate options")
-        answer = str(item.get("answer", "")).strip().upper()
-        if answer not in LETTERS[: max(len(options), 1)]:
-            c.problems.append(f"{where}: `answer` {item.get('answer')!r} is out of range (A-D)")
+        raw_answer = item.get("answer")
+        answer = raw_answer.strip().upper() if isinstance(raw_answer, str) else ""
+        if not isinstance(raw_answer, str):
+            c.problems.append(f"{where}: `answer` must be a letter A-D, not {_kind(raw_answer)}")
+        elif answer not in LETTERS[: max(len(options), 1)]:
+            c.problems.append(f"{where}: `answer` {_excerpt(raw_answer)} is out of range (A-D)")
         return Challenge(
             **common,  # type: ignore[arg-type]
-            question=c.text(where, item, "question"),
+            question=c.text(where, item, "question", QUESTION_MAX),
             options=options,
             answer=answer,
-            explanation=c.text(where, item, "explanation"),
+            explanation=c.text(where, item, "explanation", EXPLANATION_MAX),
         )
     if kind == "task":
         return Challenge(
             **common,  # type: ignore[arg-type]
-            instructions=c.text(where, item, "instructions"),
-            done_when=c.text(where, item, "done_when"),
+            instructions=c.text(where, item, "instructions", INSTRUCTIONS_MAX),
+            done_when=c.text(where, item, "done_when", DONE_WHEN_MAX),
         )
     c.problems.append(f"{where}: `type` must be quiz or task")
     return Challenge(**common)  # type: ignore[arg-type]
 
 
 def _check_references(catalog: Catalog, c: _Checker) -> None:
+    stages = {s.id: s for s in catalog.stages}  # one lookup per entry, however many stages packs add
     for res in catalog.resources.values():
         where = c.where.get(("resource", res.id), res.id)
-        stage = catalog.stage(res.stage)
+        stage = stages.get(res.stage)
         if stage is None:
-            c.problems.append(f"{where}: unknown stage {res.stage!r}")
+            c.problems.append(f"{where}: unknown stage {_excerpt(res.stage)}")
             continue
         topic_ids = {t.id for t in stage.topics}
         for t in res.topics:
             if t not in topic_ids:
-                c.problems.append(f"{where}: unknown topic {t!r} in stage {res.stage!r}")
+                c.problems.append(f"{where}: unknown topic {_excerpt(t)} in stage {_excerpt(res.stage)}")
     for ch in catalog.challenges.values():
         where = c.where.get(("challenge", ch.id), ch.id)
-        stage = catalog.stage(ch.stage)
+        stage = stages.get(ch.stage)
         if stage is None:
-            c.problems.append(f"{where}: unknown stage {ch.stage!r}")
+            c.problems.append(f"{where}: unknown stage {_excerpt(ch.stage)}")
         elif ch.topic not in {t.id for t in stage.topics}:
-            c.problems.append(f"{where}: unknown topic {ch.topic!r} in stage {ch.stage!r}")
+            c.problems.append(f"{where}: unknown topic {_excerpt(ch.topic)} in stage {_excerpt(ch.stage)}")
         for rid in ch.resources:
             if rid not in catalog.resources:
-                c.problems.append(f"{where}: unknown resource {rid!r}")
+                c.problems.append(f"{where}: unknown resource {_excerpt(rid)}")
     if not catalog.challenges:
         c.problems.append("content: no challenges found")

@@ -141,7 +141,8 @@ def test_a_broken_community_pack_is_reported_with_its_file(tmp_path: Path) -> No
 def test_the_same_url_twice_in_a_pack_is_reported(tmp_path: Path) -> None:
     root = write_pack(tmp_path / "p", QUIZ)
     data = yaml.safe_load((root / "resources.yaml").read_text())
-    data["resources"].append({**data["resources"][0], "id": "guide-again"})
+    # A copy of the topics list: yaml.safe_dump writes a shared list as an anchor, which packs may not use.
+    data["resources"].append({**data["resources"][0], "id": "guide-again", "topics": ["numpy"]})
     (root / "resources.yaml").write_text(yaml.safe_dump(data))
     with pytest.raises(ContentError) as err:
         load_catalog([root])
@@ -167,7 +168,7 @@ def test_duplicate_ids_are_reported(tmp_path: Path) -> None:
     extra = root / "challenges" / "more.yaml"
     extra.write_text(yaml.safe_dump({"challenges": [{**QUIZ, "question": "Another?"}]}))
     data = yaml.safe_load((root / "resources.yaml").read_text())
-    data["resources"].append({**data["resources"][0], "url": "https://example.org/other"})
+    data["resources"].append({**data["resources"][0], "url": "https://example.org/other", "topics": ["numpy"]})
     (root / "resources.yaml").write_text(yaml.safe_dump(data))
     with pytest.raises(ContentError) as err:
         load_catalog([root])
@@ -187,6 +188,7 @@ def test_valid_content_is_parsed_by_libyaml(monkeypatch: pytest.MonkeyPatch) -> 
         raise AssertionError("the pure-Python parser was used for valid content")
 
     monkeypatch.setattr(yaml, "safe_load", pure_python)
+    monkeypatch.setattr(yaml, "SafeLoader", pure_python)
     assert load_catalog().challenges
 
 
