@@ -14,7 +14,7 @@ import discord
 from discord import app_commands
 
 from adapters.discord.commands import PLATFORM, install
-from adapters.discord.render import render
+from adapters.discord.render import NO_PINGS, render
 from bot.core import Core
 from bot.ports import Undeliverable
 from bot.types import ConversationRef, Reply
@@ -48,6 +48,8 @@ def build_client(
     if api_base:
         discord.http.Route.BASE = api_base.rstrip("/")
     cls = discord.AutoShardedClient if sharded else discord.Client
+    # Forced, not a default a caller's options could widen: studybot never means to ping (see NO_PINGS).
+    options["allowed_mentions"] = NO_PINGS
     client = cls(intents=discord.Intents(guilds=True), **options)
     tree = install(client, core)
 
@@ -97,7 +99,11 @@ class DiscordPlatform:
     async def send(self, conversation: ConversationRef, reply: Reply, *, key: str | None = None) -> str:
         channel = await self._channel(conversation)
         message = render(reply)
-        kwargs: dict[str, Any] = {"embeds": message.embeds, "files": message.files}
+        kwargs: dict[str, Any] = {
+            "embeds": message.embeds,
+            "files": message.files,
+            "allowed_mentions": NO_PINGS,
+        }
         if key:
             kwargs["nonce"] = key[:NONCE_MAX]
         if (view := message.view()) is not None:
@@ -114,12 +120,19 @@ class DiscordPlatform:
         channel = await self._channel(conversation)
         message = render(reply)
         partial = channel.get_partial_message(int(message_id))  # type: ignore[attr-defined]
-        await partial.edit(content=message.content or None, embeds=message.embeds, view=message.view())
+        await partial.edit(
+            content=message.content or None,
+            embeds=message.embeds,
+            view=message.view(),
+            allowed_mentions=NO_PINGS,
+        )
 
     async def send_direct(self, user_id: str, reply: Reply) -> str:
         user = self.client.get_user(int(user_id)) or await self.client.fetch_user(int(user_id))
         message = render(reply)
-        sent = await user.send(message.content or None, embeds=message.embeds, files=message.files)
+        sent = await user.send(
+            message.content or None, embeds=message.embeds, files=message.files, allowed_mentions=NO_PINGS
+        )
         return str(sent.id)
 
     async def close(self) -> None:

@@ -13,10 +13,11 @@ from typing import Any, Optional
 import discord
 from discord import app_commands
 
-from adapters.discord.render import SEPARATOR, Message, decode_custom_id, render, shorten
+from adapters.discord.render import NO_PINGS, SEPARATOR, Message, decode_custom_id, render, shorten
 from bot.commands import GROUPS, ArgKind, CommandSpec
 from bot.core import Core
 from bot.types import ConversationRef, Invocation, Reply, UserRef
+from bot.untrusted import plain
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,8 @@ DESCRIPTION_MAX = 100
 RESPOND_WITHIN = 2.0
 # The answer to a slash command the core dropped (a member over the spam limit, already told once).
 SKIPPED = "⏳ Skipped: too many commands at once. Try again in a few seconds."
+# The answer when a Reply cannot be shown on Discord (a bug, logged): the interaction is still answered.
+UNRENDERABLE = "⚠️ studybot could not show its answer here on Discord; the problem has been logged."
 # Options whose values the core can suggest, and the kind of suggestion.
 SUGGESTED = {"cohort": "cohort", "name": "cohort", "stage": "stage", "topic": "topic"}
 STUDY_DESCRIPTION = "studybot: daily challenges, streaks and the ML-engineer roadmap"
@@ -55,8 +58,17 @@ async def respond(interaction: discord.Interaction[Any], work: Awaitable[Reply])
     if reply.silent:
         await _acknowledge(interaction)
         return
-    message = render(reply)
-    kwargs: dict[str, Any] = {"embeds": message.embeds, "files": message.files}
+    try:
+        message = render(reply)
+    except Exception:
+        # Never dropped silently: logged, and the member is told, rather than "This interaction failed".
+        log.exception("could not render the reply to %s on Discord", interaction.id)
+        message = Message(content=UNRENDERABLE, ephemeral=True)
+    kwargs: dict[str, Any] = {
+        "embeds": message.embeds,
+        "files": message.files,
+        "allowed_mentions": NO_PINGS,
+    }
     view = message.view()
     if view is not None:
         kwargs["view"] = view
@@ -84,7 +96,7 @@ async def _acknowledge(interaction: discord.Interaction[Any]) -> None:
     elif interaction.type is discord.InteractionType.component:
         await interaction.response.defer()
     else:
-        await interaction.response.send_message(SKIPPED, ephemeral=True)
+        await interaction.response.send_message(SKIPPED, ephemeral=True, allowed_mentions=NO_PINGS)
 
 
 def _arguments(spec: CommandSpec, values: dict[str, Any]) -> tuple[str, ...]:
@@ -142,7 +154,8 @@ def _suggester(core: Core, kind: str) -> Callable[..., Awaitable[list[app_comman
         interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[str]]:
         choices = await core.suggest(kind, current, conversation_ref(interaction))
-        return [app_commands.Choice(name=c.name[:100], value=c.value[:100]) for c in choices]
+        # Choice names are plain text on Discord; only the data markers of member text must go.
+        return [app_commands.Choice(name=plain(c.name)[:100], value=plain(c.value)[:100]) for c in choices]
 
     return autocomplete
 
@@ -188,7 +201,9 @@ class StudyButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"stu
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         decoded = decode_custom_id(self.custom_id_value)
         if decoded is None or self.core is None:
-            await interaction.response.send_message("That button no longer works.", ephemeral=True)
+            await interaction.response.send_message(
+                "That button no longer works.", ephemeral=True, allowed_mentions=NO_PINGS
+            )
             return
         command, args = decoded
         inv = Invocation(command, args, user_ref(interaction), conversation_ref(interaction))
