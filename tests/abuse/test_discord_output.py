@@ -35,7 +35,7 @@ from tests.fakes.discord.server import CHANNEL_ID, DEFAULT_TOKEN, GUILD_ID, USER
 MANAGE_GUILD = str(discord.Permissions(manage_guild=True).value)
 EPHEMERAL = 64
 # What discord.py sends for AllowedMentions.none(): parse nothing, name no one.
-NO_PINGS = {"parse": []}
+NO_PINGS: dict[str, list[str]] = {"parse": []}
 ROLE_ID = 1_150_000_000_000_000_101
 # One string with every way member text could ping, link or format on Discord.
 HOSTILE = (
@@ -176,7 +176,7 @@ async def test_a_slow_reply_is_followed_up_without_pings(
 async def test_the_client_pings_no_one_even_when_its_caller_asks(catalog: Catalog) -> None:
     core = Core(None, catalog, FakeClock(dt.datetime(2026, 11, 24, tzinfo=dt.UTC)))  # type: ignore[arg-type]
     client, _ = build_client(core, allowed_mentions=discord.AllowedMentions.all())
-    assert client.allowed_mentions is not None and client.allowed_mentions.to_dict() == NO_PINGS
+    assert client.allowed_mentions is not None and dict(client.allowed_mentions.to_dict()) == NO_PINGS
 
 
 # ---- 2. Markdown, masked links and mentions in member and pack text are shown as typed ----
