@@ -29,6 +29,7 @@ from bot.types import (
     Reply,
     Style,
 )
+from bot.untrusted import verbatim
 
 # Points per activity; at most one answer and one check-in count per member per day.
 POINTS_CORRECT = 10
@@ -62,22 +63,23 @@ def challenge_card(catalog: Catalog, cohort: Cohort, post: Post) -> tuple[Card, 
     if ch is None:
         raise UserError("That challenge is no longer in the content pack.")
     stage = catalog.stage(ch.stage)
-    topic = next((t.title for t in stage.topics if t.id == ch.topic), ch.topic) if stage else ch.topic
+    title = next((t.title for t in stage.topics if t.id == ch.topic), ch.topic) if stage else ch.topic
+    topic = verbatim(title)
     fields = [
-        Field("Stage", stage.title if stage else ch.stage, inline=True),
+        Field("Stage", verbatim(stage.title if stage else ch.stage), inline=True),
         Field("Topic", topic, inline=True),
     ]
     fields.append(Field("Difficulty", "★" * ch.difficulty + "☆" * (3 - ch.difficulty), inline=True))
-    links = [f"{r.title}: {r.url}" for rid in ch.resources if (r := catalog.resources.get(rid))]
+    links = [f"{verbatim(r.title)}: {r.url}" for rid in ch.resources if (r := catalog.resources.get(rid))]
     if links:
         fields.append(Field("Read up", "\n".join(links)))
     when = f"{post.local_date:%a %d %b %Y}"
     if ch.is_quiz:
-        body = ch.quiz_text()
+        body = verbatim(ch.quiz_text())
         footer = f"Cohort {cohort.name} · {when} · answer with a button or /study answer A-D"
         buttons = tuple(Button(L, "answer", (L, str(post.id)), Style.PRIMARY) for L in LETTERS)
     else:
-        body = f"{ch.instructions}\n\nDone when: {ch.done_when}"
+        body = f"{verbatim(ch.instructions)}\n\nDone when: {verbatim(ch.done_when)}"
         footer = f"Cohort {cohort.name} · {when} · check in with /study done [note or link]"
         buttons = (Button("Done ✅", "done", (), Style.SUCCESS),)
     kind = "quiz" if ch.is_quiz else "task"
@@ -87,12 +89,20 @@ def challenge_card(catalog: Catalog, cohort: Cohort, post: Post) -> tuple[Card, 
 def closing_card(challenge: Challenge, post: Post, answered: int, correct: int, checked_in: int = 0) -> Card:
     """What a closed challenge shows: a quiz its answer, why, and how many answered; a task who did it."""
     if challenge.is_quiz:
-        body = f"{challenge.question}\n\nAnswer: {challenge.answer_text()}\n{challenge.explanation}"
+        body = verbatim(f"{challenge.question}\n\nAnswer: {challenge.answer_text()}\n{challenge.explanation}")
         tally = Field("Answers", f"{plural(answered, 'member')} answered, {correct} correctly")
     else:
-        body = f"{challenge.instructions}\n\nDone when: {challenge.done_when}"
+        body = f"{verbatim(challenge.instructions)}\n\nDone when: {verbatim(challenge.done_when)}"
         tally = Field("Check-ins", f"{plural(checked_in, 'member')} checked in")
     return Card(f"Closed: {post.local_date:%a %d %b}", body, (tally,), style=Style.NEUTRAL)
+
+
+# A post id is a database integer; a longer string of digits is no post (and would overflow the column).
+MAX_REF_DIGITS = 18
+
+
+def _is_ref(ref: str) -> bool:
+    return ref.isascii() and ref.isdigit() and len(ref) <= MAX_REF_DIGITS
 
 
 async def _open_post(ctx: Context, cohort: Cohort) -> Post | None:
@@ -145,8 +155,10 @@ async def answer(ctx: Context, args: dict[str, Any]) -> Reply:
     if ref.startswith(REF_PREFIX):
         return await answer_review(ctx, await ctx.my_cohort(), choice, ref.removeprefix(REF_PREFIX))
     if ref:
-        found_post = await store.post_for_answer(int(ref), ctx.member.id) if ref.isdigit() else None
-        if found_post is None:
+        found_post = await store.post_for_answer(int(ref), ctx.member.id) if _is_ref(ref) else None
+        # A post of another workspace is answered exactly as one that does not exist: ids are sequential,
+        # and a typed ref must not reveal a foreign cohort's name, question or tally.
+        if found_post is None or not ctx.in_this_workspace(found_post[1]):
             raise UserError("That challenge no longer exists.")
         post, cohort, enrolled = found_post
         quiz = catalog.challenges.get(post.challenge_id)
@@ -173,7 +185,7 @@ async def answer(ctx: Context, args: dict[str, Any]) -> Reply:
         )
     correct = choice == ch.answer
     points = POINTS_CORRECT if correct else POINTS_WRONG
-    day = ctx.member_today(cohort)
+    day = await ctx.activity_day(cohort)
     activity = Activity(
         member_id=ctx.member.id,
         cohort_id=cohort.id,
@@ -201,7 +213,7 @@ async def answer(ctx: Context, args: dict[str, Any]) -> Reply:
         raise RuntimeError("the store recorded the answer without filing its review card")
     back = recorded.card.due
     title = "✅ Correct!" if correct else f"❌ Not quite: the answer is {ch.answer}"
-    body = f"{ch.answer_text()}\n\n{ch.explanation}"
+    body = verbatim(f"{ch.answer_text()}\n\n{ch.explanation}")
     summary = streak_line(recorded, day)
     footer = f"+{points} points · {summary} · back in your /study review on {back:%a %d %b}"
     card = Card(title, body, footer=footer, style=Style.SUCCESS if correct else Style.DANGER)
@@ -219,7 +231,7 @@ async def done(ctx: Context, args: dict[str, Any]) -> Reply:
     if len(note) > MAX_NOTE_CHARS:
         raise UserError(f"Keep the note under {MAX_NOTE_CHARS} characters (yours has {len(note)}).")
     cohort = await ctx.my_cohort()
-    day = ctx.member_today(cohort)
+    day = await ctx.activity_day(cohort)
     post = await _open_post(ctx, cohort)
     activity = Activity(
         member_id=ctx.member.id,
@@ -236,7 +248,7 @@ async def done(ctx: Context, args: dict[str, Any]) -> Reply:
     except Conflict:
         raise UserError(f"You already checked in on {day:%a %d %b}. See you tomorrow!") from None
     summary = streak_line(recorded, day)
-    noted = f"\nNoted: {note}" if note else ""
+    noted = f"\nNoted: {verbatim(note)}" if note else ""
     return Reply(
         cards=(
             Card(

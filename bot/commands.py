@@ -97,6 +97,8 @@ class CommandSpec:
     example: str = ""
     moderator: bool = False
     details: str = ""
+    # Costly work (search, images, exports): bounded per workspace by the core, see bot/workload.py.
+    heavy: bool = False
 
     def usage(self) -> str:
         shown = " ".join(a.placeholder() for a in self.args if not a.hidden)
@@ -243,11 +245,12 @@ class Registry:
         example: str = "",
         moderator: bool = False,
         details: str = "",
+        heavy: bool = False,
     ) -> Callable[[Handler], Handler]:
         """Declare a command by decorating its handler."""
 
         def register(handler: Handler) -> Handler:
-            self.add(CommandSpec(name, summary, handler, args, example, moderator, details))
+            self.add(CommandSpec(name, summary, handler, args, example, moderator, details, heavy))
             return handler
 
         return register

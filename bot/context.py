@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from bot.clock import local_date
 from bot.commands import UserError
+from bot.dayguard import hop_problem
 from bot.types import Cohort, Member, UserRef
 
 if TYPE_CHECKING:
@@ -34,6 +35,25 @@ class Context:
 
     def member_today(self, cohort: Cohort, member: Member | None = None) -> dt.date:
         return local_date(self.now, self.member_timezone(cohort, member))
+
+    def in_this_workspace(self, cohort: Cohort) -> bool:
+        """Whether `cohort` belongs to the caller's platform and workspace (ids from outside may not)."""
+        conv = self.conversation
+        return (cohort.platform, cohort.workspace_id) == (conv.platform, conv.workspace_id)
+
+    async def activity_day(self, cohort: Cohort) -> dt.date:
+        """The caller's local date for an activity now; refuse a new day bought by changing timezone.
+
+        Only a member's own timezone can be changed at will, so members on the cohort's pay no extra read.
+        """
+        day = self.member_today(cohort)
+        if self.member.timezone is None:
+            return day
+        recent = await self.core.store.activities(cohort.id, self.member.id, since=day - dt.timedelta(days=2))
+        problem = hop_problem(recent, day, self.now, self.member.timezone)
+        if problem:
+            raise UserError(problem)
+        return day
 
     async def cohort_here(self) -> Cohort | None:
         """The cohort that lives in this channel, if any."""

@@ -15,12 +15,17 @@ from bot.ratelimit import RateLimiter, Verdict
 from bot.replies import error_reply, plural
 from bot.search import Choice, ResourceSearch, Suggester
 from bot.types import Cohort, ConversationRef, Invocation, Reply, UserRef
+from bot.untrusted import CLOSE, OPEN, clean, clean_name
+from bot.workload import WorkspaceGate
 
 log = logging.getLogger(__name__)
 
 # C0 control characters other than tab and newlines: PostgreSQL refuses NUL in text, and none of them
 # belongs in a note, a reason or a name.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# A lone surrogate cannot be encoded as UTF-8: storing one fails, so every command of its sender would.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_MARKER = re.compile(f"[{OPEN}{CLOSE}]")
 
 
 def _load_commands() -> None:
@@ -37,6 +42,19 @@ def _load_commands() -> None:
         review,
         roadmap,
     )
+
+
+def _cleaned(inv: Invocation) -> Invocation:
+    """`inv` with the name and arguments fit to store and log: no lone surrogates, no markers, a bounded
+    one-line name. Control characters in arguments are left for dispatch to refuse with a reason."""
+    user = inv.user
+    name = clean_name(user.name)
+    args = tuple(_SURROGATE.sub("\ufffd", a) for a in inv.args)
+    args = tuple(clean(a) if _MARKER.search(a) else a for a in args)
+    if name == user.name and args == inv.args:
+        return inv
+    cleaned = UserRef(user.platform, user.id, name, user.is_admin)
+    return Invocation(inv.command, args, cleaned, inv.conversation)
 
 
 class Core:
@@ -61,6 +79,8 @@ class Core:
         # Called after a moderator creates or changes a cohort (the scheduler moves its job).
         self.cohort_listeners: list[Callable[[Cohort], Awaitable[None]]] = []
         self.search, self._suggester = self.build_indexes(catalog)
+        # Heavy commands (search, images, exports) one workspace may have running at once.
+        self.heavy = WorkspaceGate()
 
     async def suggest(
         self, kind: str, prefix: str, conversation: ConversationRef | None = None
@@ -95,6 +115,7 @@ class Core:
             refused = self._over_limit(self.limiter, inv.user)
             if refused is not None:
                 return refused
+        inv = _cleaned(inv)
         if len(inv.command) + sum(len(a) + 1 for a in inv.args) > MAX_INPUT_CHARS:
             return error_reply(f"That is too long: commands are limited to {MAX_INPUT_CHARS:,} characters.")
         if any(_CONTROL.search(a) for a in inv.args):
@@ -119,7 +140,17 @@ class Core:
             )
         try:
             member = await self.store.upsert_member(inv.user.platform, inv.user.id, inv.user.name)
-            return await spec.handler(Context(self, inv.user, inv.conversation, member), values)
+            context = Context(self, inv.user, inv.conversation, member)
+            if not spec.heavy:
+                return await spec.handler(context, values)
+            workspace = (inv.conversation.platform, inv.conversation.workspace_id)
+            async with self.heavy.slot(workspace) as admitted:
+                if not admitted:
+                    return error_reply(
+                        f"This server is busy with {self.heavy.limit} searches, images or exports right now. "
+                        "Please try again in a few seconds; nothing was changed."
+                    )
+                return await spec.handler(context, values)
         except UserError as exc:
             return error_reply(str(exc))
         except Exception:

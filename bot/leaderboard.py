@@ -11,6 +11,7 @@ from bot.clock import local_date
 from bot.commands import REGISTRY, Arg, ArgKind
 from bot.context import Context
 from bot.types import Card, Reply
+from bot.untrusted import verbatim
 
 TOP = 10
 PERIODS = ("week", "month", "all")
@@ -33,7 +34,7 @@ async def leaderboard(ctx: Context, args: dict[str, Any]) -> Reply:
     for i, row in enumerate(board.top):
         badge = MEDALS[i] if i < len(MEDALS) else f"{i + 1}."
         you = " ← you" if row.member_id == ctx.member.id else ""
-        lines.append(f"{badge} {row.name}: {row.points} pts{you}")
+        lines.append(f"{badge} {verbatim(row.name)}: {row.points} pts{you}")
     if board.rank is None:
         footer = "You have no points in this period yet: `/study today` to start."
     else:

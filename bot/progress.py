@@ -11,6 +11,7 @@ from bot.members import resolve_member
 from bot.replies import plural
 from bot.streaks import MAX_FREEZES, DayStatus, summarize
 from bot.types import Card, Field, Image, Reply, Style
+from bot.untrusted import verbatim
 
 STATUS_TEXT = {
     DayStatus.DONE: "✅ done today",
@@ -25,6 +26,7 @@ STATUS_TEXT = {
     "Show a streak: current and longest, freezes held, today's status and a 16-week heatmap.",
     Arg("member", required=False, help="whose streak; defaults to yours"),
     example="/study streak",
+    heavy=True,
 )
 async def streak(ctx: Context, args: dict[str, Any]) -> Reply:
     cohort = await ctx.my_cohort()
@@ -36,7 +38,7 @@ async def streak(ctx: Context, args: dict[str, Any]) -> Reply:
     s = summarize(active, excused, today)
     flame = "🔥" if s.current else "🌱"
     card = Card(
-        f"{flame} {member.name}: {plural(s.current, 'day')}",
+        f"{flame} {verbatim(member.name)}: {plural(s.current, 'day')}",
         STATUS_TEXT[s.today],
         (
             Field("Current", plural(s.current, "day"), inline=True),

@@ -12,6 +12,7 @@ from bot.core import Core
 from bot.ports import ChatPlatform
 from bot.streaks import summarize
 from bot.types import Card, Cohort, Field, Image, Reply, Style
+from bot.untrusted import verbatim
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,8 @@ async def build_recap(core: Core, cohort: Cohort, day: dt.date) -> Reply | None:
         if current:
             streaks.append((current, m.name))
     streaks.sort(key=lambda s: (-s[0], s[1].casefold()))
-    streak_text = ", ".join(f"{name} 🔥{n}" for n, name in streaks[:STREAKS_SHOWN]) or "none running yet"
+    shown = streaks[:STREAKS_SHOWN]
+    streak_text = ", ".join(f"{verbatim(name)} 🔥{n}" for n, name in shown) or "none running yet"
     counts = [len(active_on[d]) for d in week]
     share = " · ".join(f"{d:%a} {round(100 * c / len(members))}%" for d, c in zip(week, counts, strict=True))
     card = Card(

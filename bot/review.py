@@ -17,6 +17,7 @@ from bot.context import Context
 from bot.ports import Conflict
 from bot.replies import plural
 from bot.types import Activity, ActivityKind, Button, Card, CardChange, Cohort, Reply, ReviewCard, Style
+from bot.untrusted import verbatim
 
 # Leitner boxes 1-5 come back after 1, 3, 7, 14 and 30 days.
 INTERVALS = (1, 3, 7, 14, 30)
@@ -77,7 +78,7 @@ async def review(ctx: Context, _: dict[str, Any]) -> Reply:
     )
     shown = Card(
         f"🔁 Review · box {card.box} of {len(INTERVALS)}",
-        quiz.quiz_text(),
+        verbatim(quiz.quiz_text()),
         footer=f"{plural(len(due), 'question')} due · answer with a button or /study answer A-D",
         style=Style.PRIMARY,
     )
@@ -86,7 +87,7 @@ async def review(ctx: Context, _: dict[str, Any]) -> Reply:
 
 async def answer_review(ctx: Context, cohort: Cohort, choice: str, challenge_id: str) -> Reply:
     """Grade a review answer, move the question between boxes and credit the day once."""
-    today = ctx.member_today(cohort)
+    today = await ctx.activity_day(cohort)
     quiz = ctx.core.catalog.challenges.get(challenge_id)
     if quiz is None or not quiz.is_quiz:
         raise UserError(NOT_IN_REVIEW)
@@ -122,7 +123,7 @@ async def answer_review(ctx: Context, cohort: Cohort, choice: str, challenge_id:
     footer = f"Box {box} of {len(INTERVALS)}: back on {due:%a %d %b} · {points}"
     reply_card = Card(
         title,
-        f"{quiz.answer_text()}\n\n{quiz.explanation}",
+        verbatim(f"{quiz.answer_text()}\n\n{quiz.explanation}"),
         footer=footer,
         style=Style.SUCCESS if correct else Style.DANGER,
     )

@@ -11,6 +11,7 @@ from bot.content import LEVELS, Catalog, Resource, Stage, Topic
 from bot.context import Context
 from bot.pace import Position, position
 from bot.types import Button, Card, Field, Reply, Style
+from bot.untrusted import verbatim
 
 BAR = 8  # squares in a progress bar
 
@@ -74,13 +75,14 @@ async def roadmap(ctx: Context, args: dict[str, Any]) -> Reply:
     if "stage" in args:
         stage = find_stage(catalog, args["stage"])
         lines = [
-            f"{'✅' if (stage.id, t.id) in learned else '▫️'} {t.title}: {t.description} (`{stage.id}/{t.id}`)"
+            f"{'✅' if (stage.id, t.id) in learned else '▫️'} {verbatim(t.title)}: "
+            f"{verbatim(t.description)} (`{stage.id}/{t.id}`)"
             for t in stage.topics
         ]
         done = sum((stage.id, t.id) in learned for t in stage.topics)
         card = Card(
-            f"🗺️ {stage.title}",
-            stage.summary + "\n\n" + "\n".join(lines),
+            f"🗺️ {verbatim(stage.title)}",
+            verbatim(stage.summary) + "\n\n" + "\n".join(lines),
             (
                 Field("Your progress", progress_bar(done, len(stage.topics)), inline=True),
                 Field("Suggested", f"{stage.weeks} week{'s' if stage.weeks != 1 else ''}", inline=True),
@@ -94,10 +96,13 @@ async def roadmap(ctx: Context, args: dict[str, Any]) -> Reply:
         done = sum((stage.id, t.id) in learned for t in stage.topics)
         marker = "📍" if here and here.stage.id == stage.id else "✅" if done == len(stage.topics) else "▫️"
         lines.append(
-            f"{marker} {i}. {stage.title} (~{stage.weeks} wk)  {progress_bar(done, len(stage.topics))}"
+            f"{marker} {i}. {verbatim(stage.title)} (~{stage.weeks} wk)  "
+            f"{progress_bar(done, len(stage.topics))}"
         )
     if here:
-        where = f"Your cohort is on 📍 {here.stage.title}, week {here.week + 1} of {here.stage.weeks}."
+        where = (
+            f"Your cohort is on 📍 {verbatim(here.stage.title)}, week {here.week + 1} of {here.stage.weeks}."
+        )
     else:
         where = "Join a cohort to follow the roadmap together."
     footer = "/study roadmap <stage> shows its topics · /study next suggests what to learn"
@@ -118,8 +123,10 @@ async def learned(ctx: Context, args: dict[str, Any]) -> Reply:
     fresh = await ctx.core.store.learn_topic(ctx.member.id, stage.id, topic.id, ctx.now)
     mine = await ctx.core.store.learned_topics(ctx.member.id)
     done = sum((stage.id, t.id) in mine for t in stage.topics)
-    head = f"✅ {topic.title} is learned" if fresh else f"You had already learned {topic.title}"
-    return Reply(text=f"{head}. {stage.title}: {progress_bar(done, len(stage.topics))}", ephemeral=True)
+    title = verbatim(topic.title)
+    head = f"✅ {title} is learned" if fresh else f"You had already learned {title}"
+    bar = progress_bar(done, len(stage.topics))
+    return Reply(text=f"{head}. {verbatim(stage.title)}: {bar}", ephemeral=True)
 
 
 @REGISTRY.command(
@@ -131,8 +138,11 @@ async def learned(ctx: Context, args: dict[str, Any]) -> Reply:
 async def unlearn(ctx: Context, args: dict[str, Any]) -> Reply:
     stage, topic = find_topic(ctx.core.catalog, args["topic"])
     if not await ctx.core.store.unlearn_topic(ctx.member.id, stage.id, topic.id):
-        raise UserError(f"{topic.title} was not on your learned list.")
-    return Reply(text=f"{topic.title} ({stage.title}) is no longer marked as learned.", ephemeral=True)
+        raise UserError(f"{verbatim(topic.title)} was not on your learned list.")
+    return Reply(
+        text=f"{verbatim(topic.title)} ({verbatim(stage.title)}) is no longer marked as learned.",
+        ephemeral=True,
+    )
 
 
 def best_resources(catalog: Catalog, stage: Stage, topic: Topic, n: int = 2) -> list[Resource]:
@@ -165,15 +175,18 @@ async def next_topic(ctx: Context, _: dict[str, Any]) -> Reply:
             text="🎉 You have learned every topic on the roadmap. Time to build something!", ephemeral=True
         )
     picks = best_resources(catalog, stage, topic)
-    fields = tuple(Field(f"{r.title} ({r.kind}, {r.level})", f"{r.description}\n{r.url}") for r in picks)
+    fields = tuple(
+        Field(f"{verbatim(r.title)} ({r.kind}, {r.level})", f"{verbatim(r.description)}\n{r.url}")
+        for r in picks
+    )
     why = (
         "your cohort's current stage"
         if here and stage.id == here.stage.id
         else "the next stage with open topics"
     )
     card = Card(
-        f"👉 Next: {topic.title}",
-        f"{topic.description}\nFrom {stage.title}, {why}.",
+        f"👉 Next: {verbatim(topic.title)}",
+        f"{verbatim(topic.description)}\nFrom {verbatim(stage.title)}, {why}.",
         fields,
         footer=f"Done? /study learned {stage.id}/{topic.id}",
         style=Style.PRIMARY,

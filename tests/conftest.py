@@ -19,7 +19,7 @@ from bot.core import Core
 from bot.posting import Poster
 from bot.types import ConversationRef, Invocation, Reply, UserRef
 from storage.store import SqlStore
-from tests.fakes.platform import RecordingPlatform
+from tests.fakes.platform import RecordingPlatform, shown
 
 PG_URL = os.environ.get("STUDYBOT_TEST_POSTGRES_URL", "")
 REQUIRE_PG = os.environ.get("STUDYBOT_REQUIRE_POSTGRES") == "1"
@@ -112,11 +112,12 @@ class Bot:
         return UserRef("console", name.lower(), name, is_admin=name in self.admins)
 
     async def say(self, name: str, line: str, where: ConversationRef = CHANNEL) -> Reply:
-        return await self.core.dispatch(self.core.invocation(line, self.user(name), where))
+        return shown(await self.core.dispatch(self.core.invocation(line, self.user(name), where)))
 
     async def click(self, name: str, reply: Reply, label: str, where: ConversationRef = CHANNEL) -> Reply:
         button = next(b for b in reply.buttons if b.label == label)
-        return await self.core.dispatch(Invocation(button.command, button.args, self.user(name), where))
+        clicked = Invocation(button.command, button.args, self.user(name), where)
+        return shown(await self.core.dispatch(clicked))
 
     async def post(self) -> list[Reply]:
         """Run a sweep; return the daily challenge posts it sent (weekly recaps stay in platform.sent)."""

@@ -156,8 +156,12 @@ async def test_a_members_day_follows_their_timezone_and_is_never_reinterpreted(b
     cohort = (await bot.core.store.list_cohorts())[0]
     [entry] = await bot.core.store.activities(cohort.id)
     assert entry.local_date == dt.date(2026, 11, 24)
-    tokyo = await bot.say("Ada", "done")  # 08:30 on the 25th in Tokyo: a new day
-    assert "for Wed 25 Nov" in text_of(tokyo)
+    # 08:30 on the 25th in Tokyo, but only because the timezone moved: no second day for the same hour.
+    tokyo = await bot.say("Ada", "done")
+    assert tokyo.error and "a new day counts from Thu 26 Nov 04:30 your time" in tokyo.text
+    assert len(await bot.core.store.activities(cohort.id)) == 1
+    bot.clock.advance(dt.timedelta(hours=20))  # 04:30 on the 26th in Tokyo
+    assert "for Thu 26 Nov" in text_of(await bot.say("Ada", "done"))
 
 
 async def test_moderator_fix_excuses_a_day_with_who_and_why(bot: Bot) -> None:

@@ -8,27 +8,28 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.types import Button, Card, Reply, Style
+from bot.untrusted import plain as unmark
 
 _RICH_STYLE = {Style.NEUTRAL: "white", Style.PRIMARY: "cyan", Style.SUCCESS: "green", Style.DANGER: "red"}
 
 
 def button_bar(buttons: tuple[Button, ...]) -> str:
     """Numbered buttons, pressed with `:click N`."""
-    return "  ".join(f"[{i}] {b.label}" for i, b in enumerate(buttons, 1))
+    return "  ".join(f"[{i}] {unmark(b.label)}" for i, b in enumerate(buttons, 1))
 
 
 def card_lines(card: Card) -> list[str]:
-    lines = [f"== {card.title} =="]
+    lines = [f"== {unmark(card.title)} =="]
     if card.url:
         lines.append(card.url)
     if card.body:
-        lines.extend(card.body.splitlines())
+        lines.extend(unmark(card.body).splitlines())
     for field in card.fields:
-        value = field.value.splitlines() or [""]
-        lines.append(f"  {field.name}: {value[0]}")
+        value = unmark(field.value).splitlines() or [""]
+        lines.append(f"  {unmark(field.name)}: {value[0]}")
         lines.extend(f"    {v}" for v in value[1:])
     if card.footer:
-        lines.append(f"  -- {card.footer}")
+        lines.append(f"  -- {unmark(card.footer)}")
     return lines
 
 
@@ -36,7 +37,7 @@ def plain(reply: Reply, files: list[str]) -> list[str]:
     """The reply as plain text lines; `files` are the paths its images and attachments were written to."""
     lines: list[str] = []
     if reply.text:
-        lines.extend(reply.text.splitlines())
+        lines.extend(unmark(reply.text).splitlines())
     for card in reply.cards:
         lines.extend(card_lines(card))
     if reply.buttons:
@@ -46,23 +47,24 @@ def plain(reply: Reply, files: list[str]) -> list[str]:
 
 
 def _card_panel(card: Card) -> Panel:
+    # Every string goes in as Text: rich reads a bare str as markup, and a name like "[blink]" is not.
     parts: list[RenderableType] = []
     if card.body:
-        parts.append(Text(card.body))
+        parts.append(Text(unmark(card.body)))
     if card.fields:
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold")
         table.add_column()
         for field in card.fields:
-            table.add_row(field.name, field.value)
+            table.add_row(Text(unmark(field.name)), Text(unmark(field.value)))
         parts.append(table)
     if card.url:
         parts.append(Text(card.url, style="underline blue"))
     return Panel(
         Group(*parts),
-        title=Text(card.title, style="bold"),
+        title=Text(unmark(card.title), style="bold"),
         title_align="left",
-        subtitle=card.footer or None,
+        subtitle=Text(unmark(card.footer)) if card.footer else None,
         subtitle_align="left",
         border_style=_RICH_STYLE[card.style],
     )
@@ -72,7 +74,7 @@ def rich(reply: Reply, files: list[str]) -> list[RenderableType]:
     """The reply as rich renderables for an interactive terminal."""
     out: list[RenderableType] = []
     if reply.text:
-        out.append(Text(reply.text, style="red" if reply.error else ""))
+        out.append(Text(unmark(reply.text), style="red" if reply.error else ""))
     out.extend(_card_panel(card) for card in reply.cards)
     if reply.buttons:
         out.append(Text(button_bar(reply.buttons) + "   (:click N)", style="bold cyan"))

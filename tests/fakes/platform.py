@@ -2,9 +2,32 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from bot.types import ConversationRef, Reply
+from bot.types import Button, Card, ConversationRef, Reply
+from bot.untrusted import plain
+
+
+def shown(reply: Reply) -> Reply:
+    """`reply` as a plain-text platform shows it: member and pack text as written, its markers gone.
+
+    Core tests read replies through this, as a member reads them; tests of the marking itself read the
+    core's Reply directly.
+    """
+
+    def card(c: Card) -> Card:
+        fields = tuple(replace(f, name=plain(f.name), value=plain(f.value)) for f in c.fields)
+        return replace(c, title=plain(c.title), body=plain(c.body), footer=plain(c.footer), fields=fields)
+
+    def button(b: Button) -> Button:
+        return replace(b, label=plain(b.label))
+
+    return replace(
+        reply,
+        text=plain(reply.text),
+        cards=tuple(card(c) for c in reply.cards),
+        buttons=tuple(button(b) for b in reply.buttons),
+    )
 
 
 @dataclass
@@ -19,15 +42,15 @@ class RecordingPlatform:
         return None
 
     async def send(self, conversation: ConversationRef, reply: Reply, *, key: str | None = None) -> str:
-        self.sent.append((conversation, reply))
+        self.sent.append((conversation, shown(reply)))
         self.keys.append(key)
         return f"msg-{len(self.sent)}"
 
     async def edit(self, conversation: ConversationRef, message_id: str, reply: Reply) -> None:
-        self.edits.append((message_id, reply))
+        self.edits.append((message_id, shown(reply)))
 
     async def send_direct(self, user_id: str, reply: Reply) -> str:
-        self.direct.append((user_id, reply))
+        self.direct.append((user_id, shown(reply)))
         return f"dm-{len(self.direct)}"
 
     async def close(self) -> None:
