@@ -369,6 +369,24 @@ async def test_discord_rules_are_kept(
     assert refused.status == 404 and refused.response["code"] == 10062 and late.callback is None
 
 
+async def test_what_discords_published_contract_refuses_is_refused(
+    fake: FakeDiscord, bot: tuple[discord.Client, app_commands.CommandTree[Any]]
+) -> None:
+    if fake.contract is None:
+        pytest.skip("Discord's OpenAPI spec is absent (../shared/specs); the fake checks only its own rules")
+    client, _ = bot
+    channel = client.get_partial_messageable(fake.channel_id)
+    with pytest.raises(discord.HTTPException) as colour:
+        await channel.send(embed=discord.Embed(title="t", colour=0x1000000))
+    assert colour.value.status == 400 and colour.value.code == 50035
+    assert "embeds.0.color" in colour.value.text  # discord.py flattens Discord's errors tree
+    with pytest.raises(discord.HTTPException) as nonce:
+        await channel.send("once", nonce="n" * 26)
+    assert nonce.value.code == 50035 and "nonce" in nonce.value.text
+    assert fake.channel_messages(fake.channel_id) == []
+    assert not fake.internal_errors
+
+
 async def test_a_resumed_session_keeps_receiving_interactions(
     fake: FakeDiscord, bot: tuple[discord.Client, app_commands.CommandTree[Any]]
 ) -> None:
