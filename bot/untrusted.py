@@ -24,6 +24,7 @@ _MARKERS = re.compile(f"[{OPEN}{CLOSE}]")
 # escape sequence), PostgreSQL refuses NUL, and CR/LF in a name would forge log lines.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _LINE_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_BREAKS = re.compile(r"[\t\n\r]+")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 # A display name longer than this is cut: Discord allows 32 characters, Slack 80; nothing longer is a name.
 MAX_NAME_CHARS = 80
@@ -58,5 +59,6 @@ def clean(text: str, *, single_line: bool = False) -> str:
 
 def clean_name(name: str) -> str:
     """A display name fit to store and show: cleaned, on one line, at most MAX_NAME_CHARS, never empty."""
-    cleaned = " ".join(clean(name, single_line=True).split())[:MAX_NAME_CHARS].strip()
+    # Line breaks and tabs become spaces (they separate words); other controls simply go.
+    cleaned = " ".join(clean(_BREAKS.sub(" ", name), single_line=True).split())[:MAX_NAME_CHARS].strip()
     return cleaned or "someone"

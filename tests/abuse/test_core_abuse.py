@@ -1,0 +1,169 @@
+"""Hostile members against the core: names, markers, foreign refs, timezone hopping, heavy floods."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any
+
+from bot.clock import FakeClock
+from bot.commands import Registry
+from bot.content import LETTERS
+from bot.core import Core
+from bot.types import ConversationRef, Invocation, Reply, UserRef
+from bot.untrusted import CLOSE, OPEN, MAX_NAME_CHARS
+from storage.store import SqlStore
+from tests.conftest import CHANNEL, Bot, text_of
+from tests.test_member_flow import post_quiz_day, start_cohort
+
+ELSEWHERE = ConversationRef("console", "other-workspace", "general")
+
+
+async def say_as(bot: Bot, user: UserRef, line: str, where: ConversationRef = CHANNEL) -> Reply:
+    """What the core answers `user` (whose name the platform sent as it liked), markers and all."""
+    return await bot.core.dispatch(bot.core.invocation(line, user, where))
+
+
+async def test_a_name_with_a_lone_surrogate_and_controls_is_cleaned_and_its_commands_work(bot: Bot) -> None:
+    await start_cohort(bot, "Ada")
+    # A lone surrogate made every command of this member fail; CR/LF/ESC/NUL would forge log lines.
+    evil = UserRef("console", "eve", "Eve\ud800\r\nINFO forged line\x1b[31m\x00")
+    joined = await say_as(bot, evil, "join ml-2026")
+    assert not joined.error, joined.text
+    done = await say_as(bot, evil, "done")
+    assert not done.error and "Checked in" in text_of(done)
+    board = text_of(await bot.say("Ada", "leaderboard"))
+    assert "Eve\ufffd INFO forged line[31m" in board
+    [member] = [m for m in await bot.core.store.cohort_members(1) if m.user_id == "eve"]
+    assert member.name == "Eve\ufffd INFO forged line[31m"
+    assert not any(c in member.name for c in "\r\n\x1b\x00")
+
+
+async def test_a_very_long_name_is_cut_and_an_empty_one_gets_a_placeholder(bot: Bot) -> None:
+    await start_cohort(bot)
+    long = UserRef("console", "long", "x" * 5000)
+    assert not (await say_as(bot, long, "join ml-2026")).error
+    blank = UserRef("console", "blank", "\x00\x01 \u200b"[:3])
+    assert not (await say_as(bot, blank, "join ml-2026")).error
+    names = {m.user_id: m.name for m in await bot.core.store.cohort_members(1)}
+    assert names["long"] == "x" * MAX_NAME_CHARS
+    assert names["blank"] == "someone"
+
+
+async def test_names_notes_and_pack_text_are_marked_as_data_in_replies(bot: Bot) -> None:
+    await start_cohort(bot, "Ada")
+    hostile = "[Claim Nitro](https://evil.example/x) @everyone <!channel>"
+    eve = UserRef("console", "eve", hostile)
+    assert not (await say_as(bot, eve, "join ml-2026")).error
+    await say_as(bot, eve, "done **bold** <@&123>")
+    board = await say_as(bot, eve, "leaderboard")
+    assert f"{OPEN}{hostile}{CLOSE}: " in board.cards[0].body
+    mine = await say_as(bot, eve, "streak")
+    assert mine.cards[0].title.startswith(f"🔥 {OPEN}{hostile}{CLOSE}")
+    bot.clock.set(dt.datetime(2026, 11, 23, 8, 5, tzinfo=dt.UTC))
+    await post_quiz_day(bot)
+    [(_, posted)] = [s for s in bot.platform.sent if s[1].buttons][-1:]
+    raw_post = await say_as(bot, UserRef("console", "ada", "Ada"), "today")
+    # The question and options come from a content pack: data, not markup.
+    assert raw_post.cards[0].body.startswith(OPEN) and raw_post.cards[0].body.endswith(CLOSE)
+    assert posted.cards[0].body == raw_post.cards[0].body.strip(OPEN + CLOSE)
+
+
+async def test_markers_typed_by_a_member_cannot_open_or_close_a_span(bot: Bot) -> None:
+    await start_cohort(bot)
+    forger = UserRef("console", "forger", f"x{CLOSE} **not data** {OPEN}y")
+    assert not (await say_as(bot, forger, "join ml-2026")).error
+    await say_as(bot, forger, "done hi")
+    board = await say_as(bot, forger, "leaderboard")
+    assert f"{OPEN}x **not data** y{CLOSE}" in board.cards[0].body
+    note = await say_as(bot, forger, "leaderboard")
+    assert note.cards[0].body.count(OPEN) == note.cards[0].body.count(CLOSE) == 1
+
+
+async def test_an_answer_ref_from_another_workspace_reveals_nothing(bot: Bot) -> None:
+    await start_cohort(bot, "Ada")
+    bot.clock.set(dt.datetime(2026, 11, 23, 8, 5, tzinfo=dt.UTC))
+    post = await post_quiz_day(bot)
+    ref = post.buttons[0].args[1]
+    outsider = UserRef("console", "mallory", "Mallory")
+    missing = await say_as(bot, outsider, "answer A 999999", ELSEWHERE)
+    for letter in LETTERS:
+        typed = await say_as(bot, outsider, f"answer {letter} {ref}", ELSEWHERE)
+        assert typed.error and typed.text == missing.text
+        assert "ml-2026" not in text_of(typed) and not typed.cards
+    bot.clock.advance(dt.timedelta(days=1))  # the next day the closed card would show the answer
+    closed = await say_as(bot, outsider, f"answer A {ref}", ELSEWHERE)
+    assert closed.error and closed.text == missing.text and not closed.cards
+    assert (await bot.core.store.post_tally(int(ref))) == (0, 0, 0)
+
+
+async def test_an_answer_ref_too_long_for_the_database_is_no_post(bot: Bot) -> None:
+    await start_cohort(bot, "Ada")
+    huge = await bot.say("Ada", "answer A " + "9" * 40)
+    assert huge.error and "no longer exists" in huge.text
+
+
+async def test_timezone_hopping_buys_no_extra_days(bot: Bot) -> None:
+    await start_cohort(bot, "Ada")
+    # 11:00 UTC on the 24th is 23:00 on the 23rd at UTC-12 and 01:00 on the 25th at UTC+14.
+    bot.clock.set(dt.datetime(2026, 11, 24, 11, 0, tzinfo=dt.UTC))
+    answers = []
+    for zone in ("Etc/GMT+12", "UTC", "Etc/GMT-14"):
+        assert not (await bot.say("Ada", f"timezone {zone}")).error
+        answers.append(await bot.say("Ada", "done"))
+    assert not answers[0].error
+    assert all(a.error and "Nothing was recorded" in a.text for a in answers[1:])
+    cohort = (await bot.core.store.list_cohorts())[0]
+    days = await bot.core.store.activities(cohort.id)
+    assert [a.local_date for a in days] == [dt.date(2026, 11, 23)]
+    assert sum(a.points for a in days) == 5
+    # Two days later, hopping west to fill the day just missed is refused too.
+    bot.clock.advance(dt.timedelta(days=2))  # 11:00 UTC on the 26th
+    assert not (await bot.say("Ada", "timezone UTC")).error
+    assert "for Thu 26 Nov" in text_of(await bot.say("Ada", "done"))
+    assert not (await bot.say("Ada", "timezone Etc/GMT+12")).error  # 23:00 on the 25th there
+    back = await bot.say("Ada", "done")
+    assert back.error and "cannot take you back a day" in back.text
+    assert len(await bot.core.store.activities(cohort.id)) == 2
+
+
+async def test_a_member_on_one_timezone_gets_a_new_day_right_after_midnight(bot: Bot) -> None:
+    await start_cohort(bot, "Ada")
+    await bot.say("Ada", "timezone Europe/Berlin")
+    bot.clock.set(dt.datetime(2026, 11, 24, 22, 55, tzinfo=dt.UTC))  # 23:55 in Berlin
+    assert not (await bot.say("Ada", "done")).error
+    bot.clock.advance(dt.timedelta(minutes=10))  # 00:05 the next day
+    assert "for Wed 25 Nov" in text_of(await bot.say("Ada", "done"))
+
+
+async def test_heavy_commands_are_bounded_per_workspace(
+    store: SqlStore, catalog: Any, clock: FakeClock
+) -> None:
+    gate = asyncio.Event()
+    started: list[str] = []
+    registry = Registry()
+
+    @registry.command("slow", "stand-in for a search, an image or an export", heavy=True)
+    async def slow(ctx: Any, _: dict[str, Any]) -> Reply:
+        started.append(ctx.conversation.workspace_id)
+        await gate.wait()
+        return Reply(text="done")
+
+    core = Core(store, catalog, clock, registry, rate_limit=False)
+    core.heavy.wait = 0.05
+    here = ConversationRef("console", "busy", "general")
+
+    def run(name: str, where: ConversationRef) -> asyncio.Task[Reply]:
+        user = UserRef("console", name, name)
+        return asyncio.create_task(core.dispatch(Invocation("slow", (), user, where)))
+
+    flood = [run(f"m{i}", here) for i in range(2)]
+    await asyncio.sleep(0.01)
+    refused = await run("m2", here)
+    assert refused.error and "busy" in refused.text and "nothing was changed" in refused.text
+    other = run("o1", ELSEWHERE)
+    await asyncio.sleep(0.01)
+    assert started == ["busy", "busy", "other-workspace"]
+    gate.set()
+    assert [r.text for r in await asyncio.gather(*flood, other)] == ["done"] * 3
+    assert (await run("m3", here)).text == "done"
