@@ -18,6 +18,7 @@ from bot.roadmap import find_stage
 from bot.schedule import describe_schedule, next_post
 from bot.streaks import summarize
 from bot.types import Attachment, Card, Cohort, Excusal, Field, Member, Reply
+from bot.untrusted import verbatim
 
 # Cohort names go into commands and CSV file names: keep them short, lowercase and typeable.
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{1,31}$")
@@ -28,6 +29,11 @@ DEFAULT_TIME = parse_time("09:00")
 # A post later than a day would be yesterday's news.
 MAX_CATCHUP_MINUTES = 24 * 60
 DEFAULT_DAYS = convert(Arg("days", ArgKind.DAYS), "mon-fri")
+# A cohort starts at most this many years before or after today: a typo (9999 for 2026) is refused before
+# it is stored, and the schedule never reasons about dates at the calendar's edge.
+START_WINDOW_YEARS = 1
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP's CSV injection list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # What `cohort set` can change, and how each value is read.
 SETTABLE = {
     "time": ArgKind.TIME,
@@ -48,6 +54,36 @@ def parse_window(raw: str) -> int:
     if not 0 <= minutes <= MAX_CATCHUP_MINUTES:
         raise UserError(f"`{raw}` is not a catch-up window: use hours or minutes up to 24h, e.g. 6h or 90m.")
     return minutes
+
+
+def _years_from(day: dt.date, years: int) -> dt.date:
+    """The same date `years` later (or earlier); 29 February becomes the 28th in other years."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def _check_start(start: dt.date, today: dt.date) -> dt.date:
+    """Refuse a start date outside START_WINDOW_YEARS of `today`, saying which dates are allowed."""
+    first, last = _years_from(today, -START_WINDOW_YEARS), _years_from(today, START_WINDOW_YEARS)
+    if not first <= start <= last:
+        raise UserError(
+            f"{start:%Y-%m-%d} can't be a cohort's start: it must be within a year of today, "
+            f"from {first:%Y-%m-%d} to {last:%Y-%m-%d}."
+        )
+    return start
+
+
+def _csv_cell(value: object) -> object:
+    """`value` safe to open in a spreadsheet: text that would start a formula gets a leading `'`."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _csv_row(values: list[object]) -> list[object]:
+    return [_csv_cell(v) for v in values]
 
 
 def _check_name(name: str) -> str:
@@ -103,6 +139,8 @@ async def create(ctx: Context, args: dict[str, Any]) -> Reply:
             f"This channel already hosts cohort `{here.name}`; create the new one in another channel."
         )
     tz = args.get("tz") or ctx.member.timezone or "UTC"
+    today = local_date(ctx.now, tz)
+    start = _check_start(args["start"], today) if args.get("start") else today
     try:
         cohort = await ctx.core.store.create_cohort(
             conversation=ctx.conversation,
@@ -110,7 +148,7 @@ async def create(ctx: Context, args: dict[str, Any]) -> Reply:
             post_time=args.get("time", DEFAULT_TIME),
             timezone=tz,
             weekdays=args.get("days", DEFAULT_DAYS),
-            start_date=args.get("start") or local_date(ctx.now, tz),
+            start_date=start,
             created_by=ctx.user.id,
             now=ctx.now,
         )
@@ -136,6 +174,8 @@ async def set_field(ctx: Context, args: dict[str, Any]) -> Reply:
     value = convert(Arg(what, SETTABLE[what]), args["value"])
     if what == "name":
         value = _check_name(str(value).lower())
+    if what == "start":
+        value = _check_start(value, local_date(ctx.now, cohort.timezone))
     if what == "catchup":
         changes: dict[str, object] = {"catchup_minutes": parse_window(str(value))}
     elif what == "stage":
@@ -218,20 +258,28 @@ async def fix(ctx: Context, args: dict[str, Any]) -> Reply:
     member = resolve_member(args["member"], await ctx.core.store.cohort_members(cohort.id))
     day: dt.date = args["date"]
     reason: str = args["reason"]
+    name = verbatim(member.name)
     if len(reason) > MAX_REASON_CHARS:
         raise UserError(f"Keep the reason under {MAX_REASON_CHARS} characters (yours has {len(reason)}).")
+    # Every bound is checked before anything is stored: a day in the future, before the cohort began, or
+    # in year 1 (a typo of 2026) has nothing to excuse and would make every streak fold walk centuries.
     if day > ctx.member_today(cohort, member):
-        raise UserError(f"{day:%Y-%m-%d} is in the future for {member.name}; only past days can be excused.")
+        raise UserError(f"{day:%Y-%m-%d} is in the future for {name}; only past days can be excused.")
+    if day < cohort.start_date:
+        raise UserError(
+            f"{day:%Y-%m-%d} is before cohort `{cohort.name}` started ({cohort.start_date:%Y-%m-%d}); "
+            "only days since its start can be excused."
+        )
     active, _ = await ctx.core.store.member_days(cohort.id, member.id)
     if day in active:
-        raise UserError(f"{member.name} was active on {day:%Y-%m-%d}; there is nothing to excuse.")
-    excusal = Excusal(member.id, cohort.id, day, args["reason"], ctx.user.id, ctx.now)
+        raise UserError(f"{name} was active on {day:%Y-%m-%d}; there is nothing to excuse.")
+    excusal = Excusal(member.id, cohort.id, day, reason, ctx.user.id, ctx.now)
     try:
         await ctx.core.store.add_excusal(excusal)
     except Conflict:
-        raise UserError(f"{day:%Y-%m-%d} is already excused for {member.name}.") from None
+        raise UserError(f"{day:%Y-%m-%d} is already excused for {name}.") from None
     return Reply(
-        text=f"✔️ Excused {day:%a %d %b %Y} for {member.name}: {args['reason']} (by {ctx.user.name})."
+        text=f"✔️ Excused {day:%a %d %b %Y} for {name}: {verbatim(reason)} (by {verbatim(ctx.user.name)})."
     )
 
 
@@ -241,6 +289,7 @@ async def fix(ctx: Context, args: dict[str, Any]) -> Reply:
     Arg("name", help="the cohort"),
     example="/study cohort export ml-2026",
     moderator=True,
+    heavy=True,
 )
 async def export(ctx: Context, args: dict[str, Any]) -> Reply:
     store = ctx.core.store
@@ -268,18 +317,20 @@ async def export(ctx: Context, args: dict[str, Any]) -> Reply:
         s = summarize(active, excused, ctx.member_today(cohort, m))
         sc = scores.get(m.id)
         out.writerow(
-            [
-                m.name,
-                m.user_id,
-                m.timezone or cohort.timezone,
-                s.current,
-                s.longest,
-                s.freezes,
-                sc.points if sc else 0,
-                sc.answers if sc else 0,
-                sc.correct if sc else 0,
-                sc.checkins if sc else 0,
-            ]
+            _csv_row(
+                [
+                    m.name,
+                    m.user_id,
+                    m.timezone or cohort.timezone,
+                    s.current,
+                    s.longest,
+                    s.freezes,
+                    sc.points if sc else 0,
+                    sc.answers if sc else 0,
+                    sc.correct if sc else 0,
+                    sc.checkins if sc else 0,
+                ]
+            )
         )
     names = {m.id: m for m in members}
     ledger = io.StringIO()
@@ -290,17 +341,19 @@ async def export(ctx: Context, args: dict[str, Any]) -> Reply:
     for a in await store.activities(cohort.id):
         who = names.get(a.member_id) or await store.get_member(a.member_id)
         out.writerow(
-            [
-                a.local_date.isoformat(),
-                who.name if who else a.member_id,
-                who.user_id if who else "",
-                a.kind.value,
-                a.post_id or "",
-                a.choice or "",
-                "" if a.correct is None else a.correct,
-                a.points,
-                a.note,
-            ]
+            _csv_row(
+                [
+                    a.local_date.isoformat(),
+                    who.name if who else a.member_id,
+                    who.user_id if who else "",
+                    a.kind.value,
+                    a.post_id or "",
+                    a.choice or "",
+                    "" if a.correct is None else a.correct,
+                    a.points,
+                    a.note,
+                ]
+            )
         )
     files = (
         Attachment(f"{cohort.name}-members.csv", people.getvalue().encode(), "text/csv"),
@@ -324,8 +377,8 @@ async def grant(ctx: Context, args: dict[str, Any]) -> Reply:
     if not await ctx.core.store.grant_moderator(
         conv.platform, conv.workspace_id, member.user_id, ctx.user.id, ctx.now
     ):
-        return Reply(text=f"{member.name} is already a moderator.", ephemeral=True)
-    return Reply(text=f"🛡️ {member.name} is now a moderator (granted by {ctx.user.name}).")
+        return Reply(text=f"{verbatim(member.name)} is already a moderator.", ephemeral=True)
+    return Reply(text=f"🛡️ {verbatim(member.name)} is now a moderator (granted by {verbatim(ctx.user.name)}).")
 
 
 @REGISTRY.command(
@@ -339,8 +392,8 @@ async def revoke(ctx: Context, args: dict[str, Any]) -> Reply:
     member = await _known_member(ctx, args["member"])
     conv = ctx.conversation
     if not await ctx.core.store.revoke_moderator(conv.platform, conv.workspace_id, member.user_id):
-        raise UserError(f"{member.name} has no granted moderator rights here.")
-    return Reply(text=f"{member.name} is no longer a moderator.")
+        raise UserError(f"{verbatim(member.name)} has no granted moderator rights here.")
+    return Reply(text=f"{verbatim(member.name)} is no longer a moderator.")
 
 
 async def _known_member(ctx: Context, query: str) -> Member:
