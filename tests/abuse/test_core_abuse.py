@@ -11,7 +11,7 @@ from bot.commands import Registry
 from bot.content import LETTERS
 from bot.core import Core
 from bot.types import ConversationRef, Invocation, Reply, UserRef
-from bot.untrusted import CLOSE, OPEN, MAX_NAME_CHARS
+from bot.untrusted import CLOSE, MAX_NAME_CHARS, OPEN
 from storage.store import SqlStore
 from tests.conftest import CHANNEL, Bot, text_of
 from tests.test_member_flow import post_quiz_day, start_cohort
