@@ -132,8 +132,8 @@ async def test_a_public_reply_echoing_a_display_name_of_everyone_pings_no_one(wo
     await world.slash("study", "join", {"cohort": "ml"}, user_id=everyone)
     await world.slash("cohort", "grant", {"member": f"<@{everyone}>"}, permissions=MANAGE_GUILD)
     granted = callback_bodies(world.fake)[-1]
-    assert "is now a moderator" in granted["content"] and not granted.get("flags", 0) & EPHEMERAL
-    assert granted["allowed_mentions"] == NO_PINGS
+    assert granted["content"].startswith("🛡️ \\@everyone is now a moderator")  # shown as "@everyone"
+    assert not granted.get("flags", 0) & EPHEMERAL and granted["allowed_mentions"] == NO_PINGS
 
 
 async def test_the_daily_post_and_the_edit_that_closes_it_ping_no_one(world: World) -> None:
@@ -211,6 +211,18 @@ async def test_member_text_in_a_reply_is_shown_as_typed_and_the_cores_markdown_s
     assert row["components"][0]["label"] == "**A** [x](https://evil.example)"
     assert "\ue000" not in str(body) and "\ue001" not in str(body)  # no marker reaches Discord
     assert body["allowed_mentions"] == NO_PINGS
+
+
+async def test_a_display_name_with_a_masked_link_is_not_a_link_on_the_leaderboard(world: World) -> None:
+    nitro = world.fake.add_user("mallory", display_name="[Claim Nitro](https://evil.example/x)")
+    await make_daily_cohort(world)
+    await world.slash("study", "join", {"cohort": "ml"}, user_id=nitro)
+    await world.slash("study", "done", {"note": "read"}, user_id=nitro)
+    await world.slash("study", "leaderboard", user_id=nitro)
+    [embed] = callback_bodies(world.fake)[-1]["embeds"]
+    shown = embed["description"]
+    assert "\\[Claim Nitro\\](https\\://evil.example/x)" in shown
+    assert re.search(r"(?<!\\)\[[^\]]*\]\(", shown) is None  # no live masked link left
 
 
 async def test_a_pack_question_with_a_masked_link_is_not_a_link_in_the_daily_post(world: World) -> None:
