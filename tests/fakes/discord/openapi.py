@@ -155,7 +155,10 @@ def _strict(node: Any) -> Any:
         return [_strict(item) for item in node]
     if not isinstance(node, dict):
         return node
-    copied = {key: _strict(value) for key, value in node.items()}
+    copied = {key: _strict(value) for key, value in node.items() if key != "properties"}
+    if isinstance(node.get("properties"), dict):
+        # A map of field names to schemas, not a schema itself: a field may be called "oneOf".
+        copied["properties"] = {name: _strict(schema) for name, schema in node["properties"].items()}
     if "properties" in copied and "additionalProperties" not in copied:
         copied["additionalProperties"] = False
     members = copied.get("oneOf")
