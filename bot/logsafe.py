@@ -33,7 +33,11 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         rf"\1{REDACTED}",
     ),
     (
-        re.compile(rf"(hooks\.slack\.com(?:{_SLASH}[A-Za-z0-9_.-]+)*{_SLASH})[A-Za-z0-9]+"),
+        # The last segment only, so that redacting an already redacted line changes nothing.
+        re.compile(
+            rf"(hooks\.slack\.com(?:{_SLASH}[A-Za-z0-9_.-]+)*{_SLASH})[A-Za-z0-9]+"
+            rf"(?![A-Za-z0-9_.-]|{_SLASH}[A-Za-z0-9_.\[-])"
+        ),
         rf"\1{REDACTED}",
     ),
     (_URL_PASSWORD, rf"\1{REDACTED}\2"),

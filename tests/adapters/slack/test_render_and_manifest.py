@@ -43,7 +43,8 @@ def test_a_card_becomes_header_section_fields_and_context() -> None:
     first, second = message.blocks[5]["elements"]
     assert decode_action(first["action_id"]) == ("answer", ("A", "7")) and first["style"] == "primary"
     assert "style" not in second
-    assert message.ephemeral and message.text.startswith("Hi <@everyone> & co")
+    # The notification text is mrkdwn too: escaped the same way.
+    assert message.ephemeral and message.text.startswith("Hi &lt;@everyone&gt; &amp; co")
 
 
 def test_long_text_and_many_blocks_are_cut_visibly() -> None:

@@ -97,7 +97,7 @@ async def test_the_service_closes_its_connections_and_stops_refreshes(
 ) -> None:
     stopped: list[str] = []
 
-    async def stuck_publish(core: Any, client: Any, user: UserRef, team_id: str) -> None:
+    async def stuck_publish(core: Any, client: Any, user: UserRef, team_id: str, images: Any) -> None:
         try:
             await asyncio.Event().wait()
         except asyncio.CancelledError:
@@ -123,14 +123,14 @@ async def test_a_members_refreshes_are_coalesced_and_others_run_alongside(
     published: list[str] = []
     gate = asyncio.Event()
 
-    async def slow_publish(core: Any, client: Any, user: UserRef, team_id: str) -> None:
+    async def slow_publish(core: Any, client: Any, user: UserRef, team_id: str, images: Any) -> None:
         published.append(user.id)
         await gate.wait()
         if user.name == "fails":
             raise RuntimeError("views.publish failed")
 
     monkeypatch.setattr(slack_app, "publish_home", slow_publish)
-    homes = HomeRefresher(None, None)  # type: ignore[arg-type]
+    homes = HomeRefresher(None, None, interval=0)  # type: ignore[arg-type]  # no throttle: not its subject
     ada, bob = UserRef("slack", "UADA", "ada"), UserRef("slack", "UBOB", "bob")
     for _ in range(5):  # five answers in a row while the first refresh runs
         homes.refresh(ada, "T1")
@@ -155,7 +155,7 @@ async def test_a_reply_does_not_wait_for_the_home_refresh(
     started: list[str] = []
     never = asyncio.Event()
 
-    async def stuck_publish(core: Any, client: Any, user: UserRef, team_id: str) -> None:
+    async def stuck_publish(core: Any, client: Any, user: UserRef, team_id: str, images: Any) -> None:
         started.append(user.id)
         await never.wait()
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-from adapters.slack.app import SlackPlatform, SlackService, build_app, make_client
+from adapters.slack.app import HomeRefresher, SlackPlatform, SlackService, build_app, make_client
 from bot.clock import FakeClock
 from bot.content import Catalog
 from bot.core import Core
@@ -143,11 +143,18 @@ async def test_requests_that_fail_verification_get_401_and_change_nothing(setup:
 
 
 async def test_app_home_shows_progress_once_per_event(setup: Setup) -> None:
+    # Without the throttle (tests/abuse/test_slack_safety.py covers it), so that every event may refresh.
+    client = make_client("xoxb-fake", setup.fake.api_url)
+    homes = HomeRefresher(setup.core, client, interval=0)
+    setup.url = await setup.fake.serve_app(
+        build_app(setup.core, client, signing_secret=setup.fake.signing_secret, homes=homes)
+    )
     await setup.study("cohort create ml tz=UTC days=daily")
     await setup.study("join ml", user=MEMBER)
     await setup.study("done read the pandas guide", user=MEMBER)
     refreshed = await setup.fake.wait_for_call("views.publish")  # after a check-in, home is refreshed
     assert refreshed.args["user_id"] == MEMBER
+    await homes.idle()
     body = event_callback_body(app_home_opened_event(MEMBER), event_id="Ev1")
     await setup.fake.send_event(setup.url, body)
     call = (await publishes(setup, 2))[-1]
@@ -162,6 +169,8 @@ async def test_app_home_shows_progress_once_per_event(setup: Setup) -> None:
     )
     later = await publishes(setup, 3)  # the next, different event is handled...
     assert [c.args["user_id"] for c in later] == [MEMBER, MEMBER, USER_ID]  # ...and the repeat was not
+    await homes.close()
+    await client.close()
 
 
 async def test_a_rate_limit_is_waited_out_and_a_channel_without_the_bot_is_reported(setup: Setup) -> None:
