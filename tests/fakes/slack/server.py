@@ -32,6 +32,19 @@ not in the context.
 Socket Mode: ``socket_send(type, payload) -> envelope_id``, ``wait_for_ack(envelope_id)``,
 ``socket_disconnect()`` (the client reconnects via ``apps.connections.open``), ``wait_for_connections(n)``.
 
+Slack's published contract is enforced on everything the bot sends: the text and blocks of ``chat.*`` and
+``response_url`` posts (and Socket Mode ack payloads), the view of ``views.*``, a file's ``initial_comment``.
+Each block is parsed with slack_sdk's own ``Block.parse`` (a view with ``View``), validated by ``to_dict()``,
+and compared with what it gave: an unknown type or a field the model drops is refused. Added to that: the
+plain_text-only slots, one primary button per actions block, 50 blocks per message, 2,000 characters per
+section field, unique action and block ids, image files that exist, and escaping: no raw ``<``, ``>`` or
+``&`` in any mrkdwn text or fallback ``text`` outside a ``<https://...|label>`` link. A refusal answers as
+Slack does (Web API: HTTP 200 ``{"ok": false, "error": "invalid_blocks", "errors": [...],
+"response_metadata": {"messages": [...]}}``, so slack_sdk raises SlackApiError; ``views.*``:
+``invalid_arguments``; response_url: HTTP 400 with the error name), is kept in :attr:`FakeSlack.refusals`,
+and fails the test when the fake exits, even if the bot swallowed the error;
+``FakeSlack(allow_refusals=True)`` leaves them to a test that sends broken payloads on purpose.
+
 ``fail_next(method, ...)`` injects a 429 (with ``Retry-After``) or an ``{"ok": false, "error": ...}``.
 Note: ``AsyncWebClient`` retries 429 only when built with
 ``retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=1)]``; by default it only retries
