@@ -104,9 +104,12 @@ class CommandSpec:
         shown = " ".join(a.placeholder() for a in self.args if not a.hidden)
         return f"/{ROOT} {self.name} {shown}".rstrip()
 
-    def parse(self, tokens: tuple[str, ...]) -> dict[str, Any]:
-        """Turn tokens into typed values; raise UsageError or UserError with a friendly message."""
-        positional = [a for a in self.args if a.key is None]
+    def parse(self, tokens: tuple[str, ...], *, typed: bool = False) -> dict[str, Any]:
+        """Turn tokens into typed values; raise UsageError or UserError with a friendly message.
+
+        `typed` tokens came from a person, who may not fill in hidden arguments (only buttons do).
+        """
+        positional = [a for a in self.args if a.key is None and not (typed and a.hidden)]
         options = {a.key: a for a in self.args if a.key is not None}
         values: dict[str, Any] = {}
         rest: list[str] = []
@@ -276,7 +279,7 @@ class Registry:
         rest = tokens[1:]
         if name in GROUPS and rest and f"{name} {rest[0].lower()}" in self.commands:
             name, rest = f"{name} {rest[0].lower()}", rest[1:]
-        return Invocation(name, rest, user, conversation)
+        return Invocation(name, rest, user, conversation, typed=True)
 
 
 # The one registry of the core; feature modules add their commands to it when imported.

@@ -54,7 +54,7 @@ def _cleaned(inv: Invocation) -> Invocation:
     if name == user.name and args == inv.args:
         return inv
     cleaned = UserRef(user.platform, user.id, name, user.is_admin)
-    return Invocation(inv.command, args, cleaned, inv.conversation)
+    return Invocation(inv.command, args, cleaned, inv.conversation, inv.typed)
 
 
 class Core:
@@ -127,7 +127,7 @@ class Core:
         if spec is None:
             return self._unknown(inv.command)
         try:
-            values = spec.parse(inv.args)
+            values = spec.parse(inv.args, typed=inv.typed)
         except UsageError as exc:
             example = f" · Example: `{spec.example}`" if spec.example else ""
             return error_reply(f"{exc} Usage: `{spec.usage()}`{example}")

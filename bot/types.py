@@ -29,12 +29,17 @@ class ConversationRef:
 
 @dataclass(frozen=True)
 class Invocation:
-    """One command a user ran: `command` is its registered name ("streak", "cohort create")."""
+    """One command a user ran: `command` is its registered name ("streak", "cohort create").
+
+    `typed` says the arguments came from text a person typed, not from a button: hidden arguments (the
+    post a quiz button belongs to) are then never filled in, so they cannot be forged.
+    """
 
     command: str
     args: tuple[str, ...]
     user: UserRef
     conversation: ConversationRef
+    typed: bool = False
 
 
 class Style(StrEnum):

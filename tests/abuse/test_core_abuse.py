@@ -80,27 +80,40 @@ async def test_markers_typed_by_a_member_cannot_open_or_close_a_span(bot: Bot) -
     assert note.cards[0].body.count(OPEN) == note.cards[0].body.count(CLOSE) == 1
 
 
+async def click_as(bot: Bot, user: UserRef, args: tuple[str, ...], where: ConversationRef) -> Reply:
+    """An answer button's Invocation, as an adapter builds it from a click (or a forged payload)."""
+    return await bot.core.dispatch(Invocation("answer", args, user, where))
+
+
+async def test_an_answer_ref_cannot_be_typed(bot: Bot) -> None:
+    await start_cohort(bot, "Ada")
+    bot.clock.set(dt.datetime(2026, 11, 23, 8, 5, tzinfo=dt.UTC))
+    post = await post_quiz_day(bot)
+    ref = post.buttons[0].args[1]
+    for line in (f"answer A {ref}", "answer A 99999999999999999999999999", f"/study answer b {ref}"):
+        typed = await bot.say("Ada", line)
+        assert typed.error and "Unexpected" in typed.text and "Usage: `/study answer <A|B|C|D>`" in typed.text
+    assert (await bot.core.store.post_tally(int(ref))) == (0, 0, 0)
+
+
 async def test_an_answer_ref_from_another_workspace_reveals_nothing(bot: Bot) -> None:
     await start_cohort(bot, "Ada")
     bot.clock.set(dt.datetime(2026, 11, 23, 8, 5, tzinfo=dt.UTC))
     post = await post_quiz_day(bot)
     ref = post.buttons[0].args[1]
     outsider = UserRef("console", "mallory", "Mallory")
-    missing = await say_as(bot, outsider, "answer A 999999", ELSEWHERE)
+    missing = await click_as(bot, outsider, ("A", "999999"), ELSEWHERE)
+    assert missing.error and "no longer exists" in missing.text
     for letter in LETTERS:
-        typed = await say_as(bot, outsider, f"answer {letter} {ref}", ELSEWHERE)
-        assert typed.error and typed.text == missing.text
-        assert "ml-2026" not in text_of(typed) and not typed.cards
+        forged = await click_as(bot, outsider, (letter, ref), ELSEWHERE)
+        assert forged.error and forged.text == missing.text
+        assert "ml-2026" not in text_of(forged) and not forged.cards
     bot.clock.advance(dt.timedelta(days=1))  # the next day the closed card would show the answer
-    closed = await say_as(bot, outsider, f"answer A {ref}", ELSEWHERE)
+    closed = await click_as(bot, outsider, ("A", ref), ELSEWHERE)
     assert closed.error and closed.text == missing.text and not closed.cards
     assert (await bot.core.store.post_tally(int(ref))) == (0, 0, 0)
-
-
-async def test_an_answer_ref_too_long_for_the_database_is_no_post(bot: Bot) -> None:
-    await start_cohort(bot, "Ada")
-    huge = await bot.say("Ada", "answer A " + "9" * 40)
-    assert huge.error and "no longer exists" in huge.text
+    huge = await click_as(bot, outsider, ("A", "9" * 40), CHANNEL)
+    assert huge.error and huge.text == missing.text
 
 
 async def test_timezone_hopping_buys_no_extra_days(bot: Bot) -> None:
@@ -157,12 +170,17 @@ async def test_heavy_commands_are_bounded_per_workspace(
         user = UserRef("console", name, name)
         return asyncio.create_task(core.dispatch(Invocation("slow", (), user, where)))
 
+    async def started_count(n: int) -> None:
+        async with asyncio.timeout(10):
+            while len(started) < n:
+                await asyncio.sleep(0.005)
+
     flood = [run(f"m{i}", here) for i in range(2)]
-    await asyncio.sleep(0.01)
+    await started_count(2)
     refused = await run("m2", here)
     assert refused.error and "busy" in refused.text and "nothing was changed" in refused.text
     other = run("o1", ELSEWHERE)
-    await asyncio.sleep(0.01)
+    await started_count(3)
     assert started == ["busy", "busy", "other-workspace"]
     gate.set()
     assert [r.text for r in await asyncio.gather(*flood, other)] == ["done"] * 3
