@@ -154,11 +154,13 @@ async def test_heavy_commands_are_bounded_per_workspace(
 ) -> None:
     gate = asyncio.Event()
     started: list[str] = []
+    moved = asyncio.Event()
     registry = Registry()
 
     @registry.command("slow", "stand-in for a search, an image or an export", heavy=True)
     async def slow(ctx: Any, _: dict[str, Any]) -> Reply:
         started.append(ctx.conversation.workspace_id)
+        moved.set()
         await gate.wait()
         return Reply(text="done")
 
@@ -173,7 +175,8 @@ async def test_heavy_commands_are_bounded_per_workspace(
     async def started_count(n: int) -> None:
         async with asyncio.timeout(10):
             while len(started) < n:
-                await asyncio.sleep(0.005)
+                moved.clear()
+                await moved.wait()
 
     flood = [run(f"m{i}", here) for i in range(2)]
     await started_count(2)
