@@ -168,7 +168,9 @@ def test_duplicate_ids_are_reported(tmp_path: Path) -> None:
     extra = root / "challenges" / "more.yaml"
     extra.write_text(yaml.safe_dump({"challenges": [{**QUIZ, "question": "Another?"}]}))
     data = yaml.safe_load((root / "resources.yaml").read_text())
-    data["resources"].append({**data["resources"][0], "url": "https://example.org/other", "topics": ["numpy"]})
+    data["resources"].append(
+        {**data["resources"][0], "url": "https://example.org/other", "topics": ["numpy"]}
+    )
     (root / "resources.yaml").write_text(yaml.safe_dump(data))
     with pytest.raises(ContentError) as err:
         load_catalog([root])
