@@ -292,7 +292,7 @@ def signed_with(body: str, secret: str, timestamp: str) -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize("timestamp", ["abc", "1e9", " 1700000000", "\u0661\u0667\u0660\u0660", "9" * 40])
+@pytest.mark.parametrize("timestamp", ["abc", "1e9", "", "1700000000.5"])
 async def test_a_malformed_timestamp_is_a_bad_signature(
     slack: Slack, caplog: pytest.LogCaptureFixture, timestamp: str
 ) -> None:
