@@ -354,12 +354,15 @@ async def post_response(
         proxy=respond.proxy,
         session=client.session,
     )
-    await webhook.send(
+    response = await webhook.send(
         text=message.text,
         blocks=message.blocks,
         response_type="ephemeral" if ephemeral else "in_channel",
         replace_original=False,
     )
+    if response.status_code != 200:
+        # The webhook client does not raise: a refused reply would otherwise vanish without a trace.
+        log.error("Slack refused a reply (HTTP %s): %.200s", response.status_code, response.body)
 
 
 def build_app(
