@@ -73,6 +73,10 @@ VALUES_PER_FILE_MAX = 50_000
 NESTING_MAX = 10  # the schema nests 5 deep (stages > list > stage > topics > topic)
 # A problem line quotes at most this much of a bad value: enough to find it, never a flood.
 EXCERPT_CHARS = 60
+# A YAML syntax error keeps its quoted line and caret (PyYAML cuts the quote to about 80 characters), but
+# not a tag or token of any length it names.
+YAML_ERROR_LINE_MAX = 120
+YAML_ERROR_LINES_MAX = 12
 # URLs are shown as links on every platform; these characters would end or change the link markup
 # (Slack's <url|label>, Discord's masked links, HTML) or hide part of the URL from the reader.
 _URL_FORBIDDEN = re.compile(rf"[\s<>|\"'`\\\x00-\x1f\x7f-\x9f{OPEN}{CLOSE}]")
@@ -259,10 +263,8 @@ _NODE_ENDS = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
 
 
 def _check_events(events: Iterator[yaml.Event]) -> None:
-    """Refuse anchors and aliases, nesting deeper than NESTING_MAX and more than VALUES_PER_FILE_MAX values.
-
-    Runs over the parser's events, which cost nothing to keep, before anything is built from them.
-    """
+    """Refuse anchors, aliases, nesting deeper than NESTING_MAX and over VALUES_PER_FILE_MAX values."""
+    # The parser's events cost nothing to keep, and nothing is built from them until they all pass.
     depth = values = 0
     for event in events:
         if isinstance(event, yaml.AliasEvent):
@@ -317,6 +319,14 @@ def _safe_load(text: str) -> Any:
 _UNREADABLE = object()
 
 
+def _yaml_error(exc: yaml.YAMLError) -> str:
+    """PyYAML's message, each line cut to YAML_ERROR_LINE_MAX: it quotes tags and tokens whole."""
+    lines = str(exc).splitlines()[:YAML_ERROR_LINES_MAX]
+    return "\n".join(
+        line if len(line) <= YAML_ERROR_LINE_MAX else line[:YAML_ERROR_LINE_MAX] + "…" for line in lines
+    )
+
+
 def _read_file(path: Path, checker: _Checker) -> Any:
     """The YAML data in `path`, or _UNREADABLE with the reason added to `checker.problems`."""
     if checker.bytes_read > PACK_BYTES_MAX:
@@ -350,7 +360,7 @@ def _read_file(path: Path, checker: _Checker) -> Any:
     except _Refused as exc:
         checker.problems.append(f"{path.name}: {exc}")
     except yaml.YAMLError as exc:
-        checker.problems.append(f"{path.name}: cannot read: {exc}")
+        checker.problems.append(f"{path.name}: cannot read: {_yaml_error(exc)}")
     except (ValueError, OverflowError) as exc:
         # A value YAML reads as a date or a number that cannot be one: 2026-13-45, 5,000 digits.
         checker.problems.append(f"{path.name}: cannot read: {_excerpt(str(exc))}; quote the value")

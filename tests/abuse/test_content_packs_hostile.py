@@ -316,6 +316,9 @@ def test_wrong_types_and_oversized_text_get_a_clear_line_not_a_crash(
     pack = write_pack(tmp_path / "club", challenges, title="T" * 101, free="yes")
     # A value YAML reads as a date that cannot be one.
     (pack / "challenges" / "dates.yaml").write_text("challenges:\n- id: d1\n  question: 2026-13-45\n")
+    # A tag no safe loader builds, and PyYAML's message quotes whole.
+    tag = "!!python/object:" + "A" * 20_000
+    (pack / "challenges" / "tags.yaml").write_text(f"challenges:\n- id: t1\n  question: {tag} x\n")
     refused(
         *check(capsys, monkeypatch, pack),
         "numpy.yaml: q1: `question` must be a non-empty string, not a number",
@@ -329,6 +332,8 @@ def test_wrong_types_and_oversized_text_get_a_clear_line_not_a_crash(
         f"resources.yaml: guide: `title` '{'T' * 60}…' is 101 characters; at most 100",
         "resources.yaml: guide: `free` must be true or false",
         "dates.yaml: cannot read: 'month must be in 1..12'; quote the value",
+        "tags.yaml: cannot read: could not determine a constructor for the tag "
+        "'tag:yaml.org,2002:python/object:" + "A" * 41 + "…",
     )
 
 
