@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -29,7 +30,9 @@ from typing import IO, Any
 
 import aiohttp
 
-from tests.fakes.slack import FakeSlack, slash_command_body
+from adapters.slack.render import encode_action
+from bot.types import Button
+from tests.fakes.slack import FakeSlack, block_actions_payload
 
 ROOT = Path(__file__).resolve().parents[2]
 # How often the generator looks for new replies at the fake and for the process having died (seconds).
@@ -222,7 +225,7 @@ async def burst(
     stall: float = STALL,
     timeout: float = 1800.0,  # noqa: ASYNC109
 ) -> BurstResult:
-    """Send `/study answer <choice> <post_id>` for every answer, at most `concurrency` unacknowledged.
+    """Click answer <choice> on post <post_id> for every answer, at most `concurrency` unacknowledged.
 
     Without `kill_after`, wait until every reply has arrived. With it, SIGKILL the process once that many
     replies have arrived, stop sending, and return. Fails when no reply arrives for `stall` seconds while
@@ -274,10 +277,10 @@ async def burst(
             arrived: asyncio.Future[None] = loop.create_future()
             result.response_urls[answer.user_id] = url
             waiting[url] = (answer.user_id, arrived)
-            fields = slash_command_body(
-                "/study", f"answer {answer.choice} {post_id}", response_url=url, user_id=answer.user_id
-            )
-            body = urllib.parse.urlencode(fields)
+            # A click on the post's answer button: the only way a post id reaches the bot.
+            action = encode_action(Button(answer.choice, "answer", (answer.choice, str(post_id))))
+            click = block_actions_payload(action, action, response_url=url, user_id=answer.user_id)
+            body = urllib.parse.urlencode({"payload": json.dumps(click)})
             headers = {"Content-Type": "application/x-www-form-urlencoded", **fake.sign(body)}
             result.sent += 1
             try:
