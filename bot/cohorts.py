@@ -273,6 +273,15 @@ async def fix(ctx: Context, args: dict[str, Any]) -> Reply:
     active, _ = await ctx.core.store.member_days(cohort.id, member.id)
     if day in active:
         raise UserError(f"{name} was active on {day:%Y-%m-%d}; there is nothing to excuse.")
+    joined = await ctx.core.store.joined_at(cohort.id, member.id)
+    since = [*active, local_date(joined, ctx.member_timezone(cohort, member))] if joined else [*active]
+    first = min(since, default=day)
+    # Before a member joined there is nothing to excuse; history from an earlier membership still counts.
+    if day < first:
+        raise UserError(
+            f"{day:%Y-%m-%d} is before {name} joined `{cohort.name}` ({first:%Y-%m-%d}); "
+            "only days since then can be excused."
+        )
     excusal = Excusal(member.id, cohort.id, day, reason, ctx.user.id, ctx.now)
     try:
         await ctx.core.store.add_excusal(excusal)

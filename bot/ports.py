@@ -129,6 +129,10 @@ class Store(Protocol):
 
     async def unenrol(self, cohort_id: int, member_id: int) -> bool: ...
 
+    async def joined_at(self, cohort_id: int, member_id: int) -> dt.datetime | None:
+        """When the member last joined the cohort (UTC), or None when they are not in it."""
+        ...
+
     async def member_cohorts(self, member_id: int) -> list[Cohort]:
         """The member's cohorts, most recently joined first."""
         ...

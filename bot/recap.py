@@ -70,7 +70,7 @@ async def build_recap(core: Core, cohort: Cohort, day: dt.date) -> Reply | None:
     ranked = sorted(points.items(), key=lambda kv: (-kv[1], names[kv[0]].casefold()))[:TOP]
     board = (
         "\n".join(
-            f"{MEDALS[i] if i < len(MEDALS) else f'{i + 1}.'} {names[mid]}: {pts} pts"
+            f"{MEDALS[i] if i < len(MEDALS) else f'{i + 1}.'} {verbatim(names[mid])}: {pts} pts"
             for i, (mid, pts) in enumerate(ranked)
         )
         or "Nobody scored this week. A fresh start today!"

@@ -677,6 +677,14 @@ class SqlStore:
 
         return await self._tx(op)
 
+    async def joined_at(self, cohort_id: int, member_id: int) -> dt.datetime | None:
+        row = await self._one(
+            select(enrolment_t.c.joined_at).where(
+                enrolment_t.c.cohort_id == cohort_id, enrolment_t.c.member_id == member_id
+            )
+        )
+        return _aware(row[0]) if row else None
+
     async def unenrol(self, cohort_id: int, member_id: int) -> bool:
         def op(conn: Connection) -> bool:
             match = {"cohort_id": cohort_id, "member_id": member_id}

@@ -166,8 +166,24 @@ async def test_an_excusal_outside_the_cohorts_past_is_refused_and_nothing_is_sto
     future = await bot.say("Mia", "cohort fix demo ada 9999-12-31 typo")
     assert future.error and "is in the future" in plain(future.text)
     assert await snapshot(bot.core.store) == before  # type: ignore[arg-type]
-    ok = await bot.say("Mia", "cohort fix demo ada 2026-11-16 first day")
-    assert not ok.error and "Excused Mon 16 Nov 2026" in plain(ok.text)
+    early = await bot.say("Mia", "cohort fix demo ada 2026-11-16 first day")
+    assert early.error and "is before Ada joined `demo` (2026-11-23)" in plain(early.text)
+    assert await snapshot(bot.core.store) == before  # type: ignore[arg-type]
+    bot.clock.advance(2 * DAY)
+    ok = await bot.say("Mia", "cohort fix demo ada 2026-11-23 first day")
+    assert not ok.error and "Excused Mon 23 Nov 2026" in plain(ok.text)
+
+
+async def test_an_excusal_before_a_rejoin_is_allowed_where_the_member_was_active(bot: Bot) -> None:
+    await create_demo(bot, "Ada")
+    await bot.say("Ada", "done")  # active on the 23rd
+    bot.clock.advance(3 * DAY)
+    await bot.say("Ada", "leave demo")
+    await bot.say("Ada", "join demo")  # joined again on the 26th
+    ok = await bot.say("Mia", "cohort fix demo ada 2026-11-24 flu")
+    assert not ok.error and "Excused Tue 24 Nov 2026" in plain(ok.text)
+    early = await bot.say("Mia", "cohort fix demo ada 2026-11-22 flu")
+    assert early.error and "before Ada joined" in plain(early.text)
 
 
 class CountingDates(set[dt.date]):
@@ -281,10 +297,11 @@ async def test_names_and_reasons_in_moderator_replies_are_marked_verbatim(bot: B
     assert missing.error and f"{OPEN}@everyone{CLOSE} has no granted" in missing.text
 
     reason = "@here [x](https://evil.example)"
-    fixed = await raw(bot, "Mia", f"cohort fix demo u-evil 2026-11-20 {reason}")
+    bot.clock.advance(3 * DAY)  # joined on the 23rd: the 24th is a past day of their membership
+    fixed = await raw(bot, "Mia", f"cohort fix demo u-evil 2026-11-24 {reason}")
     assert not fixed.error, fixed.text
     assert f"for {OPEN}@everyone{CLOSE}: {OPEN}{reason}{CLOSE} (by {OPEN}Mia{CLOSE})" in fixed.text
-    twice = await raw(bot, "Mia", f"cohort fix demo u-evil 2026-11-20 {reason}")
+    twice = await raw(bot, "Mia", f"cohort fix demo u-evil 2026-11-24 {reason}")
     assert twice.error and f"already excused for {OPEN}@everyone{CLOSE}" in twice.text
     future = await raw(bot, "Mia", "cohort fix demo u-evil 2026-12-20 later")
     assert future.error and f"in the future for {OPEN}@everyone{CLOSE}" in future.text
