@@ -236,9 +236,10 @@ async def list_cohorts(ctx: Context, _: dict[str, Any]) -> Reply:
     cohorts = await ctx.core.store.list_cohorts(conv.platform, conv.workspace_id)
     if not cohorts:
         return Reply(text="No cohorts yet. Create one with `/study cohort create <name>`.", ephemeral=True)
+    counts = await ctx.core.store.member_counts(conv.platform, conv.workspace_id)
     lines = []
     for c in cohorts:
-        count = len(await ctx.core.store.cohort_members(c.id))
+        count = counts.get(c.id, 0)
         lines.append(f"• `{c.name}`: {describe_schedule(c)}, {count} member{'s' if count != 1 else ''}")
     return Reply(cards=(Card("Cohorts", "\n".join(lines)),), ephemeral=True)
 
@@ -408,8 +409,4 @@ async def revoke(ctx: Context, args: dict[str, Any]) -> Reply:
 async def _known_member(ctx: Context, query: str) -> Member:
     """A member of any cohort in this workspace, named by mention, id or name."""
     conv = ctx.conversation
-    seen: dict[int, Member] = {}
-    for cohort in await ctx.core.store.list_cohorts(conv.platform, conv.workspace_id):
-        for m in await ctx.core.store.cohort_members(cohort.id):
-            seen[m.id] = m
-    return resolve_member(query, list(seen.values()))
+    return resolve_member(query, await ctx.core.store.workspace_members(conv.platform, conv.workspace_id))

@@ -139,6 +139,14 @@ class Store(Protocol):
 
     async def cohort_members(self, cohort_id: int) -> list[Member]: ...
 
+    async def member_counts(self, platform: str, workspace_id: str) -> dict[int, int]:
+        """How many members each cohort of a workspace has, by cohort id (cohorts without any left out)."""
+        ...
+
+    async def workspace_members(self, platform: str, workspace_id: str) -> list[Member]:
+        """Everyone enrolled in any cohort of a workspace, once each, by name."""
+        ...
+
     # daily posts
     async def claim_post(
         self, cohort_id: int, local_date: dt.date, challenge_id: str, now: dt.datetime

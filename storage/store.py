@@ -713,6 +713,26 @@ class SqlStore:
     async def member_cohorts(self, member_id: int) -> list[Cohort]:
         return [_cohort(r) for r in await self._rows(COHORTS_OF_MEMBER, member_id=member_id)]
 
+    async def member_counts(self, platform: str, workspace_id: str) -> dict[int, int]:
+        in_workspace = (cohort_t.c.platform == platform, cohort_t.c.workspace_id == workspace_id)
+        rows = await self._all(
+            select(enrolment_t.c.cohort_id, func.count())
+            .join(cohort_t, cohort_t.c.id == enrolment_t.c.cohort_id)
+            .where(*in_workspace)
+            .group_by(enrolment_t.c.cohort_id)
+        )
+        return {row[0]: row[1] for row in rows}
+
+    async def workspace_members(self, platform: str, workspace_id: str) -> list[Member]:
+        in_cohort = select(enrolment_t.c.member_id).join(cohort_t, cohort_t.c.id == enrolment_t.c.cohort_id)
+        in_workspace = in_cohort.where(
+            cohort_t.c.platform == platform, cohort_t.c.workspace_id == workspace_id
+        )
+        rows = await self._all(
+            select(member_t).where(member_t.c.id.in_(in_workspace)).order_by(member_t.c.name)
+        )
+        return [_member(r) for r in rows]
+
     async def cohort_members(self, cohort_id: int) -> list[Member]:
         rows = await self._all(
             select(member_t)
