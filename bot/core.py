@@ -13,7 +13,7 @@ from bot.context import Context, is_moderator
 from bot.ports import Clock, Store
 from bot.ratelimit import RateLimiter, Verdict
 from bot.replies import error_reply, plural
-from bot.search import Choice, ResourceSearch, Suggester
+from bot.search import MAX_PREFIX_CHARS, Choice, ResourceSearch, Suggester
 from bot.types import Cohort, ConversationRef, Invocation, Reply, UserRef
 from bot.untrusted import CLOSE, OPEN, clean, clean_name
 from bot.workload import WorkspaceGate
@@ -86,6 +86,8 @@ class Core:
         self, kind: str, prefix: str, conversation: ConversationRef | None = None
     ) -> list[Choice]:
         """Up to 25 autocomplete choices of a kind: stage, topic, resource, kind, or cohort (given where)."""
+        if len(prefix) > MAX_PREFIX_CHARS:  # before the cohort read below: autocomplete runs per keystroke
+            return []
         if kind not in Suggester.KINDS:
             raise ValueError(
                 f"unknown suggestion kind {kind!r}; expected one of {', '.join(Suggester.KINDS)}"

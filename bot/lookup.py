@@ -10,6 +10,7 @@ from bot.content import RESOURCE_KINDS
 from bot.context import Context
 from bot.search import MAX_QUERY_CHARS
 from bot.types import Card, Field, Reply
+from bot.untrusted import verbatim
 
 
 def _filters(ctx: Context, query: str) -> tuple[str, str | None, str | None]:
@@ -62,12 +63,13 @@ async def resources(ctx: Context, args: dict[str, Any]) -> Reply:
     hits = search.search(query, stage=stage, kind=kind)
     if not hits:
         places = search.closest_places(query)
-        hint = f" The closest parts of the roadmap: {'; '.join(places)}." if places else ""
+        hint = f" The closest parts of the roadmap: {'; '.join(map(verbatim, places))}." if places else ""
         scope = "".join(
             f" {f}" for f in (f"stage:{stage}" if stage else "", f"kind:{kind}" if kind else "") if f
         )
         raise UserError(
-            f"Nothing matched `{query}`{scope}.{hint} Try a library or topic name, or `/study roadmap`."
+            f"Nothing matched `{verbatim(query)}`{scope}.{hint} "
+            "Try a library or topic name, or `/study roadmap`."
         )
     cards = []
     for hit in hits:
@@ -77,5 +79,6 @@ async def resources(ctx: Context, args: dict[str, Any]) -> Reply:
             Field("Kind", f"{res.kind} · {res.level} · {cost}", inline=True),
             Field("Why", "; ".join(hit.why[:3]), inline=True),
         )
-        cards.append(Card(res.title, res.description, fields, url=res.url))
-    return Reply(text=f"🔎 Best {len(hits)} for `{args['query']}`", cards=tuple(cards), ephemeral=True)
+        cards.append(Card(verbatim(res.title), verbatim(res.description), fields, url=res.url))
+    shown = verbatim(args["query"])
+    return Reply(text=f"🔎 Best {len(hits)} for `{shown}`", cards=tuple(cards), ephemeral=True)

@@ -188,3 +188,29 @@ async def test_heavy_commands_are_bounded_per_workspace(
     gate.set()
     assert [r.text for r in await asyncio.gather(*flood, other)] == ["done"] * 3
     assert (await run("m3", here)).text == "done"
+
+
+async def test_resource_cards_and_the_echoed_query_are_marked_as_data(bot: Bot) -> None:
+    reply = await say_as(
+        bot, UserRef("console", "ada", "Ada"), "resources pandas `x` [y](https://evil.example)"
+    )
+    assert (
+        reply.text.startswith("🔎 Best")
+        and f"`{OPEN}pandas `x` [y](https://evil.example){CLOSE}`" in reply.text
+    )
+    assert reply.cards and all(c.title.startswith(OPEN) and c.body.startswith(OPEN) for c in reply.cards)
+
+
+async def test_an_overlong_autocomplete_prefix_reads_nothing(bot: Bot, monkeypatch: Any) -> None:
+    reads: list[str] = []
+    list_cohorts = bot.core.store.list_cohorts
+
+    async def counted(*args: Any) -> Any:
+        reads.append("list_cohorts")
+        return await list_cohorts(*args)
+
+    monkeypatch.setattr(bot.core.store, "list_cohorts", counted)
+    assert await bot.core.suggest("cohort", "m" * 5000, CHANNEL) == []
+    assert reads == []
+    await bot.core.suggest("cohort", "m", CHANNEL)
+    assert reads == ["list_cohorts"]
