@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import io
 import re
+from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
+from contextlib import aclosing
 from typing import Any
 
 from bot.clock import local_date
@@ -17,7 +21,7 @@ from bot.ports import Conflict
 from bot.roadmap import find_stage
 from bot.schedule import describe_schedule, next_post
 from bot.streaks import summarize
-from bot.types import Attachment, Card, Cohort, Excusal, Field, Member, Reply
+from bot.types import Activity, Attachment, Card, Cohort, Excusal, Field, Member, Reply, ScoreRow
 from bot.untrusted import verbatim
 
 # Cohort names go into commands and CSV file names: keep them short, lowercase and typeable.
@@ -80,6 +84,35 @@ def _csv_cell(value: object) -> object:
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
+
+
+MEMBERS_HEADER: list[object] = [
+    "member",
+    "user_id",
+    "timezone",
+    "current_streak",
+    "longest_streak",
+    "freezes",
+    "points",
+    "answers",
+    "correct",
+    "checkins",
+]
+LEDGER_HEADER: list[object] = [
+    "local_date",
+    "member",
+    "user_id",
+    "kind",
+    "challenge_post",
+    "choice",
+    "correct",
+    "points",
+    "note",
+]
+# Ledger entries per page of an export: a page's rows cost a few milliseconds to write (on a thread) and a
+# megabyte or so of objects, so a year of a thousand members never sits in memory whole.
+EXPORT_PAGE = 2_000
+_NO_DAYS: tuple[frozenset[dt.date], frozenset[dt.date]] = (frozenset(), frozenset())
 
 
 def _csv_row(values: list[object]) -> list[object]:
@@ -306,28 +339,59 @@ async def export(ctx: Context, args: dict[str, Any]) -> Reply:
     cohort = await _cohort(ctx, args["name"])
     members = await store.cohort_members(cohort.id)
     scores = {s.member_id: s for s in await store.scores(cohort.id)}
-    people = io.StringIO()
-    out = csv.writer(people)
-    out.writerow(
-        [
-            "member",
-            "user_id",
-            "timezone",
-            "current_streak",
-            "longest_streak",
-            "freezes",
-            "points",
-            "answers",
-            "correct",
-            "checkins",
-        ]
+    days = await store.cohort_days(cohort.id)
+    # A thousand members' streak folds and their rows are CPU work: on a thread, not the event loop.
+    people = await asyncio.to_thread(_members_csv, cohort, members, scores, days, ctx.now)
+    del days  # a year of a thousand members' days: not held while the ledger is written
+    ledger = _CsvBytes()
+    await asyncio.to_thread(ledger.write, [LEDGER_HEADER])
+    async with aclosing(store.ledger_pages(cohort.id, EXPORT_PAGE)) as pages:
+        async for page in pages:
+            await asyncio.to_thread(ledger.write, map(_ledger_row, page))
+    files = (
+        Attachment(f"{cohort.name}-members.csv", people, "text/csv"),
+        Attachment(f"{cohort.name}-activity.csv", await asyncio.to_thread(ledger.close), "text/csv"),
     )
+    return Reply(
+        text=f"📦 Export of `{cohort.name}`: {len(members)} members.", attachments=files, ephemeral=True
+    )
+
+
+class _CsvBytes:
+    """CSV rows written straight into UTF-8 bytes: no intermediate text of the whole file to copy."""
+
+    def __init__(self) -> None:
+        self._bytes = io.BytesIO()
+        # newline="": the csv module writes its own \r\n line ends, which must reach the bytes unchanged.
+        self._text = io.TextIOWrapper(self._bytes, encoding="utf-8", newline="")
+        self._csv = csv.writer(self._text)
+
+    def write(self, rows: Iterable[list[object]]) -> None:
+        self._csv.writerows(_csv_row(r) for r in rows)
+
+    def close(self) -> bytes:
+        """The file's bytes; nothing more can be written."""
+        self._text.flush()
+        self._text.detach()  # else closing the text layer (when it is collected) would close the bytes
+        return self._bytes.getvalue()
+
+
+def _members_csv(
+    cohort: Cohort,
+    members: list[Member],
+    scores: dict[int, ScoreRow],
+    days: Mapping[int, tuple[AbstractSet[dt.date], AbstractSet[dt.date]]],
+    now: dt.datetime,
+) -> bytes:
+    """The members file: each member's streak (as of their own today) and points, by name."""
+    out = _CsvBytes()
+    out.write([MEMBERS_HEADER])
     for m in sorted(members, key=lambda m: m.name.casefold()):
-        active, excused = await ctx.core.store.member_days(cohort.id, m.id)
-        s = summarize(active, excused, ctx.member_today(cohort, m))
+        active, excused = days.get(m.id, _NO_DAYS)
+        s = summarize(active, excused, local_date(now, m.timezone or cohort.timezone))
         sc = scores.get(m.id)
-        out.writerow(
-            _csv_row(
+        out.write(
+            [
                 [
                     m.name,
                     m.user_id,
@@ -340,38 +404,24 @@ async def export(ctx: Context, args: dict[str, Any]) -> Reply:
                     sc.correct if sc else 0,
                     sc.checkins if sc else 0,
                 ]
-            )
+            ]
         )
-    names = {m.id: m for m in members}
-    ledger = io.StringIO()
-    out = csv.writer(ledger)
-    out.writerow(
-        ["local_date", "member", "user_id", "kind", "challenge_post", "choice", "correct", "points", "note"]
-    )
-    for a in await store.activities(cohort.id):
-        who = names.get(a.member_id) or await store.get_member(a.member_id)
-        out.writerow(
-            _csv_row(
-                [
-                    a.local_date.isoformat(),
-                    who.name if who else a.member_id,
-                    who.user_id if who else "",
-                    a.kind.value,
-                    a.post_id or "",
-                    a.choice or "",
-                    "" if a.correct is None else a.correct,
-                    a.points,
-                    a.note,
-                ]
-            )
-        )
-    files = (
-        Attachment(f"{cohort.name}-members.csv", people.getvalue().encode(), "text/csv"),
-        Attachment(f"{cohort.name}-activity.csv", ledger.getvalue().encode(), "text/csv"),
-    )
-    return Reply(
-        text=f"📦 Export of `{cohort.name}`: {len(members)} members.", attachments=files, ephemeral=True
-    )
+    return out.close()
+
+
+def _ledger_row(entry: tuple[Activity, str | None, str | None]) -> list[object]:
+    a, name, user_id = entry
+    return [
+        a.local_date.isoformat(),
+        name if name is not None else a.member_id,
+        user_id if user_id is not None else "",
+        a.kind.value,
+        a.post_id or "",
+        a.choice or "",
+        "" if a.correct is None else a.correct,
+        a.points,
+        a.note,
+    ]
 
 
 @REGISTRY.command(

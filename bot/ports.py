@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Collection, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Protocol
 
 from bot.types import (
@@ -139,6 +140,10 @@ class Store(Protocol):
 
     async def cohort_members(self, cohort_id: int) -> list[Member]: ...
 
+    async def cohorts_of_members(self, member_ids: Collection[int]) -> dict[int, list[Cohort]]:
+        """Each member's cohorts, most recently joined first, in one query; members in none are absent."""
+        ...
+
     async def member_counts(self, platform: str, workspace_id: str) -> dict[int, int]:
         """How many members each cohort of a workspace has, by cohort id (cohorts without any left out)."""
         ...
@@ -213,6 +218,20 @@ class Store(Protocol):
         """Record a moderator's fix; raise Conflict when that day is already excused."""
         ...
 
+    async def cohort_days(
+        self, cohort_id: int
+    ) -> dict[int, tuple[AbstractSet[dt.date], AbstractSet[dt.date]]]:
+        """Every member's active and excused local dates in a cohort, in one query; members with neither are
+        absent."""
+        ...
+
+    def ledger_pages(
+        self, cohort_id: int, size: int
+    ) -> AsyncGenerator[Sequence[tuple[Activity, str | None, str | None]], None]:
+        """A cohort's ledger by local date, then as recorded, with each member's name and user id (None when
+        the member is gone), in pages of at most `size` entries, read from one query as they are taken."""
+        ...
+
     async def excusals(self, cohort_id: int, member_id: int | None = None) -> list[Excusal]: ...
 
     async def learn_topic(self, member_id: int, stage_id: str, topic_id: str, now: dt.datetime) -> bool:
@@ -249,6 +268,12 @@ class Store(Protocol):
 
     async def decide_reminder(self, member_id: int, day: dt.date, sent: bool, now: dt.datetime) -> bool:
         """Claim a member's reminder decision for a local date; False when it was already made."""
+        ...
+
+    async def decide_reminders(
+        self, decisions: Sequence[tuple[int, dt.date, bool]], now: dt.datetime
+    ) -> set[tuple[int, dt.date]]:
+        """decide_reminder for many (member id, local date, sent) in one transaction; those this call made."""
         ...
 
     async def claim_recap(self, cohort_id: int, week_start: dt.date, now: dt.datetime) -> int | None:

@@ -3,15 +3,18 @@ top ten by points, the longest running streaks, the share of members active each
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 import logging
 from collections import Counter, defaultdict
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 
 from bot.core import Core
 from bot.ports import ChatPlatform
 from bot.streaks import summarize
-from bot.types import Card, Cohort, Field, Image, Reply, Style
+from bot.types import Card, Cohort, Field, Image, Member, Reply, Style
 from bot.untrusted import verbatim
 
 log = logging.getLogger(__name__)
@@ -19,6 +22,7 @@ log = logging.getLogger(__name__)
 TOP = 10
 STREAKS_SHOWN = 5
 MEDALS = ("🥇", "🥈", "🥉")
+_NO_DAYS: tuple[frozenset[dt.date], frozenset[dt.date]] = (frozenset(), frozenset())
 
 
 def recap_day(cohort: Cohort, day: dt.date) -> bool:
@@ -75,14 +79,10 @@ async def build_recap(core: Core, cohort: Cohort, day: dt.date) -> Reply | None:
         )
         or "Nobody scored this week. A fresh start today!"
     )
-    streaks = []
-    for m in members:
-        act, exc = await core.store.member_days(cohort.id, m.id)
-        current = summarize(act, exc, day).current
-        if current:
-            streaks.append((current, m.name))
-    streaks.sort(key=lambda s: (-s[0], s[1].casefold()))
-    shown = streaks[:STREAKS_SHOWN]
+    days = await core.store.cohort_days(cohort.id)
+    # A streak fold per member of a big cohort is CPU work: on a thread, not the event loop.
+    shown = await asyncio.to_thread(_longest_running, members, days, day)
+    del days  # a year of every member's days: not held while the chart is drawn
     streak_text = ", ".join(f"{verbatim(name)} 🔥{n}" for n, name in shown) or "none running yet"
     counts = [len(active_on[d]) for d in week]
     share = " · ".join(f"{d:%a} {round(100 * c / len(members))}%" for d, c in zip(week, counts, strict=True))
@@ -95,10 +95,24 @@ async def build_recap(core: Core, cohort: Cohort, day: dt.date) -> Reply | None:
     )
     image = Image(
         f"recap-{cohort.name}-{week[0]:%Y%m%d}.png",
-        chart(week, counts, len(members)),
+        await asyncio.to_thread(chart, week, counts, len(members)),
         f"Daily active members of {cohort.name}, {week[0]:%d %b} to {week[-1]:%d %b}",
     )
     return Reply(cards=(card,), images=(image,))
+
+
+def _longest_running(
+    members: list[Member], days: Mapping[int, tuple[AbstractSet[dt.date], AbstractSet[dt.date]]], day: dt.date
+) -> list[tuple[int, str]]:
+    """The longest current streaks as of `day` (days, name), longest first, ties by name."""
+    streaks = []
+    for m in members:
+        act, exc = days.get(m.id, _NO_DAYS)
+        current = summarize(act, exc, day).current
+        if current:
+            streaks.append((current, m.name))
+    streaks.sort(key=lambda s: (-s[0], s[1].casefold()))
+    return streaks[:STREAKS_SHOWN]
 
 
 async def post_recap(core: Core, cohort: Cohort, day: dt.date, platform: ChatPlatform) -> bool:

@@ -7,23 +7,30 @@ row), whether a reminder went out or not, so several processes or sweeps never s
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Collection, Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from bot.clock import local_now
 from bot.commands import REGISTRY, Arg, ArgKind, UserError, parse_time
 from bot.context import Context
 from bot.core import Core
-from bot.ports import ChatPlatform
+from bot.ports import ChatPlatform, Store
 from bot.replies import plural
 from bot.streaks import DayStatus, summarize
-from bot.types import Card, Member, Reply, Style
+from bot.types import Card, Cohort, Member, Reply, Style
 
 log = logging.getLogger(__name__)
 
 DEFAULT_REMIND_AT = parse_time("20:00")
+# Up to this many members of one cohort due in one sweep have their days read one by one; more, and the
+# cohort's days are read in one query: a sweep of a few members never reads a big cohort's whole year.
+FEW_DUE = 16
+_NO_DAYS: tuple[frozenset[dt.date], frozenset[dt.date]] = (frozenset(), frozenset())
 
 
 @REGISTRY.command(
@@ -53,31 +60,91 @@ async def send_reminders(core: Core, platforms: Mapping[str, ChatPlatform]) -> i
     """Decide today's reminder for every member whose reminder time has come; return how many were sent."""
     store, now = core.store, core.clock.now()
     decided = await store.reminders_decided(now.date() - dt.timedelta(days=1))
+    everyone = await store.members_with_reminders()
+    # A timezone conversion per member, and a streak fold per member due: thousands of them, on a thread.
+    candidates = await asyncio.to_thread(_candidates, everyone, platforms.keys(), now, decided)
+    cohorts_of = await store.cohorts_of_members([m.id for m in candidates])
+    due = await asyncio.to_thread(_due, candidates, cohorts_of, now, decided)
+    days = await _days_of(store, due)
+    at_risk = await asyncio.to_thread(_at_risk, due, days)
+    made = await store.decide_reminders(
+        [(m.id, day, bool(risk)) for (m, day, _), risk in zip(due, at_risk, strict=True)], now
+    )
     sent = 0
-    for member in await store.members_with_reminders():
-        platform = platforms.get(member.platform)
-        if platform is None or member.remind_at is None:
-            continue
-        if member.timezone and _not_yet(local_now(now, member.timezone), member, decided):
-            continue  # the common case, decided without touching the database again
-        cohorts = await store.member_cohorts(member.id)
+    for (member, day, _), risk in zip(due, at_risk, strict=True):
+        if (member.id, day) not in made:
+            continue  # another process decided first
+        if risk:
+            await _send(platforms[member.platform], member, risk)
+            sent += 1
+    return sent
+
+
+Due = tuple[Member, dt.date, list[Cohort]]  # a member, their local date, their cohorts (latest joined first)
+Days = tuple[AbstractSet[dt.date], AbstractSet[dt.date]]  # active and excused dates
+
+
+def _candidates(
+    members: list[Member], platforms: Collection[str], now: dt.datetime, decided: set[tuple[int, dt.date]]
+) -> list[Member]:
+    """Members on a platform here with a reminder, less those whose own timezone says not yet."""
+    return [
+        m
+        for m in members
+        if m.platform in platforms
+        and m.remind_at is not None
+        and not (m.timezone and _not_yet(local_now(now, m.timezone), m, decided))
+    ]
+
+
+def _due(
+    members: list[Member],
+    cohorts_of: Mapping[int, list[Cohort]],
+    now: dt.datetime,
+    decided: set[tuple[int, dt.date]],
+) -> list[Due]:
+    """The members in a cohort whose reminder time has come today (their timezone, else their cohort's)."""
+    due = []
+    for member in members:
+        cohorts = cohorts_of.get(member.id)
         if not cohorts:
             continue
         local = local_now(now, member.timezone or cohorts[0].timezone)
-        if _not_yet(local, member, decided):
-            continue
-        at_risk = []
+        if not _not_yet(local, member, decided):
+            due.append((member, local.date(), cohorts))
+    return due
+
+
+async def _days_of(store: Store, due: list[Due]) -> dict[tuple[int, int], Days]:
+    """The days of each due member in each of their cohorts, by (cohort id, member id)."""
+    wanted: dict[int, list[int]] = defaultdict(list)
+    for member, _, cohorts in due:
         for cohort in cohorts:
-            active, excused = await store.member_days(cohort.id, member.id)
-            streak = summarize(active, excused, local.date())
+            wanted[cohort.id].append(member.id)
+    days: dict[tuple[int, int], Days] = {}
+    for cohort_id, member_ids in wanted.items():
+        if len(member_ids) <= FEW_DUE:
+            for m in member_ids:
+                days[(cohort_id, m)] = await store.member_days(cohort_id, m)
+            continue
+        everyone = await store.cohort_days(cohort_id)
+        for m in member_ids:
+            days[(cohort_id, m)] = everyone.get(m, _NO_DAYS)
+    return days
+
+
+def _at_risk(due: list[Due], days: Mapping[tuple[int, int], Days]) -> list[list[tuple[str, int]]]:
+    """For each due member, (cohort name, days) of each cohort where their running streak is at risk."""
+    out = []
+    for member, day, cohorts in due:
+        risk = []
+        for cohort in cohorts:
+            active, excused = days[(cohort.id, member.id)]
+            streak = summarize(active, excused, day)
             if streak.today is DayStatus.AT_RISK:
-                at_risk.append((cohort.name, streak.current))
-        if not await store.decide_reminder(member.id, local.date(), bool(at_risk), now):
-            continue  # another process decided first
-        if at_risk:
-            await _send(platform, member, at_risk)
-            sent += 1
-    return sent
+                risk.append((cohort.name, streak.current))
+        out.append(risk)
+    return out
 
 
 def _not_yet(local: dt.datetime, member: Member, decided: set[tuple[int, dt.date]]) -> bool:

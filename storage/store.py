@@ -6,7 +6,8 @@ import asyncio
 import datetime as dt
 import logging
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Collection, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import (
@@ -333,6 +334,81 @@ def _activity(row: Any) -> Activity:
         note=row.note,
         at=_aware(row.created_at),
     )
+
+
+# Every member's days in a cohort (cohort_days): member, date, and whether active (else excused). No DISTINCT:
+# the sets they go into drop an answer and a check-in on the same day without a sort of the whole ledger.
+COHORT_DAYS = union_all(
+    select(activity_t.c.member_id, activity_t.c.local_date, literal(True).label("active")).where(
+        activity_t.c.cohort_id == P("cohort_id")
+    ),
+    select(excusal_t.c.member_id, excusal_t.c.local_date, literal(False).label("active")).where(
+        excusal_t.c.cohort_id == P("cohort_id")
+    ),
+)
+# A cohort's ledger for an export, with the member's name and user id; no instants (an export shows none).
+LEDGER = (
+    select(
+        activity_t.c.member_id,
+        activity_t.c.cohort_id,
+        activity_t.c.local_date,
+        activity_t.c.kind,
+        activity_t.c.points,
+        activity_t.c.post_id,
+        activity_t.c.choice,
+        activity_t.c.correct,
+        activity_t.c.note,
+        member_t.c.name,
+        member_t.c.user_id,
+    )
+    .outerjoin(member_t, member_t.c.id == activity_t.c.member_id)
+    .where(activity_t.c.cohort_id == P("cohort_id"))
+    .order_by(activity_t.c.local_date, activity_t.c.id)
+)
+_NO_DAYS: frozenset[dt.date] = frozenset()
+
+
+def _group_days(
+    rows: Iterable[Sequence[Any]], parse: Callable[[Any], dt.date] | None
+) -> dict[int, tuple[AbstractSet[dt.date], AbstractSet[dt.date]]]:
+    """(member id, date, active) rows by member; `parse` reads a stored date (None: it is a date already)."""
+    # One date object per distinct day: a thousand members' year names a few hundred days, not 300,000.
+    dates: dict[Any, dt.date] = {}
+    active: dict[int, set[dt.date]] = {}
+    excused: dict[int, set[dt.date]] = {}
+    for member_id, raw, is_active in rows:
+        day = dates.get(raw)
+        if day is None:
+            day = dates[raw] = parse(raw) if parse is not None else raw
+        (active if is_active else excused).setdefault(member_id, set()).add(day)
+    return {m: (active.get(m, _NO_DAYS), excused.get(m, _NO_DAYS)) for m in active.keys() | excused.keys()}
+
+
+def _ledger_page(
+    rows: Iterable[Sequence[Any]], dates: dict[Any, dt.date] | None
+) -> list[tuple[Activity, str | None, str | None]]:
+    """LEDGER rows as activities with the member's name and user id; `dates` caches SQLite's parsed dates
+    (None: the driver gives dates)."""
+    page = []
+    for member_id, cohort_id, raw, kind, points, post_id, choice, correct, note, name, user_id in rows:
+        day = raw
+        if dates is not None:
+            day = dates.get(raw)
+            if day is None:
+                day = dates[raw] = dt.date.fromisoformat(raw)
+        activity = Activity(
+            member_id=member_id,
+            cohort_id=cohort_id,
+            local_date=day,
+            kind=ActivityKind(kind),
+            points=points,
+            post_id=post_id,
+            choice=choice,
+            correct=None if correct is None else bool(correct),
+            note=note,
+        )
+        page.append((activity, name, user_id))
+    return page
 
 
 class SqlStore:
@@ -733,6 +809,20 @@ class SqlStore:
         )
         return [_member(r) for r in rows]
 
+    async def cohorts_of_members(self, member_ids: Collection[int]) -> dict[int, list[Cohort]]:
+        if not member_ids:
+            return {}
+        rows = await self._all(
+            select(enrolment_t.c.member_id.label("enrolled_member_id"), cohort_t)
+            .join(enrolment_t, enrolment_t.c.cohort_id == cohort_t.c.id)
+            .where(enrolment_t.c.member_id.in_(sorted(set(member_ids))))
+            .order_by(enrolment_t.c.member_id, enrolment_t.c.joined_at.desc(), enrolment_t.c.id.desc())
+        )
+        found: dict[int, list[Cohort]] = {}
+        for r in rows:
+            found.setdefault(r.enrolled_member_id, []).append(_cohort(r))
+        return found
+
     async def cohort_members(self, cohort_id: int) -> list[Member]:
         rows = await self._all(
             select(member_t)
@@ -903,6 +993,45 @@ class SqlStore:
             days = [tuple(r) for r in await_only(_driver(conn).fetch(plain.sql, *plain.params(key)))]
         return {day for day, active in days if active}, {day for day, active in days if not active}
 
+    async def cohort_days(
+        self, cohort_id: int
+    ) -> dict[int, tuple[AbstractSet[dt.date], AbstractSet[dt.date]]]:
+        plain = self._prepared(COHORT_DAYS)
+        params = plain.params({"cohort_id": cohort_id})
+        if self._sqlite:
+            # Grouped on the reader thread as the rows come, each date parsed once (SQLite keeps YYYY-MM-DD).
+            return await self._query(
+                lambda conn: _group_days(_raw(conn).execute(plain.sql, params), dt.date.fromisoformat)
+            )
+        records = await self._query(lambda conn: await_only(_driver(conn).fetch(plain.sql, *params)))
+        # A year of a thousand members is 300,000 rows: grouping them would hold the event loop for a while.
+        return await asyncio.to_thread(_group_days, records, None)
+
+    async def ledger_pages(
+        self, cohort_id: int, size: int
+    ) -> AsyncGenerator[Sequence[tuple[Activity, str | None, str | None]], None]:
+        plain = self._prepared(LEDGER)
+        params = plain.params({"cohort_id": cohort_id})
+        if self._sqlite:
+            # A connection of its own, not a reader thread's: the query stays open while the caller works.
+            conn = await asyncio.to_thread(self._sync.raw_connection)
+            try:
+                raw = cast(sqlite3.Connection, conn.driver_connection)
+                cursor = await asyncio.to_thread(raw.execute, plain.sql, params)
+                dates: dict[Any, dt.date] = {}
+                while page := await asyncio.to_thread(lambda: _ledger_page(cursor.fetchmany(size), dates)):
+                    yield page
+            finally:
+                await asyncio.to_thread(conn.close)
+            return
+        async with self.engine.connect() as pooled:
+            await pooled.execution_options(isolation_level="AUTOCOMMIT")
+            driver = _driver(pooled.sync_connection)
+            async with driver.transaction(readonly=True):  # asyncpg's cursors live in a transaction
+                pages = await driver.cursor(plain.sql, *params)
+                while records := await pages.fetch(size):
+                    yield _ledger_page(records, None)
+
     async def add_excusal(self, excusal: Excusal) -> None:
         stmt = excusal_t.insert().values(
             cohort_id=excusal.cohort_id,
@@ -1011,6 +1140,20 @@ class SqlStore:
         return await self._insert_new(
             reminder_t, member_id=member_id, local_date=day, sent=sent, decided_at=now
         )
+
+    async def decide_reminders(
+        self, decisions: Sequence[tuple[int, dt.date, bool]], now: dt.datetime
+    ) -> set[tuple[int, dt.date]]:
+        stmt = self._insert(reminder_t).values(decided_at=now).on_conflict_do_nothing()
+
+        def op(conn: Connection) -> set[tuple[int, dt.date]]:
+            made = set()
+            for member_id, day, sent in decisions:
+                if conn.execute(stmt, {"member_id": member_id, "local_date": day, "sent": sent}).rowcount:
+                    made.add((member_id, day))
+            return made
+
+        return await self._tx(op) if decisions else set()
 
     async def claim_recap(self, cohort_id: int, week_start: dt.date, now: dt.datetime) -> int | None:
         stmt = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import uuid
 
@@ -143,3 +144,56 @@ async def test_after_a_postgres_restart_every_command_still_succeeds() -> None:
                 Activity(m.id, cohort.id, now.date(), ActivityKind.CHECKIN, 5, at=now)
             )
         assert len(await store.activities(cohort.id)) == 10
+
+
+async def test_the_bulk_reads_agree_with_the_per_member_ones(store: SqlStore) -> None:
+    """cohort_days, ledger_pages, cohorts_of_members and decide_reminders give what their one-by-one
+    counterparts give, on both databases."""
+    from bot.types import Excusal
+
+    now = dt.datetime(2026, 11, 24, 15, 30, tzinfo=dt.UTC)
+    cohort = await make_cohort(store, now)
+    ada, bo, cy = [await store.upsert_member("console", n, n.title()) for n in ("ada", "bo", "cy")]
+    for m in (ada, bo, cy):
+        await store.enrol(cohort.id, m.id, now)
+    for back, kind in ((0, ActivityKind.CHECKIN), (0, ActivityKind.ANSWER), (2, ActivityKind.CHECKIN)):
+        day = now.date() - dt.timedelta(days=back)
+        await store.record_activity(Activity(ada.id, cohort.id, day, kind, 5, note=f"n{back}", at=now))
+    await store.record_activity(Activity(bo.id, cohort.id, now.date(), ActivityKind.CHECKIN, 5, at=now))
+    for day in (dt.date(1, 1, 1), now.date() - dt.timedelta(days=1)):
+        await store.add_excusal(Excusal(ada.id, cohort.id, day, "typo", "mia", now))
+    days = await store.cohort_days(cohort.id)
+    assert set(days) == {ada.id, bo.id}  # cy has neither active nor excused days
+    for m in (ada, bo):
+        assert tuple(map(set, days[m.id])) == await store.member_days(cohort.id, m.id)
+    pages = [page async for page in store.ledger_pages(cohort.id, 2)]
+    assert [len(p) for p in pages] == [2, 2]
+    entries = [e for p in pages for e in p]
+    # The same entries in the same order, without the instants (an export shows none).
+    assert [a for a, _, _ in entries] == [
+        dataclasses.replace(a, at=None) for a in await store.activities(cohort.id)
+    ]
+    assert {(a.member_id, name, user_id) for a, name, user_id in entries} == {
+        (ada.id, "Ada", "ada"),
+        (bo.id, "Bo", "bo"),
+    }
+    other = await store.create_cohort(
+        conversation=CHANNEL,
+        name="d",
+        post_time=dt.time(9),
+        timezone="UTC",
+        weekdays=frozenset(range(7)),
+        start_date=dt.date(2026, 11, 1),
+        created_by="mia",
+        now=now,
+    )
+    await store.enrol(other.id, ada.id, now + dt.timedelta(seconds=1))
+    lone = await store.upsert_member("console", "lone", "Lone")
+    found = await store.cohorts_of_members([ada.id, bo.id, lone.id])
+    assert found == {ada.id: await store.member_cohorts(ada.id), bo.id: await store.member_cohorts(bo.id)}
+    assert [c.id for c in found[ada.id]] == [other.id, cohort.id]
+    assert await store.decide_reminder(bo.id, now.date(), True, now)
+    made = await store.decide_reminders([(ada.id, now.date(), True), (bo.id, now.date(), False)], now)
+    assert made == {(ada.id, now.date())}
+    assert await store.reminders_decided(now.date()) == {(ada.id, now.date()), (bo.id, now.date())}
+    assert await store.decide_reminders([], now) == set()
