@@ -228,13 +228,13 @@ async def test_excusals_from_year_one_already_stored_cost_the_streak_fold_nothin
             await bot.core.store.add_excusal(Excusal(m.id, cohort.id, old, "typo", "mia", bot.clock.now()))
     assert "Current: 2 days" in text_of(await bot.say("Ada", "streak"))
     # The real store's answers, in sets that count how many days the streak fold looks at.
-    member_days = bot.core.store.member_days
+    cohort_days = bot.core.store.cohort_days
 
-    async def counting_member_days(cohort_id: int, member_id: int) -> tuple[set[dt.date], set[dt.date]]:
-        active, excused = await member_days(cohort_id, member_id)
-        return counted(active), counted(excused)
+    async def counting_cohort_days(cohort_id: int) -> dict[int, tuple[set[dt.date], set[dt.date]]]:
+        days = await cohort_days(cohort_id)
+        return {m: (counted(active), counted(excused)) for m, (active, excused) in days.items()}
 
-    monkeypatch.setattr(bot.core.store, "member_days", counting_member_days)
+    monkeypatch.setattr(bot.core.store, "cohort_days", counting_cohort_days)
     export = await bot.say("Mia", "cohort export demo")
     rows = list(csv.DictReader(io.StringIO(export.attachments[0].data.decode())))
     assert [(r["member"], r["current_streak"], r["longest_streak"]) for r in rows] == [
