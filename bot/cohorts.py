@@ -73,7 +73,7 @@ def _check_start(start: dt.date, today: dt.date) -> dt.date:
     first, last = _years_from(today, -START_WINDOW_YEARS), _years_from(today, START_WINDOW_YEARS)
     if not first <= start <= last:
         raise UserError(
-            f"{start:%Y-%m-%d} can't be a cohort's start: it must be within a year of today, "
+            f"{start.isoformat()} can't be a cohort's start: it must be within a year of today, "
             f"from {first:%Y-%m-%d} to {last:%Y-%m-%d}."
         )
     return start
@@ -298,10 +298,10 @@ async def fix(ctx: Context, args: dict[str, Any]) -> Reply:
     # Every bound is checked before anything is stored: a day in the future, before the cohort began, or
     # in year 1 (a typo of 2026) has nothing to excuse and would make every streak fold walk centuries.
     if day > ctx.member_today(cohort, member):
-        raise UserError(f"{day:%Y-%m-%d} is in the future for {name}; only past days can be excused.")
+        raise UserError(f"{day.isoformat()} is in the future for {name}; only past days can be excused.")
     if day < cohort.start_date:
         raise UserError(
-            f"{day:%Y-%m-%d} is before cohort `{cohort.name}` started ({cohort.start_date:%Y-%m-%d}); "
+            f"{day.isoformat()} is before cohort `{cohort.name}` started ({cohort.start_date:%Y-%m-%d}); "
             "only days since its start can be excused."
         )
     active, _ = await ctx.core.store.member_days(cohort.id, member.id)
@@ -313,7 +313,7 @@ async def fix(ctx: Context, args: dict[str, Any]) -> Reply:
     # Before a member joined there is nothing to excuse; history from an earlier membership still counts.
     if day < first:
         raise UserError(
-            f"{day:%Y-%m-%d} is before {name} joined `{cohort.name}` ({first:%Y-%m-%d}); "
+            f"{day.isoformat()} is before {name} joined `{cohort.name}` ({first:%Y-%m-%d}); "
             "only days since then can be excused."
         )
     excusal = Excusal(member.id, cohort.id, day, reason, ctx.user.id, ctx.now)

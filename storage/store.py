@@ -411,6 +411,11 @@ def _ledger_page(
     return page
 
 
+# Rows converted to bot types on the event loop; more are converted on a worker thread. A thousand rows
+# take about 5 ms, the most a single read may hold the loop for.
+ROWS_ON_THE_LOOP = 1000
+
+
 class SqlStore:
     """The Store on SQLite or PostgreSQL; every public method is one committed transaction."""
 
@@ -959,7 +964,11 @@ class SqlStore:
         if since is not None:
             query = query.where(activity_t.c.local_date >= since)
         query = query.order_by(activity_t.c.local_date, activity_t.c.id)
-        return [_activity(r) for r in await self._all(query)]
+        rows = await self._all(query)
+        if len(rows) <= ROWS_ON_THE_LOOP:
+            return [_activity(r) for r in rows]
+        # A week of a big cohort is thousands of rows: tens of milliseconds to convert, so not on the loop.
+        return await asyncio.to_thread(lambda: [_activity(r) for r in rows])
 
     async def answer_for_post(self, post_id: int, member_id: int) -> Activity | None:
         row = await self._row(ANSWER_FOR_POST, post_id=post_id, member_id=member_id)

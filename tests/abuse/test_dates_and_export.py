@@ -305,3 +305,12 @@ async def test_names_and_reasons_in_moderator_replies_are_marked_verbatim(bot: B
     assert twice.error and f"already excused for {OPEN}@everyone{CLOSE}" in twice.text
     future = await raw(bot, "Mia", "cohort fix demo u-evil 2026-12-20 later")
     assert future.error and f"in the future for {OPEN}@everyone{CLOSE}" in future.text
+
+
+async def test_a_refused_year_one_date_is_shown_as_typed(bot: Bot) -> None:
+    # strftime("%Y") drops a year's leading zeros on Linux: "1-01-01" is not what the moderator typed.
+    await create_demo(bot, "Ada")
+    start = await bot.say("Mia", "cohort set demo start 0001-01-01")
+    assert start.error and plain(start.text).startswith("⚠️ 0001-01-01 can't be a cohort's start")
+    fix = await bot.say("Mia", "cohort fix demo ada 0001-01-01 typo")
+    assert fix.error and plain(fix.text).startswith("⚠️ 0001-01-01 is before cohort `demo` started")
