@@ -25,7 +25,8 @@ from bot.types import Activity, Attachment, Card, Cohort, Excusal, Field, Member
 from bot.untrusted import verbatim
 
 # Cohort names go into commands and CSV file names: keep them short, lowercase and typeable.
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{1,31}$")
+# \Z, not $: "$" also matches before a final newline, and "ab\n" is not a name.
+_NAME = re.compile(r"\A[a-z0-9][a-z0-9_-]{1,31}\Z")
 NAME_RULE = "2 to 32 lowercase letters, digits, dashes or underscores, e.g. ml-2026"
 # The audit trail keeps a sentence, not an essay (and the column is sized for it).
 MAX_REASON_CHARS = 500
@@ -143,7 +144,8 @@ def _cohort_card(ctx: Context, title: str, cohort: Cohort) -> Card:
     ]
     here = position(catalog, cohort, local_date(now, cohort.timezone))
     pace = "set by hand" if cohort.stage_id else "by pace"
-    fields.append(Field("Stage", f"{here.stage.title}, week {here.week + 1} of {here.stage.weeks} ({pace})"))
+    week = f"week {here.week + 1} of {here.stage.weeks} ({pace})"
+    fields.append(Field("Stage", f"{verbatim(here.stage.title)}, {week}"))
     window = f"{cohort.catchup_minutes // 60}h" + (
         f"{cohort.catchup_minutes % 60:02d}m" if cohort.catchup_minutes % 60 else ""
     )

@@ -44,13 +44,11 @@ class Context:
     async def activity_day(self, cohort: Cohort) -> dt.date:
         """The caller's local date for an activity now; refuse a new day bought by changing timezone.
 
-        Only a member's own timezone can be changed at will, so members on the cohort's pay no extra read.
+        The cohort's timezone changes too (a moderator's `cohort set tz`), so every member is checked.
         """
         day = self.member_today(cohort)
-        if self.member.timezone is None:
-            return day
         recent = await self.core.store.activities(cohort.id, self.member.id, since=day - dt.timedelta(days=2))
-        problem = hop_problem(recent, day, self.now, self.member.timezone)
+        problem = hop_problem(recent, day, self.now, self.member_timezone(cohort))
         if problem:
             raise UserError(problem)
         return day
@@ -65,7 +63,8 @@ class Context:
 
     async def my_cohort(self, name: str | None = None) -> Cohort:
         """The caller's cohort: the one named, else the one of this channel, else the latest joined."""
-        mine = await self.core.store.member_cohorts(self.member.id)
+        # A member is one per platform, not per server: only this workspace's cohorts are theirs here.
+        mine = [c for c in await self.core.store.member_cohorts(self.member.id) if self.in_this_workspace(c)]
         if name:
             for cohort in mine:
                 if cohort.name.lower() == name.lower():

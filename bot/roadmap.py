@@ -57,9 +57,10 @@ def find_topic(catalog: Catalog, text: str) -> tuple[Stage, Topic]:
 
 
 async def _cohort_position(ctx: Context) -> Position | None:
-    if not await ctx.core.store.member_cohorts(ctx.member.id):
+    try:
+        cohort = await ctx.my_cohort()
+    except UserError:  # in no cohort of this workspace: the roadmap is still there to read
         return None
-    cohort = await ctx.my_cohort()
     return position(ctx.core.catalog, cohort, local_date(ctx.now, cohort.timezone))
 
 

@@ -11,7 +11,7 @@ from bot.commands import Registry
 from bot.content import LETTERS
 from bot.core import Core
 from bot.types import ConversationRef, Invocation, Reply, UserRef
-from bot.untrusted import CLOSE, MAX_NAME_CHARS, OPEN
+from bot.untrusted import CLOSE, MAX_NAME_CHARS, OPEN, plain
 from storage.store import SqlStore
 from tests.conftest import CHANNEL, Bot, text_of
 from tests.test_member_flow import post_quiz_day, start_cohort
@@ -214,3 +214,45 @@ async def test_an_overlong_autocomplete_prefix_reads_nothing(bot: Bot, monkeypat
     assert reads == []
     await bot.core.suggest("cohort", "m", CHANNEL)
     assert reads == ["list_cohorts"]
+
+
+async def test_a_member_sees_and_changes_only_this_workspaces_cohorts(bot: Bot) -> None:
+    await start_cohort(bot, "Ada")  # in CHANNEL's workspace
+    await bot.say("Ada", "done")
+    # Discord user ids are global: the same member in another server must not reach this cohort from there.
+    for line in ("leaderboard", "today", "done", "answer A", "streak", "leave"):
+        reply = await bot.say("Ada", line, ELSEWHERE)
+        assert reply.error and "You have not joined a cohort yet" in reply.text, (line, reply.text)
+        assert "ml-2026" not in text_of(reply)
+    roadmap = await bot.say("Ada", "roadmap", ELSEWHERE)
+    assert not roadmap.error and "Join a cohort to follow the roadmap together." in text_of(roadmap)
+    cohort = (await bot.core.store.list_cohorts())[0]
+    assert len(await bot.core.store.activities(cohort.id)) == 1
+    assert [m.name for m in await bot.core.store.cohort_members(cohort.id)] == ["Ada"]
+
+
+async def test_changing_the_cohorts_timezone_buys_no_extra_days(bot: Bot) -> None:
+    await start_cohort(bot, "Ada")
+    bot.clock.set(dt.datetime(2026, 11, 23, 10, 30, tzinfo=dt.UTC))
+    replies = []
+    for zone in ("Pacific/Pago_Pago", "Europe/London", "Pacific/Kiritimati"):  # the 22nd, 23rd, 24th
+        assert not (await bot.say("Mia", f"cohort set ml-2026 tz {zone}")).error
+        replies.append(await bot.say("Ada", "done"))
+    assert not replies[0].error
+    assert all(r.error and "Nothing was recorded" in r.text for r in replies[1:])
+    cohort = (await bot.core.store.list_cohorts())[0]
+    assert [a.local_date for a in await bot.core.store.activities(cohort.id)] == [dt.date(2026, 11, 22)]
+
+
+async def test_pack_text_in_the_cohort_card_is_marked_as_data(bot: Bot) -> None:
+    reply = await say_as(bot, bot.user("Mia"), "cohort create ml-2026")
+    [stage] = [f.value for f in reply.cards[0].fields if f.name == "Stage"]
+    assert stage.startswith(OPEN) and f"{CLOSE}, week 1 of" in stage
+
+
+async def test_a_cohort_name_with_a_trailing_newline_is_refused(bot: Bot) -> None:
+    mia = bot.user("Mia")
+    for args in (("ab\n",), ("ab\n", "time=09:00")):
+        reply = await bot.core.dispatch(Invocation("cohort create", args, mia, CHANNEL))
+        assert reply.error and "can't be a cohort name" in plain(reply.text)
+    assert await bot.core.store.list_cohorts() == []
