@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from bot.clock import SystemClock
-from bot.content import Catalog, ContentError, builtin_content_dir, load_catalog_keeping_good
+from bot.content import Catalog, ContentError, builtin_content_dir, load_catalog_keeping_good, shown_problems
 from bot.core import Core
 from bot.ports import ChatPlatform, Clock
 from bot.scheduler import StudyScheduler
@@ -31,7 +31,7 @@ def load_content(packs: Sequence[Path]) -> Catalog:
 
 
 def _reasons(problems: Sequence[str]) -> str:
-    return f"{len(problems)} problem(s):\n" + "\n".join(f"  {p}" for p in problems)
+    return f"{len(problems)} problem(s):\n" + "\n".join(f"  {p}" for p in shown_problems(problems))
 
 
 class ContentReloader:

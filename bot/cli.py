@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot.content import ContentError, load_catalog_keeping_good
+from bot.content import ContentError, load_catalog_keeping_good, shown_problems
 from bot.logsafe import configure_logging, hide_password
 from bot.ports import PlatformRefused
 from bot.settings import Settings
@@ -78,13 +78,13 @@ def _content_check(dirs: Sequence[str], settings: Settings) -> int:
     try:
         catalog, refused = load_catalog_keeping_good(packs)
     except ContentError as exc:
-        for problem in exc.problems:
+        for problem in shown_problems(exc.problems):
             print(problem, file=sys.stderr)
         print(f"{len(exc.problems)} problem(s) found in the built-in content.", file=sys.stderr)
         return 1
     for pack, problems in refused.items():
         print(f"{pack}: this pack would be refused:", file=sys.stderr)
-        for problem in problems:
+        for problem in shown_problems(problems):
             print(f"  {problem}", file=sys.stderr)
     for stage in catalog.stages:
         quizzes = sum(1 for c in catalog.challenges.values() if c.stage == stage.id and c.is_quiz)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources as importlib_resources
 from itertools import islice
@@ -79,7 +79,10 @@ YAML_ERROR_LINE_MAX = 120
 YAML_ERROR_LINES_MAX = 12
 # URLs are shown as links on every platform; these characters would end or change the link markup
 # (Slack's <url|label>, Discord's masked links, HTML) or hide part of the URL from the reader.
-_URL_FORBIDDEN = re.compile(rf"[\s<>|\"'`\\\x00-\x1f\x7f-\x9f{OPEN}{CLOSE}]")
+# Besides what ends a link on Slack (<, >, |) or in text: markdown's brackets, parentheses, * and ~, since a
+# URL is shown as it is in the core's markup ("Read up" fields) and a URL ending ")[Claim](https://..." would
+# close one link and open another. A real URL percent-encodes them (%28, %29, %5B, %5D, %2A, %7E).
+_URL_FORBIDDEN = re.compile(rf"[\s<>|\"'`\\\x00-\x1f\x7f-\x9f\[\]()*~{OPEN}{CLOSE}]")
 
 
 @dataclass(frozen=True)
@@ -169,11 +172,24 @@ class Catalog:
         return sorted(self.challenges.values(), key=lambda c: (rank.get(c.stage, len(rank)), c.id))
 
 
+# Problem lines shown for one pack: enough to fix a pack by, while a generated file with thousands of bad
+# entries does not print megabytes (or log them as one record at every start and reload).
+PROBLEMS_SHOWN = 100
+
+
+def shown_problems(problems: Sequence[str]) -> list[str]:
+    """The first PROBLEMS_SHOWN problems, and a line saying how many more there are."""
+    if len(problems) <= PROBLEMS_SHOWN:
+        return list(problems)
+    more = len(problems) - PROBLEMS_SHOWN
+    return [*problems[:PROBLEMS_SHOWN], f"... and {more:,} more problem(s) like these; fix those above first"]
+
+
 class ContentError(Exception):
     """The content failed validation; `problems` lists 'file: id: reason' lines."""
 
     def __init__(self, problems: list[str]) -> None:
-        super().__init__(f"{len(problems)} content problem(s):\n" + "\n".join(problems))
+        super().__init__(f"{len(problems)} content problem(s):\n" + "\n".join(shown_problems(problems)))
         self.problems = problems
 
 
@@ -640,8 +656,8 @@ def _url_problem(url: str) -> str | None:
         return "is not a well-formed http(s) URL"
     if _URL_FORBIDDEN.search(url):
         return (
-            "has a space, quote, backslash, control character, `<`, `>` or `|`; a URL must be one "
-            "link, so percent-encode them"
+            "has a space, quote, backslash, control character, `<`, `>`, `|`, `[`, `]`, `(`, `)`, `*` or "
+            "`~`; a URL must be one plain link, so percent-encode them"
         )
     if parsed.username is not None or parsed.password is not None:
         return "has a user name before the host (`user@`), which hides where the link goes"

@@ -283,6 +283,7 @@ def test_the_longest_ids_a_pack_may_have_fit_every_button_on_both_platforms(tmp_
         "https://example.org/a\tb",
         "https://example.org/a\u2028b",
         "https://discord.com@evil.example/claim",
+        "https://evil.example/a)[Claim](https://evil2.example/b*c*~~d~~",
         "https://example.org/" + "x" * 300,
     ],
 )
@@ -295,7 +296,7 @@ def test_a_url_that_is_not_one_plain_link_is_refused(
     assert line.startswith("  resources.yaml: guide: `url` ")
     assert any(
         reason in line
-        for reason in ("a URL must be one link", "hides where the link goes", "characters; at most 300")
+        for reason in ("a URL must be one plain link", "hides where the link goes", "characters; at most 300")
     ), line
     assert len(line) < 250 and "x" * 61 not in line
 
@@ -344,3 +345,14 @@ def test_the_builtin_pack_passes_every_bound(
     monkeypatch.delenv("STUDYBOT_CONTENT_DIRS", raising=False)
     assert main(["content", "check"]) == 0
     assert "OK: " in capsys.readouterr().out
+
+
+def test_a_pack_with_thousands_of_problems_prints_a_bounded_list(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every entry of a generated file broken the same way: the check must not print megabytes.
+    pack = write_pack(tmp_path / "club", challenges=[{"type": "quiz", "id": "A" * 40} for _ in range(4000)])
+    code, output = check(capsys, monkeypatch, pack)
+    refused(code, output)
+    assert "more problem(s) like these; fix those above first" in output
+    assert len(output) < 30_000
