@@ -7,7 +7,7 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import aclosing
 from typing import Any
@@ -15,7 +15,7 @@ from typing import Any
 from bot.clock import local_date
 from bot.commands import REGISTRY, Arg, ArgKind, UserError, convert, parse_time
 from bot.context import Context
-from bot.members import resolve_member
+from bot.members import find_member
 from bot.pace import position
 from bot.ports import Conflict
 from bot.roadmap import find_stage
@@ -291,7 +291,7 @@ async def list_cohorts(ctx: Context, _: dict[str, Any]) -> Reply:
 )
 async def fix(ctx: Context, args: dict[str, Any]) -> Reply:
     cohort = await _cohort(ctx, args["name"])
-    member = resolve_member(args["member"], await ctx.core.store.cohort_members(cohort.id))
+    member = await find_member(ctx.core.store, ctx.conversation, args["member"], cohort.id)
     day: dt.date = args["date"]
     reason: str = args["reason"]
     name = verbatim(member.name)
@@ -340,7 +340,7 @@ async def export(ctx: Context, args: dict[str, Any]) -> Reply:
     store = ctx.core.store
     cohort = await _cohort(ctx, args["name"])
     members = await store.cohort_members(cohort.id)
-    scores = {s.member_id: s for s in await store.scores(cohort.id)}
+    scores = await store.scores(cohort.id)
     days = await store.cohort_days(cohort.id)
     # A thousand members' streak folds and their rows are CPU work: on a thread, not the event loop.
     people = await asyncio.to_thread(_members_csv, cohort, members, scores, days, ctx.now)
@@ -381,11 +381,12 @@ class _CsvBytes:
 def _members_csv(
     cohort: Cohort,
     members: list[Member],
-    scores: dict[int, ScoreRow],
+    rows: Sequence[ScoreRow],
     days: Mapping[int, tuple[AbstractSet[dt.date], AbstractSet[dt.date]]],
     now: dt.datetime,
 ) -> bytes:
     """The members file: each member's streak (as of their own today) and points, by name."""
+    scores = {s.member_id: s for s in rows}
     out = _CsvBytes()
     out.write([MEMBERS_HEADER])
     for m in sorted(members, key=lambda m: m.name.casefold()):
@@ -461,4 +462,4 @@ async def revoke(ctx: Context, args: dict[str, Any]) -> Reply:
 async def _known_member(ctx: Context, query: str) -> Member:
     """A member of any cohort in this workspace, named by mention, id or name."""
     conv = ctx.conversation
-    return resolve_member(query, await ctx.core.store.workspace_members(conv.platform, conv.workspace_id))
+    return await find_member(ctx.core.store, conv, query)

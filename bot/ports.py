@@ -148,8 +148,11 @@ class Store(Protocol):
         """How many members each cohort of a workspace has, by cohort id (cohorts without any left out)."""
         ...
 
-    async def workspace_members(self, platform: str, workspace_id: str) -> list[Member]:
-        """Everyone enrolled in any cohort of a workspace, once each, by name."""
+    async def find_members(
+        self, platform: str, workspace_id: str, key: str, cohort_id: int | None = None
+    ) -> list[Member]:
+        """Members of the workspace's cohorts (of one cohort, given its id) whose user id or display name is
+        `key`, ignoring case; a few at most, by name."""
         ...
 
     # daily posts

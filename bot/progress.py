@@ -7,7 +7,7 @@ from typing import Any
 from bot.commands import REGISTRY, Arg
 from bot.context import Context
 from bot.heatmap import HEATMAPS, WEEKS, render_heatmap
-from bot.members import resolve_member
+from bot.members import find_member
 from bot.replies import plural
 from bot.streaks import MAX_FREEZES, DayStatus, summarize
 from bot.types import Card, Field, Image, Reply, Style
@@ -32,7 +32,7 @@ async def streak(ctx: Context, args: dict[str, Any]) -> Reply:
     cohort = await ctx.my_cohort()
     member = ctx.member
     if "member" in args:
-        member = resolve_member(args["member"], await ctx.core.store.cohort_members(cohort.id))
+        member = await find_member(ctx.core.store, ctx.conversation, args["member"], cohort.id)
     active, excused = await ctx.core.store.member_days(cohort.id, member.id)
     today = ctx.member_today(cohort, member)
     s = summarize(active, excused, today)

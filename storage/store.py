@@ -22,6 +22,7 @@ from sqlalchemy import (
     delete,
     func,
     literal,
+    or_,
     select,
     true,
     union_all,
@@ -317,6 +318,10 @@ def _member(row: Any) -> Member:
     return Member(row.id, row.platform, row.user_id, row.name, row.timezone, row.remind_at)
 
 
+def _score_row(row: Any) -> ScoreRow:
+    return ScoreRow(row.id, row.name, row.points, row.answers, row.correct, row.checkins)
+
+
 def _post(row: Any) -> Post:
     return Post(row.id, row.cohort_id, row.local_date, row.challenge_id, row.message_id)
 
@@ -414,6 +419,17 @@ def _ledger_page(
 # Rows converted to bot types on the event loop; more are converted on a worker thread. A thousand rows
 # take about 5 ms, the most a single read may hold the loop for.
 ROWS_ON_THE_LOOP = 1000
+
+
+async def _converted(rows: Sequence[Any], convert: Callable[[Any], T]) -> list[T]:
+    """`rows` as bot types: on the event loop when few, else on a worker thread (tens of milliseconds)."""
+    if len(rows) <= ROWS_ON_THE_LOOP:
+        return [convert(r) for r in rows]
+    return await asyncio.to_thread(lambda: [convert(r) for r in rows])
+
+
+# Members one name may match: enough to say it is ambiguous, without reading a whole workspace.
+MATCHES_MAX = 10
 
 
 class SqlStore:
@@ -804,15 +820,21 @@ class SqlStore:
         )
         return {row[0]: row[1] for row in rows}
 
-    async def workspace_members(self, platform: str, workspace_id: str) -> list[Member]:
-        in_cohort = select(enrolment_t.c.member_id).join(cohort_t, cohort_t.c.id == enrolment_t.c.cohort_id)
-        in_workspace = in_cohort.where(
-            cohort_t.c.platform == platform, cohort_t.c.workspace_id == workspace_id
+    async def find_members(
+        self, platform: str, workspace_id: str, key: str, cohort_id: int | None = None
+    ) -> list[Member]:
+        enrolled = (
+            select(enrolment_t.c.member_id)
+            .join(cohort_t, cohort_t.c.id == enrolment_t.c.cohort_id)
+            .where(cohort_t.c.platform == platform, cohort_t.c.workspace_id == workspace_id)
         )
-        rows = await self._all(
-            select(member_t).where(member_t.c.id.in_(in_workspace)).order_by(member_t.c.name)
-        )
-        return [_member(r) for r in rows]
+        if cohort_id is not None:
+            enrolled = enrolled.where(enrolment_t.c.cohort_id == cohort_id)
+        # lower() on both sides, so both databases fold alike (SQLite's lower() folds ASCII letters only).
+        folded = func.lower(key)
+        named = or_(func.lower(member_t.c.user_id) == folded, func.lower(member_t.c.name) == folded)
+        query = select(member_t).where(member_t.c.id.in_(enrolled), named).order_by(member_t.c.name)
+        return [_member(r) for r in await self._all(query.limit(MATCHES_MAX))]
 
     async def cohorts_of_members(self, member_ids: Collection[int]) -> dict[int, list[Cohort]]:
         if not member_ids:
@@ -835,7 +857,7 @@ class SqlStore:
             .where(enrolment_t.c.cohort_id == cohort_id)
             .order_by(member_t.c.name)
         )
-        return [_member(r) for r in rows]
+        return await _converted(rows, _member)
 
     # ---- daily posts ----
 
@@ -964,11 +986,7 @@ class SqlStore:
         if since is not None:
             query = query.where(activity_t.c.local_date >= since)
         query = query.order_by(activity_t.c.local_date, activity_t.c.id)
-        rows = await self._all(query)
-        if len(rows) <= ROWS_ON_THE_LOOP:
-            return [_activity(r) for r in rows]
-        # A week of a big cohort is thousands of rows: tens of milliseconds to convert, so not on the loop.
-        return await asyncio.to_thread(lambda: [_activity(r) for r in rows])
+        return await _converted(await self._all(query), _activity)
 
     async def answer_for_post(self, post_id: int, member_id: int) -> Activity | None:
         row = await self._row(ANSWER_FOR_POST, post_id=post_id, member_id=member_id)
@@ -1087,9 +1105,7 @@ class SqlStore:
             .group_by(member_t.c.id, member_t.c.name)
             .order_by(points.desc(), member_t.c.name)
         )
-        return [
-            ScoreRow(r.id, r.name, r.points, r.answers, r.correct, r.checkins) for r in await self._all(query)
-        ]
+        return await _converted(await self._all(query), _score_row)
 
     # ---- roadmap progress ----
 

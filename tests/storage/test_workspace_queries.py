@@ -24,7 +24,7 @@ async def cohort_in(store: SqlStore, workspace: str, name: str) -> int:
     return cohort.id
 
 
-async def test_member_counts_and_members_of_a_workspace_stay_inside_it(store: SqlStore) -> None:
+async def test_member_counts_and_member_lookups_stay_inside_their_workspace(store: SqlStore) -> None:
     a1, a2 = await cohort_in(store, "A", "one"), await cohort_in(store, "A", "two")
     await cohort_in(store, "A", "empty")
     b1 = await cohort_in(store, "B", "one")
@@ -35,9 +35,12 @@ async def test_member_counts_and_members_of_a_workspace_stay_inside_it(store: Sq
         assert await store.enrol(cohort, member.id, NOW)
     assert await store.member_counts("console", "A") == {a1: 1, a2: 2}
     assert await store.member_counts("console", "B") == {b1: 1}
-    assert [m.name for m in await store.workspace_members("console", "A")] == ["Ada", "Bob"]
-    assert [m.name for m in await store.workspace_members("console", "B")] == ["Eve"]
-    assert await store.workspace_members("discord", "A") == []
+    assert [m.name for m in await store.find_members("console", "A", "ADA")] == ["Ada"]
+    assert [m.name for m in await store.find_members("console", "A", "bob")] == ["Bob"]  # by user id
+    assert [m.name for m in await store.find_members("console", "A", "bob", cohort_id=a1)] == []
+    assert await store.find_members("console", "A", "eve") == []  # another workspace's member
+    assert [m.name for m in await store.find_members("console", "B", "Eve")] == ["Eve"]
+    assert await store.find_members("discord", "A", "ada") == []
 
 
 async def test_joined_at_is_the_latest_joining_and_none_outside(store: SqlStore) -> None:
