@@ -15,7 +15,7 @@ from bot.ratelimit import RateLimiter, Verdict
 from bot.replies import error_reply, plural
 from bot.search import MAX_PREFIX_CHARS, Choice, ResourceSearch, Suggester
 from bot.types import Cohort, ConversationRef, Invocation, Reply, UserRef
-from bot.untrusted import CLOSE, OPEN, clean, clean_name
+from bot.untrusted import clean_name, mend
 from bot.workload import WorkspaceGate
 
 log = logging.getLogger(__name__)
@@ -23,9 +23,6 @@ log = logging.getLogger(__name__)
 # C0 control characters other than tab and newlines: PostgreSQL refuses NUL in text, and none of them
 # belongs in a note, a reason or a name.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-# A lone surrogate cannot be encoded as UTF-8: storing one fails, so every command of its sender would.
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
-_MARKER = re.compile(f"[{OPEN}{CLOSE}]")
 
 
 def _load_commands() -> None:
@@ -49,8 +46,8 @@ def _cleaned(inv: Invocation) -> Invocation:
     one-line name. Control characters in arguments are left for dispatch to refuse with a reason."""
     user = inv.user
     name = clean_name(user.name)
-    args = tuple(_SURROGATE.sub("\ufffd", a) for a in inv.args)
-    args = tuple(clean(a) if _MARKER.search(a) else a for a in args)
+    # A lone surrogate cannot be stored (UTF-8 has none): every command of its sender would fail.
+    args = tuple(mend(a) for a in inv.args)
     if name == user.name and args == inv.args:
         return inv
     cleaned = UserRef(user.platform, user.id, name, user.is_admin)

@@ -269,14 +269,11 @@ class Store(Protocol):
         """(member id, local date) of each day whose reminder was already sent or ruled out."""
         ...
 
-    async def decide_reminder(self, member_id: int, day: dt.date, sent: bool, now: dt.datetime) -> bool:
-        """Claim a member's reminder decision for a local date; False when it was already made."""
-        ...
-
     async def decide_reminders(
         self, decisions: Sequence[tuple[int, dt.date, bool]], now: dt.datetime
     ) -> set[tuple[int, dt.date]]:
-        """decide_reminder for many (member id, local date, sent) in one transaction; those this call made."""
+        """Claim members' reminder decisions, (member id, local date, sent) each, in one transaction; return
+        those this call made (a decision already made by anyone is left as it was)."""
         ...
 
     async def claim_recap(self, cohort_id: int, week_start: dt.date, now: dt.datetime) -> int | None:

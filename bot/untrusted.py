@@ -18,7 +18,8 @@ from collections.abc import Callable
 # Private-use code points: no keyboard or platform produces them, and `clean` strips any that arrive.
 OPEN = "\ue000"
 CLOSE = "\ue001"
-_SPAN = re.compile(f"{OPEN}(.*?){CLOSE}", re.DOTALL)
+# A marked span; its group is the text inside the markers.
+SPAN = re.compile(f"{OPEN}(.*?){CLOSE}", re.DOTALL)
 _MARKERS = re.compile(f"[{OPEN}{CLOSE}]")
 # C0 controls other than tab and newline, DEL, and the C1 range: terminals act on them (ESC starts an
 # escape sequence), PostgreSQL refuses NUL, and CR/LF in a name would forge log lines.
@@ -39,7 +40,12 @@ def resolve(text: str, escape: Callable[[str], str]) -> str:
     """`text` with every marked span replaced by `escape(span)` and any stray marker removed."""
     if OPEN not in text and CLOSE not in text:
         return text
-    return _MARKERS.sub("", _SPAN.sub(lambda m: escape(m.group(1)), text))
+    return _MARKERS.sub("", SPAN.sub(lambda m: escape(m.group(1)), text))
+
+
+def split_spans(text: str) -> list[str]:
+    """`text` in pieces: the even ones the core's own markup, the odd ones the text of marked spans."""
+    return SPAN.split(text)
 
 
 def plain(text: str) -> str:
@@ -52,9 +58,12 @@ def clean(text: str, *, single_line: bool = False) -> str:
 
     `single_line` drops newlines and tabs too (names, reasons); notes keep them.
     """
-    text = _SURROGATE.sub("\ufffd", text)
-    text = (_LINE_CONTROL if single_line else _CONTROL).sub("", text)
-    return _MARKERS.sub("", text)
+    return (_LINE_CONTROL if single_line else _CONTROL).sub("", mend(text))
+
+
+def mend(text: str) -> str:
+    """`text` with lone surrogates replaced (UTF-8 cannot hold them) and markers dropped; controls kept."""
+    return _MARKERS.sub("", _SURROGATE.sub("\ufffd", text))
 
 
 def clean_name(name: str) -> str:

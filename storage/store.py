@@ -1161,11 +1161,6 @@ class SqlStore:
         )
         return {(r.member_id, r.local_date) for r in rows}
 
-    async def decide_reminder(self, member_id: int, day: dt.date, sent: bool, now: dt.datetime) -> bool:
-        return await self._insert_new(
-            reminder_t, member_id=member_id, local_date=day, sent=sent, decided_at=now
-        )
-
     async def decide_reminders(
         self, decisions: Sequence[tuple[int, dt.date, bool]], now: dt.datetime
     ) -> set[tuple[int, dt.date]]:

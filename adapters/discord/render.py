@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import discord
 
 from bot.types import Button, Card, Reply, Style
-from bot.untrusted import CLOSE, OPEN, plain
+from bot.untrusted import plain, split_spans
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,6 @@ SHORTENED = "… (shortened)"
 # through a path that ignores the client default still cannot ping.
 NO_PINGS = discord.AllowedMentions.none()
 
-# Member and pack text (bot.untrusted.verbatim spans) in the core's own markup.
-_SPAN = re.compile(f"{OPEN}(.*?){CLOSE}", re.DOTALL)
 # Characters Discord's markdown reads anywhere in a line: emphasis, strike, spoilers, code, the backslash
 # itself, masked links [text](url), and <...> (user, role and channel mentions, emoji, timestamps, <url>).
 # Every one is escaped, not only balanced pairs: discord.utils.escape_markdown escapes just the first "[" of
@@ -89,7 +87,7 @@ def markup(text: str) -> str:
     A span is escaped for where it stands: inside the core's `code` (an odd number of backticks before it)
     backslashes would show, so there only backticks are replaced.
     """
-    pieces = _SPAN.split(spell_commands(text))
+    pieces = split_spans(spell_commands(text))
     in_code = False
     for i, piece in enumerate(pieces):
         if i % 2 == 0:

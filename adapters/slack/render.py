@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.types import Button, Card, Reply, Style
-from bot.untrusted import CLOSE, OPEN, plain, resolve
+from bot.untrusted import plain, split_spans
 
 # Slack's limits on one message.
 BLOCKS_MAX = 50
@@ -49,7 +49,6 @@ MRKDWN_LOOKALIKES = str.maketrans(
 # in front keeps it a plain character.
 _QUOTE = re.compile("(^|\n)(&gt;|\uff1e)")
 SOFT_HYPHEN = "\u00ad"
-_SPAN = re.compile(f"({OPEN}.*?{CLOSE})", re.DOTALL)
 # A cut must not leave half an entity (`&am`) behind, which Slack would show as text.
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
 # What a card may link to: anything else is shown as text. <, >, | and whitespace would end the link early.
@@ -75,9 +74,9 @@ def escape_verbatim(text: str) -> str:
 
 def mrkdwn_text(text: str) -> str:
     """Core text for mrkdwn: its own markup kept, &, < and > escaped, verbatim spans shown as written."""
-    pieces = _SPAN.split(text)  # odd pieces are the marked spans, markers included
-    joined = "".join(piece if i % 2 else escape(piece) for i, piece in enumerate(pieces))
-    return resolve(joined, escape_verbatim)
+    pieces = split_spans(text)
+    # plain() drops any stray marker, as resolve() does.
+    return plain("".join(escape_verbatim(p) if i % 2 else escape(p) for i, p in enumerate(pieces)))
 
 
 def unescape(text: str) -> str:

@@ -192,7 +192,7 @@ async def test_the_bulk_reads_agree_with_the_per_member_ones(store: SqlStore) ->
     found = await store.cohorts_of_members([ada.id, bo.id, lone.id])
     assert found == {ada.id: await store.member_cohorts(ada.id), bo.id: await store.member_cohorts(bo.id)}
     assert [c.id for c in found[ada.id]] == [other.id, cohort.id]
-    assert await store.decide_reminder(bo.id, now.date(), True, now)
+    assert await store.decide_reminders([(bo.id, now.date(), True)], now) == {(bo.id, now.date())}
     made = await store.decide_reminders([(ada.id, now.date(), True), (bo.id, now.date(), False)], now)
     assert made == {(ada.id, now.date())}
     assert await store.reminders_decided(now.date()) == {(ada.id, now.date()), (bo.id, now.date())}
