@@ -52,10 +52,23 @@ SETTABLE = {
 _COLUMNS = {"time": "post_time", "tz": "timezone", "days": "weekdays", "start": "start_date", "name": "name"}
 
 
+# A post goes out a moment after its time, and one the scheduler missed waits for the next minute's sweep: a
+# shorter window would skip posts that were barely late (and 0 would skip every post).
+MIN_CATCHUP_MINUTES = 5
+
+
 def parse_window(raw: str) -> int:
-    """A catch-up window such as 6h, 90m or 6 (hours), in minutes; 0 to 24 hours."""
+    """A catch-up window such as 6h, 90m or 6 (hours), in minutes; 5 minutes to 24 hours."""
     m = re.fullmatch(r"(\d{1,4})\s*(h|m|min)?", raw.strip().lower())
     minutes = (int(m.group(1)) if m.group(2) in ("m", "min") else int(m.group(1)) * 60) if m else -1
+    if 0 <= minutes < MIN_CATCHUP_MINUTES:
+        least = f"{MIN_CATCHUP_MINUTES}m"
+        raise UserError(
+            f"`{raw}` is too short for a catch-up window: a post goes out a moment after its time, and one "
+            f"missed (say, during a restart) is tried again a minute or two later, so under {least} posts "
+            f"would be skipped (at 0, every post). Use {least} to 24h, e.g. 6h; to stop the posts, use "
+            "`/study cohort pause <name>`."
+        )
     if not 0 <= minutes <= MAX_CATCHUP_MINUTES:
         raise UserError(f"`{raw}` is not a catch-up window: use hours or minutes up to 24h, e.g. 6h or 90m.")
     return minutes

@@ -4,9 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.commands import GROUPS, REGISTRY, Arg, ArgKind, CommandSpec, UserError
+from bot.commands import GROUPS, REGISTRY, Arg, ArgKind, CommandSpec, Registry, UserError
 from bot.context import Context
 from bot.types import Card, Field, Reply
+
+# The sections of `help`, in the order a member looks for things, each with its commands in that order.
+# Moderator commands are not listed here: they always come last, in a section of their own.
+SECTIONS = (
+    ("📅 Daily challenge", ("today", "answer", "done")),
+    ("📈 Progress", ("streak", "leaderboard", "roadmap")),
+    ("📚 Learning", ("next", "resources", "review", "learned", "unlearn")),
+    ("👥 Your cohort and settings", ("join", "leave", "timezone", "remind", "break")),
+)
+# Where a member command missing from SECTIONS goes, so a new command is listed before anyone sorts it in.
+MORE = "➕ More"
+MODERATORS = "🛡️ For moderators"
+MODERATORS_ARE = "Moderators are the server's or workspace's admins, and members a moderator granted."
+# `help` itself is not a line of its own: the reply's first sentence says how to use it.
+UNLISTED = ("help",)
+INTRO = "📖 studybot commands, by what you want to do. `/study help <command>` shows one with an example."
 
 
 def _detail(spec: CommandSpec) -> Card:
@@ -35,23 +51,27 @@ async def help_command(ctx: Context, args: dict[str, Any]) -> Reply:
             return Reply(cards=(_detail(spec),), ephemeral=True)
         if wanted in GROUPS:
             specs = [s for s in registry if s.name.startswith(wanted + " ")]
-            body = "\n".join(f"`{s.usage()}`: {s.summary}" for s in specs)
+            body = "\n".join(_line(s) for s in specs)
             return Reply(cards=(Card(f"/study {wanted} …", body),), ephemeral=True)
         close = registry.closest(wanted)
         hint = f" Did you mean {' or '.join(f'`{c}`' for c in close)}?" if close else ""
         raise UserError(f"There is no command `{wanted}`.{hint}")
-    members = [s for s in registry if not s.moderator]
-    mods = [s for s in registry if s.moderator]
-    member_lines = "\n".join(f"`{s.usage()}`: {s.summary}" for s in members)
-    mod_lines = "\n".join(f"`{s.usage()}`: {s.summary}" for s in mods)
-    return Reply(
-        cards=(
-            Card(
-                "📖 studybot commands",
-                member_lines,
-                footer="`/study help <command>` shows one with an example.",
-            ),
-            Card("🛡️ For moderators", mod_lines),
-        ),
-        ephemeral=True,
+    cards = tuple(
+        Card(title, "\n".join(_line(s) for s in specs), footer=MODERATORS_ARE if title == MODERATORS else "")
+        for title, specs in sections(registry)
     )
+    return Reply(text=INTRO, cards=cards, ephemeral=True)
+
+
+def _line(spec: CommandSpec) -> str:
+    return f"`{spec.usage()}`: {spec.summary}"
+
+
+def sections(registry: Registry) -> list[tuple[str, list[CommandSpec]]]:
+    """The commands by section, as `help` lists them: SECTIONS, then any others, then the moderators'."""
+    listed = {name for _, names in SECTIONS for name in names}
+    member = {s.name: s for s in registry if not s.moderator}
+    out = [(title, [member[n] for n in names if n in member]) for title, names in SECTIONS]
+    more = [s for n, s in member.items() if n not in listed and n not in UNLISTED]
+    out += [(MORE, more), (MODERATORS, [s for s in registry if s.moderator])]
+    return [(title, specs) for title, specs in out if specs]

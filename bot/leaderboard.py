@@ -1,7 +1,7 @@
 """The `leaderboard` command: the cohort's top ten by points, and where the caller stands.
 
 Read from running totals kept with the ledger (storage's `points`), so a cohort of 100,000 costs what a
-cohort of ten does."""
+cohort of ten does. Places and medals follow bot/ranking.py, as the weekly recap does."""
 
 from __future__ import annotations
 
@@ -10,12 +10,17 @@ from typing import Any
 from bot.clock import local_date
 from bot.commands import REGISTRY, Arg, ArgKind
 from bot.context import Context
+from bot.ranking import placings
+from bot.replies import plural
 from bot.types import Card, Reply
-from bot.untrusted import verbatim
 
 TOP = 10
 PERIODS = ("week", "month", "all")
-MEDALS = ("🥇", "🥈", "🥉")
+# Rows read from the top of the totals: the store orders equal points by member id, so members tied for
+# the last places shown are read too and the board's own rule (by name) picks who is shown. Only a tie of
+# more than this many for 10th place would leave the cut to the store's order.
+LEADERS_READ = 100
+SPANS = {"week": "this week", "month": "this month", "all": "so far"}
 
 
 @REGISTRY.command(
@@ -28,16 +33,20 @@ async def leaderboard(ctx: Context, args: dict[str, Any]) -> Reply:
     period = args.get("period", "week")
     cohort = await ctx.my_cohort()
     today = local_date(ctx.now, cohort.timezone)
-    board = await ctx.core.store.standing(cohort.id, period, today, ctx.member.id, TOP)
-    title = {"week": "this week", "month": "this month", "all": "all time"}[period]
+    board = await ctx.core.store.standing(cohort.id, period, today, ctx.member.id, LEADERS_READ)
+    span = SPANS[period]
     lines = []
-    for i, row in enumerate(board.top):
-        badge = MEDALS[i] if i < len(MEDALS) else f"{i + 1}."
-        you = " ← you" if row.member_id == ctx.member.id else ""
-        lines.append(f"{badge} {verbatim(row.name)}: {row.points} pts{you}")
+    for place in placings(board.top, TOP):
+        you = " ← you" if place.row.member_id == ctx.member.id else ""
+        lines.append(place.line() + you)
+    # The count is of members with points in the period, not of the cohort (`cohort list` counts those).
     if board.rank is None:
-        footer = "You have no points in this period yet: `/study today` to start."
+        footer = f"You have no points {span}: `/study today` to start."
     else:
-        footer = f"You are #{board.rank} of {board.ranked} with {board.points} pts."
-    body = "\n".join(lines) or "Nobody has points in this period yet. Be the first!"
+        footer = (
+            f"You have {board.points} pts: #{board.rank} of the "
+            f"{plural(board.ranked, 'member')} with points {span}."
+        )
+    body = "\n".join(lines) or f"Nobody has points {span}. Be the first!"
+    title = {"week": "this week", "month": "this month", "all": "all time"}[period]
     return Reply(cards=(Card(f"🏆 {cohort.name} leaderboard: {title}", body, footer=footer),))

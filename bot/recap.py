@@ -1,5 +1,6 @@
 """The weekly recap, posted on a cohort's first posting day of the week with its daily challenge: the week's
-top ten by points, the longest running streaks, the share of members active each day, and a chart."""
+top ten by points (placed as the leaderboard places them, bot/ranking.py), the longest running streaks, the
+share of members active each day, and a chart."""
 
 from __future__ import annotations
 
@@ -13,15 +14,15 @@ from collections.abc import Set as AbstractSet
 
 from bot.core import Core
 from bot.ports import ChatPlatform
+from bot.ranking import placings
 from bot.streaks import summarize
-from bot.types import Card, Cohort, Field, Image, Member, Reply, Style
+from bot.types import Card, Cohort, Field, Image, Member, Reply, ScoreRow, Style
 from bot.untrusted import verbatim
 
 log = logging.getLogger(__name__)
 
 TOP = 10
 STREAKS_SHOWN = 5
-MEDALS = ("🥇", "🥈", "🥉")
 _NO_DAYS: tuple[frozenset[dt.date], frozenset[dt.date]] = (frozenset(), frozenset())
 
 
@@ -71,12 +72,9 @@ async def build_recap(core: Core, cohort: Cohort, day: dt.date) -> Reply | None:
         if a.member_id in names:
             points[a.member_id] += a.points
             active_on[a.local_date].add(a.member_id)
-    ranked = sorted(points.items(), key=lambda kv: (-kv[1], names[kv[0]].casefold()))[:TOP]
+    scores = [ScoreRow(mid, names[mid], pts) for mid, pts in points.items()]
     board = (
-        "\n".join(
-            f"{MEDALS[i] if i < len(MEDALS) else f'{i + 1}.'} {verbatim(names[mid])}: {pts} pts"
-            for i, (mid, pts) in enumerate(ranked)
-        )
+        "\n".join(place.line() for place in placings(scores, TOP))
         or "Nobody scored this week. A fresh start today!"
     )
     days = await core.store.cohort_days(cohort.id)

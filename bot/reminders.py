@@ -47,6 +47,13 @@ async def remind(ctx: Context, args: dict[str, Any]) -> Reply:
         await ctx.core.store.set_reminder(ctx.member.id, None)
         return Reply(text="🔕 Reminders are off. Turn them back on with `/study remind on`.", ephemeral=True)
     at: dt.time = args.get("time", DEFAULT_REMIND_AT)
+    mine = [c for c in await ctx.core.store.member_cohorts(ctx.member.id) if ctx.in_this_workspace(c)]
+    if not mine:
+        # A reminder watches a streak, and streaks live in cohorts: with none, it could never be sent.
+        raise UserError(
+            "Reminders warn you when your streak in a cohort is at risk, and you have not joined a cohort "
+            f"here yet, so I turned nothing on. {await ctx.join_hint(mine)}"
+        )
     await ctx.core.store.set_reminder(ctx.member.id, at)
     zone = ctx.member.timezone or "your cohort's timezone"
     return Reply(

@@ -65,7 +65,7 @@ async def test_a_member_joins_answers_and_sees_points_and_streak(bot: Bot) -> No
     body = board.cards[0].body
     assert body.index("Ada") < body.index("Alan")
     assert f"Ada: {POINTS_CORRECT} pts" in body and f"Alan: {POINTS_WRONG} pts ← you" in body
-    assert "You are #2 of 2" in board.cards[0].footer
+    assert board.cards[0].footer == "You have 2 pts: #2 of the 2 members with points this week."
 
     streak = await bot.say("Ada", "streak")
     assert streak.cards[0].title.endswith("Ada: 1 day") and "done today" in streak.cards[0].body

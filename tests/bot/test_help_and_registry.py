@@ -40,11 +40,38 @@ def test_every_command_of_the_issue_is_registered_with_help_and_an_example() -> 
         assert spec.summary.endswith(".") and spec.example.startswith(f"/study {spec.name}")
 
 
-async def test_help_lists_every_command_for_members_and_moderators(bot: Bot) -> None:
+async def test_help_lists_every_command_once_grouped_as_a_member_looks_for_them(bot: Bot) -> None:
     reply = await bot.say("Ada", "help")
-    members, mods = reply.cards
+    assert [c.title for c in reply.cards] == [
+        "📅 Daily challenge",
+        "📈 Progress",
+        "📚 Learning",
+        "👥 Your cohort and settings",
+        "🛡️ For moderators",
+    ]
+    assert "`/study help <command>` shows one with an example" in reply.text
+    lines = {card.title: card.body.splitlines() for card in reply.cards}
+    assert lines["📅 Daily challenge"][0].startswith("`/study today`: ")
+    listed = [line for body in lines.values() for line in body]
     for spec in bot.core.registry:
-        assert f"`{spec.usage()}`: {spec.summary}" in (mods.body if spec.moderator else members.body)
+        line = f"`{spec.usage()}`: {spec.summary}"
+        if spec.name == "help":
+            assert line not in listed  # the reply's first sentence says how to use it
+        elif spec.moderator:
+            assert line in lines["🛡️ For moderators"]
+        else:
+            assert listed.count(line) == 1 and line not in lines["🛡️ For moderators"]
+    assert all("\n" not in spec.summary for spec in bot.core.registry)  # one line each
+
+
+def test_every_member_command_has_its_own_section() -> None:
+    from bot.core import _load_commands
+    from bot.help import MODERATORS, MORE, sections
+
+    _load_commands()
+    titles = [title for title, _ in sections(REGISTRY)]
+    assert MORE not in titles  # a new member command is sorted into SECTIONS in bot/help.py
+    assert titles[-1] == MODERATORS
 
 
 @pytest.mark.parametrize("name", sorted(ISSUE_COMMANDS | {"cohort grant", "cohort revoke"}))
