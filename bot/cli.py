@@ -1,25 +1,43 @@
-"""The `studybot` command line: console, run, db upgrade, content check. Part of the composition root."""
+"""The `studybot` command line: console, run, db upgrade, content check. Part of the composition root.
+
+A start-up mistake (a setting studybot cannot use, a database or platform it cannot reach) is reported in
+one line that names the setting and says what to do, with exit code 2; `--debug` adds the traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import gc
 import getpass
 import logging
 import re
 import sys
+import tempfile
+import traceback
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from bot.content import ContentError, load_catalog_keeping_good, shown_problems
-from bot.logsafe import configure_logging, hide_password
+from bot.content import ContentError, load_catalog_keeping_good, problem_report
+from bot.logsafe import RedactSecrets, configure_logging, hide_password, secrets_of
 from bot.ports import PlatformRefused
-from bot.settings import Settings
+from bot.settings import SettingError, Settings
+
+if TYPE_CHECKING:
+    from bot.app import PlatformUnreachable
 
 log = logging.getLogger(__name__)
+
+# Where the platform libraries go when DISCORD_API_BASE and SLACK_API_URL are unset (their own defaults).
+DISCORD_API = "https://discord.com/api/v10"
+SLACK_API = "https://slack.com/api/"
+# A Slack HTTP-mode port studybot could not listen on: taken, or privileged.
+_PORT_ERRORS = (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL)
 
 
 def _console_user() -> str:
@@ -30,7 +48,7 @@ def _console_user() -> str:
     return name if re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]{0,31}", name or "") else "learner"
 
 
-async def _console(settings: Settings, db: str, user: str) -> int:
+async def _console(settings: Settings, db: str | None, user: str) -> int:
     from adapters.console.session import CONVERSATION, ConsoleClock, ConsoleSession, is_tty
     from bot.app import ContentReloader, build_core
     from bot.demo import seed_demo
@@ -54,23 +72,35 @@ async def _console(settings: Settings, db: str, user: str) -> int:
             + (" · new database: demo cohort `demo` created and you joined it" if demo else "")
         )
         session.say("Type `help` for commands, `:help` for console commands, `:quit` to leave.")
-        await session.poster.sweep()
         await session.run(sys.stdin)
     finally:
         await core.store.close()
     return 0
 
 
-async def _db_upgrade(db: str) -> int:
-    from storage.store import SqlStore
+async def _db_upgrade(settings: Settings, db: str | None) -> int:
+    from bot.app import open_store
 
-    store = SqlStore.from_url(db)
-    try:
-        await store.migrate()
-    finally:
-        await store.close()
-    print(f"Database at {hide_password(db)} is up to date.")
+    url = db or settings.database_url
+    store = await open_store(
+        url, setting="--db" if db else "STUDYBOT_DATABASE_URL", pool_size=settings.db_pool_size
+    )
+    await store.close()
+    print(f"Database at {hide_password(url)} is up to date.")
     return 0
+
+
+def _check_files_dir(path: Path) -> None:
+    """Refuse to start the console where it could not save the images and exports members ask for."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise SettingError(
+            f"STUDYBOT_FILES_DIR: cannot write to {path} ({exc.strerror}); set it to a directory studybot "
+            "may write to."
+        ) from exc
 
 
 def _content_check(dirs: Sequence[str], settings: Settings) -> int:
@@ -78,14 +108,12 @@ def _content_check(dirs: Sequence[str], settings: Settings) -> int:
     try:
         catalog, refused = load_catalog_keeping_good(packs)
     except ContentError as exc:
-        for problem in shown_problems(exc.problems):
-            print(problem, file=sys.stderr)
+        print(problem_report(exc.problems), file=sys.stderr)
         print(f"{len(exc.problems)} problem(s) found in the built-in content.", file=sys.stderr)
         return 1
     for pack, problems in refused.items():
         print(f"{pack}: this pack would be refused:", file=sys.stderr)
-        for problem in shown_problems(problems):
-            print(f"  {problem}", file=sys.stderr)
+        print(problem_report(problems, "  "), file=sys.stderr)
     for stage in catalog.stages:
         quizzes = sum(1 for c in catalog.challenges.values() if c.stage == stage.id and c.is_quiz)
         tasks = sum(1 for c in catalog.challenges.values() if c.stage == stage.id and not c.is_quiz)
@@ -107,15 +135,15 @@ def _content_check(dirs: Sequence[str], settings: Settings) -> int:
 
 def _run(settings: Settings, slack_mode: str, port: int | None) -> int:
     if not (settings.discord_token.get_secret_value() or settings.slack_bot_token.get_secret_value()):
-        print(
-            "studybot run: no chat platform is configured. Set DISCORD_TOKEN or SLACK_BOT_TOKEN (see the "
-            "README), or try studybot in the terminal with `studybot console`.",
-            file=sys.stderr,
+        raise SettingError(
+            "no chat platform is configured. Set DISCORD_TOKEN or SLACK_BOT_TOKEN (see the README), or try "
+            "studybot in the terminal with `studybot console`."
         )
-        return 2
     if settings.slack_bot_token.get_secret_value() and slack_mode == "http" and port is None:
-        print("studybot run: --slack-mode http needs --port N.", file=sys.stderr)
-        return 2
+        raise SettingError("--slack-mode http needs --port N.")
+    from bot.app import PlatformUnreachable
+    from bot.scheduler import SchedulerRefused
+
     # Each platform's library (discord.py, slack-bolt: half a second each to import) only when configured.
     login_failure: tuple[type[Exception], ...] = ()
     if settings.discord_token.get_secret_value():
@@ -125,26 +153,44 @@ def _run(settings: Settings, slack_mode: str, port: int | None) -> int:
     try:
         gc.disable()  # until serve() has started everything: see bot.app.settle_memory
         return asyncio.run(_serve(settings, slack_mode, port))
-    except ValueError as exc:
-        print(f"studybot run: {exc}", file=sys.stderr)
-        return 2
     except ContentError as exc:
         print(f"studybot run: the built-in content has problems.\n{exc}", file=sys.stderr)
         return 1
-    except login_failure:
-        print("studybot run: Discord refused DISCORD_TOKEN; check the bot token.", file=sys.stderr)
-        return 2
-    except PlatformRefused as exc:
-        print(f"studybot run: {exc}", file=sys.stderr)
-        return 2
+    except login_failure as exc:
+        raise SettingError("Discord refused DISCORD_TOKEN; check the bot token.") from exc
+    except PlatformUnreachable as exc:
+        raise SettingError(_unreachable(exc, settings, port if slack_mode == "http" else None)) from exc
+    except (PlatformRefused, SchedulerRefused, ValueError) as exc:
+        # ValueError: a setting an adapter refuses (DISCORD_SHARD_ID out of range, HTTP mode without
+        # SLACK_SIGNING_SECRET); its message names the setting.
+        raise SettingError(str(exc)) from exc
+
+
+def _unreachable(exc: PlatformUnreachable, settings: Settings, port: int | None) -> str:
+    """The line for a platform studybot could not reach at start, naming the setting to check."""
+    error = exc.error
+    if exc.platform == "slack" and port is not None and error.errno in _PORT_ERRORS:
+        return f"--port {port}: cannot listen there ({error.strerror}); choose another port."
+    reason = error.strerror or str(error) or "timed out"
+    if exc.platform == "discord":
+        return (
+            "DISCORD_TOKEN is set, but Discord cannot be reached at "
+            f"{settings.discord_api_base or DISCORD_API} ({reason}); check the network connection and "
+            "DISCORD_API_BASE."
+        )
+    return (
+        f"SLACK_BOT_TOKEN is set, but Slack cannot be reached at {settings.slack_api_url or SLACK_API} "
+        f"({reason}); check the network connection and SLACK_API_URL."
+    )
 
 
 async def _serve(settings: Settings, slack_mode: str, port: int | None) -> int:
     import signal
 
-    from bot.app import ContentReloader, build_core, serve
+    from bot.app import ContentReloader, build_core, quiet_unactionable_warnings, serve
     from bot.ports import ChatPlatform
 
+    quiet_unactionable_warnings()
     core = await build_core(settings)
     platforms: dict[str, ChatPlatform] = {}
     if settings.discord_token.get_secret_value():
@@ -182,13 +228,54 @@ async def _serve(settings: Settings, slack_mode: str, port: int | None) -> int:
     return 0
 
 
+def _version() -> str:
+    try:
+        return metadata.version("studybot")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
+
+
+def _variables_help() -> str:
+    """The environment variables studybot reads, one a line, for `studybot run --help`."""
+    rows = Settings.variables()
+    width = max(len(name) for name, _ in rows)
+    return "environment variables (also read from a .env file in the working directory):\n" + "\n".join(
+        f"  {name:<{width}}  {what}" for name, what in rows
+    )
+
+
+def _debug_option(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Accept --debug here: before or after the command (`studybot --debug run`, `studybot run --debug`)."""
+    p.add_argument(
+        "--debug",
+        action="store_true",
+        # Unset unless given: a subcommand's parser would otherwise reset what the main one saw.
+        default=argparse.SUPPRESS,
+        help="on a start-up mistake, print the full traceback after the one-line explanation",
+    )
+    return p
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="studybot", description="A study-group bot for aspiring ML engineers.")
+    _debug_option(p)
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    console = sub.add_parser("console", help="use studybot in the terminal (SQLite, demo data)")
+    console = _debug_option(
+        sub.add_parser("console", help="use studybot in the terminal (SQLite, demo data)")
+    )
     console.add_argument("--db", help="database URL (default: STUDYBOT_DATABASE_URL or sqlite studybot.db)")
     console.add_argument("--user", help="who you are (default: your login name)")
-    run = sub.add_parser("run", help="run the configured chat platforms (Discord, Slack) and the scheduler")
+    run = _debug_option(
+        sub.add_parser(
+            "run",
+            help="run the configured chat platforms (Discord, Slack) and the scheduler",
+            description="Run Discord when DISCORD_TOKEN is set and Slack when SLACK_BOT_TOKEN is, and the "
+            "scheduler, in one process.",
+            epilog=_variables_help(),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+    )
     run.add_argument(
         "--slack-mode",
         choices=("socket", "http"),
@@ -198,12 +285,14 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, help="the port for Slack's HTTP mode")
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
-    upgrade = db_sub.add_parser("upgrade", help="apply the database migrations")
+    upgrade = _debug_option(db_sub.add_parser("upgrade", help="apply the database migrations"))
     upgrade.add_argument("--db", help="database URL (default: STUDYBOT_DATABASE_URL)")
     content = sub.add_parser("content", help="roadmap content tools")
     content_sub = content.add_subparsers(dest="content_command", required=True, metavar="ACTION")
-    check = content_sub.add_parser(
-        "check", help="validate the built-in pack and community packs (default: STUDYBOT_CONTENT_DIRS)"
+    check = _debug_option(
+        content_sub.add_parser(
+            "check", help="validate the built-in pack and community packs (default: STUDYBOT_CONTENT_DIRS)"
+        )
     )
     check.add_argument("dirs", nargs="*", metavar="DIR")
     return p
@@ -211,32 +300,54 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    settings: Settings | None = None
     try:
-        settings = Settings()
+        settings = _settings()
+        return _command(args, settings)
+    except SettingError as exc:
+        if getattr(args, "debug", False):
+            # Printed past the logging set-up, so redacted here: a message may quote a URL or a token.
+            redactor = RedactSecrets(secrets_of(settings) if settings is not None else ())
+            print(redactor.redact("".join(traceback.format_exception(exc))), end="", file=sys.stderr)
+        # A mistake in `run` itself says so; one in the variables is everyone's.
+        who = "studybot run" if args.command == "run" and settings is not None else "studybot"
+        for line in str(exc).splitlines():
+            print(f"{who}: {line}", file=sys.stderr)
+        return 2
+
+
+def _settings() -> Settings:
+    """The settings from the environment; SettingError with one line per variable that is wrong."""
+    try:
+        return Settings()
     except ValidationError as exc:
+        lines = []
         for error in exc.errors():
             name = str(error["loc"][0]) if error["loc"] else "?"
             variable = name if name.isupper() else f"STUDYBOT_{name.upper()}"
-            print(f"studybot: {variable}: {error['msg']}; see the README's configuration.", file=sys.stderr)
-        return 2
+            message = error["msg"].removeprefix("Value error, ")
+            lines.append(f"{variable}: {message}; see the README's configuration.")
+        raise SettingError("\n".join(lines)) from exc
+
+
+def _command(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging(settings)
     if args.command == "console":
         user = args.user or _console_user()
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]{0,31}", user):
-            print(
-                f"--user {user!r}: use letters, digits, '.', '_' or '-', starting with a letter.",
-                file=sys.stderr,
+            raise SettingError(
+                f"--user {user!r}: use letters, digits, '.', '_' or '-', starting with a letter."
             )
-            return 2
+        _check_files_dir(Path(settings.files_dir))
         try:
-            return asyncio.run(_console(settings, args.db or settings.database_url, user))
+            return asyncio.run(_console(settings, args.db, user))
         except ContentError as exc:
             print(
                 f"studybot: the content has problems; run `studybot content check`.\n{exc}", file=sys.stderr
             )
             return 1
     if args.command == "db":
-        return asyncio.run(_db_upgrade(args.db or settings.database_url))
+        return asyncio.run(_db_upgrade(settings, args.db))
     if args.command == "content":
         return _content_check(args.dirs, settings)
     return _run(settings, args.slack_mode, args.port)

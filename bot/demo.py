@@ -72,6 +72,7 @@ async def seed_demo(core: Core, conversation: ConversationRef, user: UserRef) ->
                     at=at,
                 )
             await store.record_activity(activity)
-    me = await store.upsert_member(user.platform, user.id, user.name)
-    await store.enrol(cohort.id, me.id, now)
+    if user.id not in {user_id for user_id, _, _ in DEMO_PEOPLE}:  # `--user ada` is the demo's Ada, unrenamed
+        me = await store.upsert_member(user.platform, user.id, user.name)
+        await store.enrol(cohort.id, me.id, now)
     return cohort

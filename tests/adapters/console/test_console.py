@@ -65,7 +65,7 @@ def test_a_scripted_session_runs_the_member_and_moderator_flow(tmp_path: Path) -
     assert "sam now has moderator rights." in out
     assert "⚙️ Cohort demo updated" in out and "08:00 UTC" in out
     assert "demo-members.csv" in out
-    assert "You are now grace." in out and "grace: 0 days ==" in out  # the demo's Grace, idle for 3 days
+    assert "You are now Grace." in out and "Grace: 0 days ==" in out  # the demo's Grace, idle 3 days
     assert "> help" not in out  # :quit ended the session
     heatmap = next((tmp_path / "files").glob("streak-grace-*.png"))
     assert Image.open(heatmap).format == "PNG"
@@ -87,7 +87,7 @@ def test_the_demo_is_seeded_once_and_data_survives_a_restart(tmp_path: Path) -> 
         (":mod maybe", "Usage: :mod on|off"),
         (":user 'x'", "Usage: :user NAME"),
         (":teleport", "Unknown console command :teleport"),
-        ("strek", "Did you mean `streak`?"),
+        ("strek", "Did you mean `streak`"),
     ],
 )
 def test_console_meta_command_mistakes_are_explained(tmp_path: Path, line: str, expected: str) -> None:
