@@ -77,8 +77,14 @@ async def resources(ctx: Context, args: dict[str, Any]) -> Reply:
         cost = "free" if res.free else "paid"
         fields = (
             Field("Kind", f"{res.kind} · {res.level} · {cost}", inline=True),
-            Field("Why", "; ".join(hit.why[:3]), inline=True),
+            Field("Why", "; ".join(reason.said(verbatim) for reason in hit.why[:3]), inline=True),
         )
         cards.append(Card(verbatim(res.title), verbatim(res.description), fields, url=res.url))
     shown = verbatim(args["query"])
-    return Reply(text=f"🔎 Best {len(hits)} for `{shown}`", cards=tuple(cards), ephemeral=True)
+    # Words no result has are named, so the results do not pass for an answer to them.
+    unmatched = [part for part in hits[0].missing if all(part in hit.missing for hit in hits)]
+    note = ""
+    if unmatched:
+        said = " or ".join(f"“{verbatim(part)}”" for part in unmatched)
+        note = f" (nothing mentions {said}; these match the rest)"
+    return Reply(text=f"🔎 Best {len(hits)} for `{shown}`{note}", cards=tuple(cards), ephemeral=True)

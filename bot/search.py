@@ -1,10 +1,15 @@
 """Resource search and autocomplete over the catalog: typo-tolerant, synonym-aware, built once, fast.
 
-Text is folded to lowercase words, lightly stemmed (plural "s"), British spellings mapped to American, and
-each pair of neighbouring words is also indexed joined ("k means" -> "kmeans", "scikit-learn" ->
-"scikitlearn"), so spacing and hyphens do not matter. A query word is looked up exactly, then through the
-synonym table, then as a near-miss typo (optimal string alignment distance 1, or 2 for long words, found
-through a table of deletions), then as the prefix of a longer word.
+Text is read as words, lowercased, lightly stemmed (plural "s") and with British spellings mapped to
+American; two words written next to each other with only a space, hyphen, slash, underscore or dot between
+them are also read as one phrase ("k means", "k-means" and "kmeans" -> "kmean"; "scikit-learn" ->
+"scikitlearn"), so spacing and hyphens do not matter. Each indexed word keeps the form it was written in,
+which is what a member is shown. A query reads its words in order and takes two of them as a phrase when
+the resources hold that phrase (then "k means" finds k-means, not every "mean" and every "k"); any other
+word is looked up exactly, then through the synonym table, then as a near-miss typo (optimal string
+alignment distance 1, or 2 for long words, found through a table of deletions; only the nearest words
+count, so "transfomers" is "transformers" and never "transfer"), then as the prefix of a longer word.
+Results far below the best one are left out rather than padded in.
 
 Every step is bounded whatever a member types or a pack holds: a query is at most MAX_QUERY_CHARS (the
 `resources` command refuses longer ones) and only its first MAX_QUERY_WORDS words count; typo and prefix
@@ -18,16 +23,23 @@ import bisect
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from itertools import islice, pairwise
+from itertools import islice
 
 from bot.content import RESOURCE_KINDS, Catalog, Resource
 
-_WORD = re.compile(r"[a-z0-9+#]+")
-# Words that say nothing about what someone is looking for.
+# ASCII only: IGNORECASE alone would also match the Kelvin sign and the long s.
+_WORD = re.compile(r"[a-z0-9+#]+", re.IGNORECASE | re.ASCII)
+# What may stand between two words for them to read as one phrase too: "k means", "k-means", "CI/CD",
+# "scipy.stats". A stop word or any other punctuation between them breaks the phrase.
+_JOIN = re.compile(r"\s*[-_/]\s*|\s+|\.")
+# Words that say nothing about what someone is looking for ("how do transformers work").
 STOP = frozenset(
-    "a an and are for from how i in is it me of on or the to what with about best good some".split()
+    (
+        "a an and are for from how i in is it me of on or the to what with about best good some "
+        "do does can should which why when where who you your my we want need"
+    ).split()
 )
 SPELLING = {
     "optimisation": "optimization",
@@ -37,14 +49,20 @@ SPELLING = {
     "visualise": "visualize",
     "normalisation": "normalization",
     "standardisation": "standardization",
+    "quantisation": "quantization",
+    "vectorised": "vectorized",
+    "summarising": "summarizing",
     "modelling": "modeling",
     "behaviour": "behavior",
+    "behavioural": "behavioral",
     "analyse": "analyze",
     "colour": "color",
     "centre": "center",
+    "centred": "centered",
     "licence": "license",
+    "licences": "licenses",
 }
-# Query word -> other words (already folded) that mean the same thing.
+# Query word -> other words or phrases (already folded) that mean the same thing.
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "sklearn": ("scikitlearn",),
     "scikit": ("scikitlearn",),
@@ -66,6 +84,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "plt": ("matplotlib",),
     "sn": ("seaborn",),
     "viz": ("visualization", "plot"),
+    "dataviz": ("visualization", "plot"),
     "plot": ("visualization",),
     "ml": ("machinelearning",),
     "dl": ("deeplearning",),
@@ -74,12 +93,13 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "cnn": ("convolutional",),
     "rnn": ("recurrent",),
     "lstm": ("recurrent",),
-    "nlp": ("naturallanguage",),
+    "nlp": ("naturallanguage", "languagemodel", "transformer"),
     "cv": ("computervision", "resume"),
     "llm": ("largelanguage", "llm"),
     "gpt": ("llm", "largelanguage"),
     "genai": ("generative",),
     "ai": ("artificialintelligence",),
+    "hf": ("huggingface",),
     "svm": ("supportvector",),
     "pca": ("principalcomponent",),
     "xgboost": ("boosting", "xgboost"),
@@ -88,6 +108,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "k8s": ("kubernete",),
     "container": ("docker",),
     "docker": ("container",),
+    "bash": ("shell",),
+    "terminal": ("shell", "commandline"),
+    "cli": ("commandline", "shell"),
     "api": ("rest", "fastapi"),
     "aws": ("sagemaker", "amazon"),
     "gcp": ("vertex", "googlecloud"),
@@ -102,16 +125,23 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "etl": ("pipeline",),
     "bayes": ("bayesian",),
     "ab": ("hypothesi", "experiment"),
+    "virtualenv": ("venv", "virtualenvironment"),
 }
 FIELD_WEIGHTS = {"title": 3.0, "topics": 2.5, "stage": 1.5, "kind": 1.5, "description": 1.0}
+# A word found in more fields of a resource than its best one counts this share of those fields' weights
+# too: of two resources with "pandas" in the title, the one about pandas throughout ranks first.
+SPREAD = 0.2
+# A phrase's words found apart count this share of their weight ("evaluation" and "metrics" apart still
+# answer "evaluation metrics"; "mean" alone in NumPy statistics counts little towards "k means").
+LOOSE = 0.5
+# A forum is where you ask once you have read something: of two equal matches, the material comes first
+# ("pytorch" once put PyTorch Forums above the tutorials, its name and description both saying PyTorch).
+COMMUNITY_SHARE = 0.85
 # How much a match counts by how it was found: an exact word beats a synonym beats a typo beats a prefix.
 QUALITY = {"exact": 1.0, "synonym": 0.9, "typo": 0.7, "prefix": 0.5}
-HOW_SAID = {
-    "exact": "",
-    "synonym": " (for {word})",
-    "typo": " (you typed {word})",
-    "prefix": " (from {word}…)",
-}
+# A result scoring under this share of the best one is left out: five cards are a cap, not a quota, and
+# the fourth and fifth were once a "mean" in NumPy statistics and a "k" in heapq for "k means".
+RELEVANT_SHARE = 0.3
 SHOWN = 5
 SUGGEST_LIMIT = 25  # Discord's cap on autocomplete choices
 # What a search query may be: a few key words fit many times over, and every step after this is bounded by it
@@ -143,21 +173,49 @@ def stem(word: str) -> str:
     return word
 
 
+@dataclass(frozen=True)
+class Word:
+    """A word of a text: folded for matching, with where and how it was written."""
+
+    term: str
+    start: int
+    end: int
+    # Written right after the word before it, with only a space, hyphen, slash, underscore or dot between.
+    joined: bool
+
+
+def _read(text: str) -> Iterator[Word]:
+    end = -1
+    for m in _WORD.finditer(text):
+        lowered = m.group().lower()
+        if lowered in STOP:
+            end = -1
+            continue
+        joined = end >= 0 and _JOIN.fullmatch(text, end, m.start()) is not None
+        end = m.end()
+        yield Word(stem(lowered), m.start(), m.end(), joined)
+
+
+def read(text: str, most: int | None = None) -> list[Word]:
+    """The words of a text, stop words dropped, the first `most` only (reading no further)."""
+    return list(islice(_read(text), most))
+
+
 def words(text: str) -> list[str]:
     """Folded words of a text, stop words dropped."""
-    return [stem(w) for w in _WORD.findall(text.lower()) if w not in STOP]
+    return [w.term for w in _read(text)]
 
 
-def terms(text: str) -> list[str]:
-    """Folded words plus each neighbouring pair joined."""
-    ws = words(text)
-    return ws + [a + b for a, b in pairwise(ws)]
+def phrases(ws: list[Word]) -> Iterator[tuple[int, str]]:
+    """Each pair of words written next to each other: the index of the first, and the two joined."""
+    for i in range(1, len(ws)):
+        if ws[i].joined:
+            yield i - 1, ws[i - 1].term + ws[i].term
 
 
 def query_words(query: str) -> list[str]:
     """The first MAX_QUERY_WORDS folded words of a query, stop words dropped, reading no further."""
-    found = (stem(m.group()) for m in _WORD.finditer(query.lower()) if m.group() not in STOP)
-    return list(islice(found, MAX_QUERY_WORDS))
+    return [w.term for w in read(query, MAX_QUERY_WORDS)]
 
 
 def osa_distance(a: str, b: str, limit: int) -> int:
@@ -205,10 +263,63 @@ def typo_budget(word: str) -> int:
 
 
 @dataclass(frozen=True)
+class Posting:
+    """Where a term is in one resource: its best field, as written there, and all its fields' weight."""
+
+    weight: float
+    field: str
+    written: str
+    total: float
+
+    @property
+    def value(self) -> float:
+        return self.weight + SPREAD * (self.total - self.weight)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a resource matched one part of a query: what it says where, and what the member typed."""
+
+    written: str  # as the resource's text has it ("MLOps", "k-means")
+    field: str
+    how: str  # a key of QUALITY
+    typed: str  # as the member typed it ("mlops", "k means", "transfomers")
+
+    def said(self, mark: Callable[[str], str] = str) -> str:
+        """The reason in words; `mark` wraps the resource's and the member's text (both data)."""
+        found = f"“{mark(self.written)}” in {self.field}"
+        if self.how == "synonym":
+            return f"{found} (for {mark(self.typed)})"
+        if self.how == "typo":
+            return f"{found} (you typed {mark(self.typed)})"
+        if self.how == "prefix":
+            return f"{found} (from {mark(self.typed)}…)"
+        return found
+
+    def __str__(self) -> str:
+        return self.said()
+
+
+@dataclass(frozen=True)
 class Hit:
     resource: Resource
     score: float
-    why: tuple[str, ...]
+    why: tuple[Reason, ...]
+    # Parts of the query (as typed) this resource does not match.
+    missing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One part of a query: a word, or two read as a phrase, with the index terms it stands for.
+
+    A phrase's words are looked up on their own too (`words`): a resource with both words apart still
+    matches, with less weight than one with the phrase.
+    """
+
+    typed: str
+    found: list[tuple[str, str]]
+    words: tuple[list[tuple[str, str]], ...] = ()
 
 
 class ResourceSearch:
@@ -217,25 +328,38 @@ class ResourceSearch:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.docs = list(catalog.resources.values())
-        # term -> {doc index: (weight, field)}
-        self.postings: dict[str, dict[int, tuple[float, str]]] = defaultdict(dict)
+        # term -> {doc index: where it is}
+        self.postings: dict[str, dict[int, Posting]] = defaultdict(dict)
         singles: set[str] = set()
         for i, res in enumerate(self.docs):
             stage = catalog.stage(res.stage)
             topic_titles = [t.title for t in stage.topics if t.id in res.topics] if stage else []
+            # Titles before ids: the first place a term is written is what a member is shown.
             fields = {
                 "title": res.title,
-                "topics": " ".join(t.replace("-", " ") for t in res.topics) + " " + " ".join(topic_titles),
-                "stage": (stage.title if stage else "") + " " + res.stage.replace("-", " "),
+                "topics": " · ".join(topic_titles + list(res.topics)),
+                "stage": (stage.title if stage else "") + " · " + res.stage,
                 "kind": res.kind,
                 "description": res.description,
             }
+            # term -> field -> as first written there
+            found: dict[str, dict[str, str]] = defaultdict(dict)
             for name, text in fields.items():
-                singles.update(words(text))
-                for term in terms(text):
-                    weight = FIELD_WEIGHTS[name]
-                    if self.postings[term].get(i, (0.0, ""))[0] < weight:
-                        self.postings[term][i] = (weight, name)
+                ws = read(text)
+                singles.update(w.term for w in ws)
+                for w in ws:
+                    found[w.term].setdefault(name, text[w.start : w.end])
+                for at, joined in phrases(ws):
+                    found[joined].setdefault(name, text[ws[at].start : ws[at + 1].end])
+            # A resource on many topics is less about each one than a resource on that topic alone.
+            weights = {
+                **FIELD_WEIGHTS,
+                "topics": FIELD_WEIGHTS["topics"] / (1 + SPREAD * (len(res.topics) - 1)),
+            }
+            for term, where in found.items():
+                best = max(where, key=weights.__getitem__)
+                total = sum(weights[name] for name in where)
+                self.postings[term][i] = Posting(weights[best], best, where[best], total)
         n = len(self.docs)
         self.idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self.postings.items()}
         self.vocabulary = sorted(self.postings)
@@ -260,13 +384,16 @@ class ResourceSearch:
         self._longest_place_word = max(map(len, self._place_words), default=0) + PLACE_TYPOS
 
     def _near(self, word: str) -> list[str]:
+        """The indexed words nearest to a misspelt one: only those at the least distance found."""
         budget = typo_budget(word)
         if not budget or len(word) > self._longest_typo:
             return []
         candidates: set[str] = set()
         for d in _deletes(word, budget):
             candidates |= self._deletions.get(d, set())
-        return sorted(t for t in candidates if osa_distance(word, t, budget) <= budget)
+        distances = {t: osa_distance(word, t, budget) for t in candidates}
+        least = min(distances.values(), default=budget + 1)
+        return sorted(t for t, d in distances.items() if d == least <= budget)
 
     def _prefixed(self, word: str) -> list[str]:
         if len(word) < 3 or len(word) > self._longest_term:
@@ -282,53 +409,94 @@ class ResourceSearch:
     def expand(self, word: str) -> list[tuple[str, str]]:
         """Index terms a query word stands for, each with how it was found."""
         found = [(word, "exact")] if word in self.postings else []
-        found += [(s, "synonym") for s in SYNONYMS.get(word, ()) if s in self.postings]
+        found += [(s, "synonym") for s in SYNONYMS.get(word, ()) if s in self.postings and s != word]
         if found:
             return found
         near = [(t, "typo") for t in self._near(word)]
         return near or [(t, "prefix") for t in self._prefixed(word)]
 
+    def _parts(self, query: str) -> list[_Part]:
+        """The query's first MAX_QUERY_WORDS words, two written together read as a phrase the index holds."""
+        ws = read(query, MAX_QUERY_WORDS)
+        parts: list[_Part] = []
+        seen: set[str] = set()
+        i = 0
+        while i < len(ws):
+            first = ws[i]
+            after = ws[i + 1] if i + 1 < len(ws) and ws[i + 1].joined else None
+            last = after if after and first.term + after.term in self.postings else first
+            i += 1 if last is first else 2
+            term = first.term if last is first else first.term + last.term
+            if term in seen:  # a word said twice counts once
+                continue
+            seen.add(term)
+            typed = query[first.start : last.end]
+            if last is first:
+                parts.append(_Part(typed, self.expand(term)))
+            else:
+                loose = (self.expand(first.term), self.expand(last.term))
+                parts.append(_Part(typed, [(term, "exact")], loose))
+        return parts
+
+    def _best(self, found: list[tuple[str, str]], typed: str) -> dict[int, tuple[float, Reason]]:
+        """Each resource's best match among a part's index terms: its value and the reason."""
+        best: dict[int, tuple[float, Reason]] = {}
+        for term, how in found:
+            quality = QUALITY[how] * self.idf[term]
+            for doc, posting in self.postings[term].items():
+                value = posting.value * quality
+                if value > best.get(doc, (0.0,))[0]:
+                    best[doc] = (value, Reason(posting.written, posting.field, how, typed))
+        return best
+
+    def _match(self, part: _Part) -> dict[int, tuple[float, list[Reason], bool]]:
+        """Each resource a part matches: its value, the reasons, and whether it matches all of it."""
+        out: dict[int, tuple[float, list[Reason], bool]] = {
+            doc: (value, [reason], True)
+            for doc, (value, reason) in self._best(part.found, part.typed).items()
+        }
+        each = [self._best(found, part.typed) for found in part.words]
+        for doc in set().union(*each):
+            value, reasons, whole = out.get(doc, (0.0, [], False))
+            apart = [w[doc] for w in each if doc in w]
+            value += LOOSE * sum(v for v, _ in apart)
+            whole = whole or len(apart) == len(each)
+            out[doc] = (value, reasons or [r for _, r in apart], whole)
+        return out
+
     def search(
         self, query: str, stage: str | None = None, kind: str | None = None, limit: int = SHOWN
     ) -> list[Hit]:
         """The best matches, highest score first, ties by title; the first MAX_QUERY_WORDS words count."""
-        query_singles = query_words(query)
-        query_terms = query_singles + [a + b for a, b in pairwise(query_singles)]
-        if not query_terms:
+        parts = self._parts(query)
+        if not parts:
             return []
-        singles = len(query_singles)
         scores: dict[int, float] = defaultdict(float)
         matched: dict[int, set[int]] = defaultdict(set)
-        why: dict[int, list[str]] = defaultdict(list)
-        for qi, word in enumerate(query_terms):
-            # A joined pair of query words ("kmean" from "k means") only counts when it is a word itself.
-            pair = qi >= singles
-            if pair:
-                found = [(word, "exact")] if word in self.postings else []
-            else:
-                found = self.expand(word)
-            best: dict[int, tuple[float, str]] = {}
-            for term, how in found:
-                quality = QUALITY[how] * self.idf[term]
-                for doc, (weight, field) in self.postings[term].items():
-                    value = weight * quality
-                    if value > best.get(doc, (0.0, ""))[0]:
-                        best[doc] = (value, f"“{term}” in {field}{HOW_SAID[how].format(word=word)}")
-            for doc, (value, reason) in best.items():
+        why: dict[int, list[Reason]] = defaultdict(list)
+        for pi, part in enumerate(parts):
+            for doc, (value, reasons, whole) in self._match(part).items():
                 if (stage and self.docs[doc].stage != stage) or (kind and self.docs[doc].kind != kind):
                     continue
                 scores[doc] += value
-                why[doc].append(reason)
-                if pair:
-                    matched[doc] |= {qi - singles, qi - singles + 1}
-                else:
-                    matched[doc].add(qi)
+                why[doc] += reasons
+                if whole:
+                    matched[doc].add(pi)
         hits = []
         for doc, score in scores.items():
-            coverage = len(matched[doc]) / singles if singles else 1.0
-            hits.append(Hit(self.docs[doc], score * (0.4 + 0.6 * coverage), tuple(dict.fromkeys(why[doc]))))
+            coverage = len(matched[doc]) / len(parts)
+            missing = tuple(p.typed for pi, p in enumerate(parts) if pi not in matched[doc])
+            prior = COMMUNITY_SHARE if self.docs[doc].kind == "community" else 1.0
+            hits.append(
+                Hit(
+                    self.docs[doc],
+                    prior * score * (0.4 + 0.6 * coverage),
+                    tuple(dict.fromkeys(why[doc])),
+                    missing,
+                )
+            )
         hits.sort(key=lambda h: (-h.score, h.resource.title))
-        return hits[:limit]
+        return [h for h in hits[:limit] if h.score >= RELEVANT_SHARE * hits[0].score]
 
     def closest_places(self, query: str) -> list[str]:
         """Stage or topic titles that look like the query, for a "nothing found" reply."""

@@ -53,7 +53,7 @@ def test_results_are_five_at_most_and_say_why(search: ResourceSearch) -> None:
     assert len(hits) == 5
     assert all(h.why for h in hits)
     typo = search.search("pytroch")[0]
-    assert any("(you typed pytroch)" in w for w in typo.why)
+    assert any("(you typed pytroch)" in str(w) for w in typo.why)
 
 
 def test_filters_narrow_by_stage_and_kind(search: ResourceSearch, catalog: Catalog) -> None:
