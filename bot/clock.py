@@ -43,3 +43,16 @@ def local_now(instant: dt.datetime, timezone: str) -> dt.datetime:
 def local_date(instant: dt.datetime, timezone: str) -> dt.date:
     """The calendar date at `instant` in `timezone`."""
     return local_now(instant, timezone).date()
+
+
+def format_duration(delta: dt.timedelta) -> str:
+    """A duration as people write it, to the minute: "9 h 5 min", "2 days 3 h", "under a minute"."""
+    minutes = int(abs(delta).total_seconds()) // 60
+    if minutes == 0:
+        return "0 min" if not delta else "under a minute"
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = [f"{days} day{'s' if days != 1 else ''}"] if days else []
+    parts += [f"{hours} h"] if hours else []
+    parts += [f"{mins} min"] if mins else []
+    return " ".join(parts)

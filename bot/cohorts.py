@@ -277,6 +277,20 @@ async def resume(ctx: Context, args: dict[str, Any]) -> Reply:
 
 
 @REGISTRY.command(
+    "cohort post",
+    "Post today's challenge now if it has not gone out (a day skipped while studybot was down).",
+    Arg("name"),
+    example="/study cohort post ml-2026",
+    moderator=True,
+)
+async def post_today(ctx: Context, args: dict[str, Any]) -> Reply:
+    # Here, not at the top: the posting job imports the features, this one command reaches back into it.
+    from bot.posting import post_now
+
+    return await post_now(ctx.core, await _cohort(ctx, args["name"]))
+
+
+@REGISTRY.command(
     "cohort list", "List this server's or workspace's cohorts.", example="/study cohort list", moderator=True
 )
 async def list_cohorts(ctx: Context, _: dict[str, Any]) -> Reply:

@@ -290,3 +290,7 @@ class Store(Protocol):
     async def scores(self, cohort_id: int, since: dt.date | None = None) -> Sequence[ScoreRow]:
         """Points per enrolled member since a local date, highest first, ties by name."""
         ...
+
+    async def post_claimed_at(self, post_id: int) -> dt.datetime | None:
+        """When a post was last claimed: when it was sent, or re-sent after a crash; None without it."""
+        ...

@@ -1187,3 +1187,7 @@ class SqlStore:
 
     async def set_recap_message(self, recap_id: int, message_id: str) -> None:
         await self._change(update(recap_t).where(recap_t.c.id == recap_id).values(message_id=message_id))
+
+    async def post_claimed_at(self, post_id: int) -> dt.datetime | None:
+        row = await self._one(select(post_t.c.claimed_at).where(post_t.c.id == post_id))
+        return _aware(row.claimed_at) if row else None
