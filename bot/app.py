@@ -9,14 +9,24 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from bot.clock import SystemClock
-from bot.content import Catalog, ContentError, builtin_content_dir, load_catalog_keeping_good, shown_problems
+from bot.content import Catalog, ContentError, builtin_content_dir, load_catalog_keeping_good, problem_report
 from bot.core import Core
 from bot.ports import ChatPlatform, Clock
 from bot.scheduler import StudyScheduler
-from bot.settings import Settings
+from bot.settings import SettingError, Settings
+from storage.engine import POOL_SIZE, database_problem, url_problem
 from storage.store import SqlStore
 
 log = logging.getLogger(__name__)
+
+
+class PlatformUnreachable(Exception):
+    """A chat platform could not be reached at start (no network, a wrong API URL, a port in use)."""
+
+    def __init__(self, platform: str, error: OSError) -> None:
+        super().__init__(f"{platform}: {error}")
+        self.platform = platform
+        self.error = error
 
 
 def load_content(packs: Sequence[Path]) -> Catalog:
@@ -31,7 +41,7 @@ def load_content(packs: Sequence[Path]) -> Catalog:
 
 
 def _reasons(problems: Sequence[str]) -> str:
-    return f"{len(problems)} problem(s):\n" + "\n".join(f"  {p}" for p in shown_problems(problems))
+    return f"{len(problems)} problem(s):\n" + problem_report(problems, "  ")
 
 
 class ContentReloader:
@@ -99,11 +109,66 @@ class ContentReloader:
         return catalog, refused
 
 
+# Warnings libraries log that no one running studybot can act on, by logger: discord.py's about voice
+# (studybot never joins a voice channel), and slack-bolt's about SLACK_BOT_TOKEN, which it reads from the
+# environment by itself while studybot hands it a client made with that very token.
+UNACTIONABLE_WARNINGS = {
+    "discord.client": ("voice will NOT be supported",),
+    "slack_bolt.AsyncApp": ("`token` will be unused",),
+}
+
+
+class _DropUnactionable(logging.Filter):
+    def __init__(self, fragments: Sequence[str]) -> None:
+        super().__init__()
+        self.fragments = tuple(fragments)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not any(fragment in str(record.msg) for fragment in self.fragments)
+
+
+def quiet_unactionable_warnings() -> None:
+    """Keep the warnings in UNACTIONABLE_WARNINGS out of the log (once per process)."""
+    for name, fragments in UNACTIONABLE_WARNINGS.items():
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropUnactionable) for f in logger.filters):
+            logger.addFilter(_DropUnactionable(fragments))
+
+
+async def open_store(
+    url: str, *, setting: str = "STUDYBOT_DATABASE_URL", pool_size: int = POOL_SIZE
+) -> SqlStore:
+    """Open the database at `url` and migrate it to the latest schema.
+
+    A URL studybot cannot use, or a database it cannot reach, raises SettingError naming `setting` (the
+    variable or option the URL came from) and saying what to do; the error it met is its cause.
+    """
+    problem = url_problem(url)
+    if problem:
+        raise SettingError(f"{setting} {problem}.")
+    store = SqlStore.from_url(url, pool_size=pool_size)
+    try:
+        await store.migrate()
+    except Exception as exc:
+        await store.close()
+        problem = database_problem(exc, url)
+        if problem:
+            raise SettingError(f"{setting} {problem}.") from exc
+        raise
+    return store
+
+
 async def build_core(settings: Settings, database_url: str | None = None, clock: Clock | None = None) -> Core:
-    """Load the content, open the database (migrating it to the latest schema), and build the core."""
+    """Load the content, open the database (migrating it to the latest schema), and build the core.
+
+    `database_url` (the console's --db) overrides STUDYBOT_DATABASE_URL.
+    """
     catalog = load_content(settings.community_packs())
-    store = SqlStore.from_url(database_url or settings.database_url, pool_size=settings.db_pool_size)
-    await store.migrate()
+    store = await open_store(
+        database_url or settings.database_url,
+        setting="--db" if database_url else "STUDYBOT_DATABASE_URL",
+        pool_size=settings.db_pool_size,
+    )
     return Core(store, catalog, clock or SystemClock())
 
 
@@ -129,15 +194,19 @@ async def serve(
     """Run the platforms and the scheduler until `stop` is set, then shut down in order.
 
     When something fails to start (a refused token, another process holding SQLite's scheduler lock), what
-    had started is shut down, the failing platform included (its connections), and the error goes on.
+    had started is shut down, the failing platform included (its connections), and the error goes on; a
+    platform that cannot be reached at all (no network, a wrong API URL) raises PlatformUnreachable.
     """
     started: list[ChatPlatform] = []
     scheduler = scheduler or StudyScheduler(core, platforms)
     scheduler_started = False
     try:
-        for platform in platforms.values():
+        for name, platform in platforms.items():
             started.append(platform)
-            await platform.start()
+            try:
+                await platform.start()
+            except OSError as exc:  # aiohttp's connection errors and timeouts are OSErrors
+                raise PlatformUnreachable(name, exc) from exc
         await scheduler.start()
         scheduler_started = True
         settle_memory()

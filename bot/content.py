@@ -185,11 +185,19 @@ def shown_problems(problems: Sequence[str]) -> list[str]:
     return [*problems[:PROBLEMS_SHOWN], f"... and {more:,} more problem(s) like these; fix those above first"]
 
 
+def problem_report(problems: Sequence[str], indent: str = "") -> str:
+    """The shown problems one a line, each `indent`ed; a problem's own further lines (a YAML error's
+    quoted line and caret) indented further, so every problem still starts a line of its own."""
+    return "\n".join(
+        indent + problem.replace("\n", "\n" + indent + "    ") for problem in shown_problems(problems)
+    )
+
+
 class ContentError(Exception):
     """The content failed validation; `problems` lists 'file: id: reason' lines."""
 
     def __init__(self, problems: list[str]) -> None:
-        super().__init__(f"{len(problems)} content problem(s):\n" + "\n".join(shown_problems(problems)))
+        super().__init__(f"{len(problems)} content problem(s):\n" + problem_report(problems))
         self.problems = problems
 
 
@@ -448,13 +456,17 @@ def load_catalog_keeping_good(
     names: dict[str, Path] = {}
     refused: dict[Path, list[str]] = {}
     for directory in community:
+        part = _parse_community(directory)
         if directory.name in names:
+            # Checked against the built-in pack alone, so its own problems are listed too, every one at
+            # once, rather than a clash of each of its ids with the pack of the same name.
+            _, problems = _combine([*base, part])
             refused[directory] = [
                 f"{directory}: a pack named {_excerpt(directory.name)} is already loaded from "
-                f"{names[directory.name]}; rename one (a pack's ids are prefixed with its directory name)"
+                f"{names[directory.name]}; rename one (a pack's ids are prefixed with its directory name)",
+                *problems,
             ]
             continue
-        part = _parse_community(directory)
         trial, problems = _combine([*base, *accepted, part])
         if problems:
             refused[directory] = problems
@@ -493,6 +505,7 @@ def _parse(directory: Path) -> _Part:
 
 
 def _parse_community(directory: Path) -> _Part:
+    """A community pack, checked whole: a bad directory name does not hide the problems of its files."""
     checker = _Checker()
     if not directory.is_dir():
         checker.problems.append(f"{directory}: not a directory")
@@ -502,8 +515,14 @@ def _parse_community(directory: Path) -> _Part:
             f"{directory}: a pack's directory name must be 1 to {PACK_NAME_MAX} lowercase letters, digits, "
             "'-' or '_' (its ids are prefixed with it, and every id must fit in a button); rename it"
         )
-        return _Part(Catalog(), checker)
-    return _Part(_namespaced(_load_dir(directory, checker), directory.name, checker), checker)
+    pack = _load_dir(directory, checker)
+    if not (pack.stages or pack.resources or pack.challenges) and not checker.problems:
+        # Most likely the wrong directory, or files named so the loader never sees them (.yml, challenge/).
+        checker.problems.append(
+            f"{directory}: an empty pack: no entries in stages.yaml, resources.yaml or challenges/*.yaml; "
+            "check the directory and the file names"
+        )
+    return _Part(_namespaced(pack, directory.name, checker), checker)
 
 
 def _combine(parts: Iterable[_Part]) -> tuple[Catalog, list[str]]:
@@ -741,7 +760,8 @@ def _check_references(catalog: Catalog, c: _Checker) -> None:
         where = c.where.get(("resource", res.id), res.id)
         stage = stages.get(res.stage)
         if stage is None:
-            c.problems.append(f"{where}: unknown stage {_excerpt(res.stage)}")
+            if res.stage:  # an empty one is reported where it was read
+                c.problems.append(f"{where}: unknown stage {_excerpt(res.stage)}")
             continue
         topic_ids = {t.id for t in stage.topics}
         for t in res.topics:
@@ -751,8 +771,9 @@ def _check_references(catalog: Catalog, c: _Checker) -> None:
         where = c.where.get(("challenge", ch.id), ch.id)
         stage = stages.get(ch.stage)
         if stage is None:
-            c.problems.append(f"{where}: unknown stage {_excerpt(ch.stage)}")
-        elif ch.topic not in {t.id for t in stage.topics}:
+            if ch.stage:  # an empty one is reported where it was read
+                c.problems.append(f"{where}: unknown stage {_excerpt(ch.stage)}")
+        elif ch.topic and ch.topic not in {t.id for t in stage.topics}:
             c.problems.append(f"{where}: unknown topic {_excerpt(ch.topic)} in stage {_excerpt(ch.stage)}")
         for rid in ch.resources:
             if rid not in catalog.resources:

@@ -5,10 +5,14 @@ from __future__ import annotations
 import ast
 import logging
 import re
+import socket
+import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, event, inspect, text
+from sqlalchemy import URL, Connection, event, inspect, make_url, text
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from storage.sqlite_io import pragmas
@@ -32,8 +36,93 @@ POOL_TIMEOUT_S = 300
 POOL_SIZE = 10
 
 
+# The async driver studybot uses for each database it runs on.
+DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+EXAMPLES = "sqlite+aiosqlite:///studybot.db or postgresql+asyncpg://user@host:5432/db"
+# PostgreSQL's SQLSTATEs for a database that does not exist, and for a refused user or password.
+NO_SUCH_DATABASE = "3D000"
+REFUSED_LOGIN = ("28000", "28P01")
+# What sqlite3 says when the file or its directory cannot be opened or written (WAL needs the directory).
+_SQLITE_CANNOT_OPEN = ("unable to open", "readonly", "read-only", "not a database", "disk i/o error")
+
+
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot be studybot's database, with what to write instead; None when it can be.
+
+    Checked before anything connects, so a typo gets one line instead of SQLAlchemy's traceback.
+    """
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return f"is not a database URL; write one like {EXAMPLES}"
+    backend = parsed.drivername.partition("+")[0]
+    backend = "postgresql" if backend == "postgres" else backend
+    wanted = DRIVERS.get(backend)
+    if wanted is None:
+        return f"names a {backend[:20]!r} database; studybot runs on SQLite or PostgreSQL: {EXAMPLES}"
+    if parsed.drivername != wanted:
+        fixed = parsed.set(drivername=wanted).render_as_string(hide_password=True)
+        return f"needs the async driver {wanted.partition('+')[2]}: write {fixed}"
+    file = _sqlite_file(parsed)
+    if file is not None and not file.parent.is_dir():
+        what = "is not a directory" if file.parent.exists() else "does not exist"
+        return (
+            f"puts the SQLite file in {file.parent}, which {what}; give a path in a directory studybot may "
+            "write to"
+        )
+    return None
+
+
+def _sqlite_file(parsed: URL) -> Path | None:
+    """The file of a SQLite URL; None for in-memory databases and other databases."""
+    database = parsed.database or ""
+    if not parsed.drivername.startswith("sqlite") or database in ("", ":memory:"):
+        return None
+    return None if database.startswith("file:") else Path(database)
+
+
+def database_problem(exc: BaseException, url: str) -> str | None:
+    """What failing to open the database at `url` with `exc` asks of whoever set the URL; None if unknown."""
+    parsed = make_url(url)
+    place = f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
+    for cause in _causes(exc):
+        if is_sqlite(url):
+            if isinstance(cause, sqlite3.Error) and any(m in str(cause).lower() for m in _SQLITE_CANNOT_OPEN):
+                return (
+                    f"points at the SQLite file {_sqlite_file(parsed)}, which studybot cannot open and "
+                    f"write ({str(cause).splitlines()[0]}); give a path in a directory studybot may write to"
+                )
+            continue
+        state = getattr(cause, "sqlstate", None)
+        if state == NO_SUCH_DATABASE:
+            return (
+                f"names the database {parsed.database!r}, which the PostgreSQL server at {place} does not "
+                f"have; create it (createdb -h {parsed.host or 'localhost'} {parsed.database}) or correct "
+                "the name"
+            )
+        if state in REFUSED_LOGIN:
+            reason = str(cause).splitlines()[0] if str(cause) else state
+            return f"was refused by PostgreSQL at {place} ({reason}); check the user name and password"
+        if isinstance(cause, socket.gaierror):
+            return f"names the host {parsed.host!r}, which cannot be found ({cause.strerror}); correct it"
+        if isinstance(cause, OSError):  # refused, unreachable, timed out
+            reason = cause.strerror or "timed out"
+            return f"cannot reach PostgreSQL at {place} ({reason}); start the server or correct host and port"
+    return None
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and what caused it, in turn (SQLAlchemy wraps the driver's error, asyncpg's among others)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
 
 
 def make_engine(url: str, *, pool_size: int = POOL_SIZE, **connect_args: Any) -> AsyncEngine:
