@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bot.leaderboard import LEADERS_READ
 from tests.conftest import Bot, snapshot, text_of
 
 DAY = dt.timedelta(days=1)
@@ -103,3 +104,17 @@ async def test_a_catch_up_window_too_short_to_post_is_refused_with_the_reason(bo
     accepted = await bot.say("Mia", "cohort set ml catchup 5m")
     assert not accepted.error and "missed posts go out up to" in text_of(accepted)
     assert (await bot.core.store.list_cohorts())[0].catchup_minutes == 5
+
+
+async def test_a_tie_too_big_to_read_whole_is_said_on_the_leaderboard(bot: Bot) -> None:
+    await bot.say("Mia", "cohort create ml tz=UTC days=daily start=2026-11-01")
+    bot.clock.set(dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC))
+    names = [f"m{i:02}" for i in range(LEADERS_READ + 1)]
+    for name in names:
+        await bot.say(name, "join ml")
+        await bot.say(name, "done")
+    lines = board_lines((await bot.say("m00", "leaderboard")).cards[0].body)
+    assert len(lines) == 11 and all(
+        line.startswith("🥇 m") and line.endswith(": 5 pts") for line in lines[:10]
+    )
+    assert lines[10] == "… and more members with 5 pts"
