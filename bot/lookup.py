@@ -8,7 +8,7 @@ from typing import Any
 from bot.commands import REGISTRY, Arg, ArgKind, UserError
 from bot.content import RESOURCE_KINDS
 from bot.context import Context
-from bot.search import MAX_QUERY_CHARS
+from bot.search import MAX_QUERY_CHARS, split_filters
 from bot.types import Card, Field, Reply
 from bot.untrusted import verbatim
 
@@ -16,24 +16,21 @@ from bot.untrusted import verbatim
 def _filters(ctx: Context, query: str) -> tuple[str, str | None, str | None]:
     """Split `stage:<id>` and `kind:<kind>` out of a query, checking both."""
     stage = kind = None
-    rest = []
-    for token in query.split():
-        key, sep, value = token.partition(":")
-        if sep and key.lower() == "stage":
+    rest, filters = split_filters(query)
+    for key, value in filters:
+        if key == "stage":
             ids = [s.id for s in ctx.core.catalog.stages]
             if value not in ids:
                 close = difflib.get_close_matches(value, ids, n=1, cutoff=0.5)
                 hint = f" Did you mean `stage:{close[0]}`?" if close else f" Stages: {', '.join(ids)}."
                 raise UserError(f"There is no stage `{value}`.{hint}")
             stage = value
-        elif sep and key.lower() == "kind":
+        else:
             if value.lower() not in RESOURCE_KINDS:
                 raise UserError(
                     f"`kind:{value}` is not a kind of resource: use one of {', '.join(RESOURCE_KINDS)}."
                 )
             kind = value.lower()
-        else:
-            rest.append(token)
     return " ".join(rest), stage, kind
 
 

@@ -24,7 +24,7 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 
 from bot.content import RESOURCE_KINDS, Catalog, Resource
@@ -161,9 +161,27 @@ PLACE_TYPOS = 3
 # Query words the "nothing found" hint compares with every title word (an edit distance each, 20-30 µs on
 # the development machine): the first few say where someone was heading; 20 words took 15-23 ms.
 MAX_PLACE_WORDS = 5
+# What a query may say besides what it looks for: `stage:<id>`, `kind:<kind>`.
+FILTERS = ("stage", "kind")
+# Words of a half-typed search that narrow its autocomplete: a few say which titles are meant, and each
+# costs a pass over every title on every keystroke.
+MAX_SUGGEST_WORDS = 5
 # Autocomplete prefixes longer than this complete nothing: Discord caps a choice's name and value at 100
 # characters, and Discord sends the text typed so far (up to 6,000 characters) on every keystroke.
 MAX_PREFIX_CHARS = 100
+
+
+def split_filters(query: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """A query's words apart from its `stage:<id>` and `kind:<kind>` filters (keys lowercased, unchecked)."""
+    rest: list[str] = []
+    filters: list[tuple[str, str]] = []
+    for token in query.split():
+        key, sep, value = token.partition(":")
+        if sep and key.lower() in FILTERS:
+            filters.append((key.lower(), value))
+        else:
+            rest.append(token)
+    return rest, filters
 
 
 def stem(word: str) -> str:
@@ -528,6 +546,19 @@ class ResourceSearch:
         return [t for _, t in scored[:3]]
 
 
+@dataclass
+class Searchable:
+    """A title autocomplete may offer as a search: its words, and the stages and kinds it is found in."""
+
+    words: tuple[str, ...]
+    stages: set[str] = field(default_factory=set)
+    kinds: set[str] = field(default_factory=set)
+
+    def add(self, resource: Resource) -> None:
+        self.stages.add(resource.stage)
+        self.kinds.add(resource.kind)
+
+
 @dataclass(frozen=True)
 class Choice:
     """An autocomplete choice: what to show and what to fill in."""
@@ -537,9 +568,9 @@ class Choice:
 
 
 class Suggester:
-    """Prefix suggestions over stages, topics and resources, for adapters' autocomplete."""
+    """Autocomplete for adapters: stages, topics, resources and kinds by prefix, and searches to run."""
 
-    KINDS = ("stage", "topic", "resource", "cohort", "kind")
+    KINDS = ("stage", "topic", "resource", "cohort", "kind", "query")
 
     def __init__(self, catalog: Catalog) -> None:
         self.choices: dict[str, list[tuple[tuple[str, ...], Choice]]] = {
@@ -554,6 +585,31 @@ class Suggester:
             ],
             "kind": [((k,), Choice(k, k)) for k in RESOURCE_KINDS],
         }
+        # What `resources` may be asked for: the titles of topics that have resources, in roadmap order, then
+        # of the resources, each once with the stages and kinds of the resources it finds.
+        self.searches: dict[str, Searchable] = {}
+        resources = list(catalog.resources.values())
+        for s in catalog.stages:
+            for t in s.topics:
+                for r in resources:
+                    if r.stage == s.id and t.id in r.topics:
+                        self._searchable(t.title).add(r)
+        for r in resources:
+            self._searchable(r.title).add(r)
+        self.stages = {s.id for s in catalog.stages}
+        self.search = catalog.index("search", ResourceSearch)
+
+    def _fits(self, found: Searchable, filters: list[tuple[str, str]]) -> bool:
+        """Whether a title can be found with these filters (ones the command will refuse do not count)."""
+        for key, value in filters:
+            known, where = (self.stages, found.stages) if key == "stage" else (RESOURCE_KINDS, found.kinds)
+            value = value if key == "stage" else value.lower()
+            if value in known and value not in where:
+                return False
+        return True
+
+    def _searchable(self, title: str) -> Searchable:
+        return self.searches.setdefault(title, Searchable(tuple(_WORD.findall(title.lower()))))
 
     @staticmethod
     def _keys(*texts: str) -> tuple[str, ...]:
@@ -568,6 +624,8 @@ class Suggester:
         """Up to 25 choices whose name or id has a word starting with `prefix` (all, when it is empty)."""
         if len(prefix) > MAX_PREFIX_CHARS:
             return []
+        if kind == "query":
+            return self._searches(prefix)
         pool = self.choices.get(kind, []) + [(self._keys(c.value, c.name), c) for c in extra]
         p = prefix.strip().lower()
         if not p:
@@ -577,3 +635,24 @@ class Suggester:
             seen = set(starts)
             starts += [c for keys, c in pool if c not in seen and p in keys[0]]
         return starts[:SUGGEST_LIMIT]
+
+    def _searches(self, typed: str) -> list[Choice]:
+        """Searches completing what a member has typed: titles with a word starting with each typed word
+        (titles that start with it all first), else the titles of what the search finds (typos forgiven).
+        Filters typed so far (`kind:docs`) narrow the titles and are kept on each choice."""
+        rest, filters = split_filters(typed)
+        said = " ".join(rest)
+        wanted = list(dict.fromkeys(w.lower() for w in _WORD.findall(said)))[:MAX_SUGGEST_WORDS]
+        titles = [
+            title
+            for title, found in self.searches.items()
+            if self._fits(found, filters) and all(any(k.startswith(w) for k in found.words) for w in wanted)
+        ]
+        if not titles:
+            titles = [h.resource.title for h in self.search.search(said)]
+            titles = [title for title in titles if self._fits(self.searches[title], filters)]
+        titles.sort(key=lambda title: not title.lower().startswith(said.lower()))
+        kept = "".join(f" {key}:{value}" for key, value in filters)
+        # A choice's value is at most 100 characters on Discord, and a search cut short is another search.
+        fitting = [title + kept for title in titles if len(title + kept) <= MAX_PREFIX_CHARS]
+        return [Choice(value, value) for value in fitting[:SUGGEST_LIMIT]]

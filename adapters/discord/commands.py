@@ -31,7 +31,7 @@ SKIPPED = "⏳ Skipped: too many commands at once. Try again in a few seconds."
 # The answer when a Reply cannot be shown on Discord (a bug, logged): the interaction is still answered.
 UNRENDERABLE = "⚠️ studybot could not show its answer here on Discord; the problem has been logged."
 # Options whose values the core can suggest, and the kind of suggestion.
-SUGGESTED = {"cohort": "cohort", "name": "cohort", "stage": "stage", "topic": "topic"}
+SUGGESTED = {"cohort": "cohort", "name": "cohort", "stage": "stage", "topic": "topic", "query": "query"}
 STUDY_DESCRIPTION = "studybot: daily challenges, streaks and the ML-engineer roadmap"
 COHORT_DESCRIPTION = "studybot for moderators: create and run study cohorts"
 

@@ -90,3 +90,19 @@ async def test_suggest_serves_autocomplete_for_every_kind(bot: Bot, catalog: Cat
 
 def test_suggest_caps_at_25(catalog: Catalog) -> None:
     assert len(catalog.index("suggest", Suggester).suggest("topic", "")) == SUGGEST_LIMIT
+
+
+async def test_suggest_completes_a_search_within_its_filters(bot: Bot) -> None:
+    maths = [c.value for c in await bot.core.suggest("query", "lin stage:maths")]
+    assert maths[:2] == ["Linear algebra stage:maths", "3Blue1Brown: Essence of linear algebra stage:maths"]
+    assert not any(v.startswith(("Linux", "Linear and logistic")) for v in maths)  # other stages
+    # A choice Discord would cut short (over 100 characters) is left out, not cut into another search.
+    mlops = [c.value for c in await bot.core.suggest("query", "mlops kind:docs kind:docs")]
+    assert (
+        "MLOps: Continuous delivery and automation pipelines in machine learning kind:docs kind:docs" in mlops
+    )
+    assert not any(v.startswith("Microsoft Learn: MLOps") for v in mlops)  # 93 characters before the filters
+    # Each choice is a search that finds what it names first.
+    [choice] = await bot.core.suggest("query", "essence lin")
+    reply = await bot.say("Ada", f"resources {choice.value}")
+    assert reply.cards[0].title == choice.value == "3Blue1Brown: Essence of linear algebra"

@@ -123,6 +123,33 @@ async def test_autocomplete_suggests_this_servers_cohorts(setup: Setup) -> None:
     assert callback["type"] == 8 and [c["value"] for c in callback["data"]["choices"]] == ["ml-2026"]
 
 
+async def test_resources_autocomplete_offers_searches_from_the_core(setup: Setup) -> None:
+    async def choices(typed: str) -> dict[str, Any]:
+        interaction = await setup.fake.autocomplete("study", "resources", {"query": typed}, focused="query")
+        return await setup.fake.wait_for_callback(interaction)
+
+    # A half-typed phrase completes to the roadmap topic; filters typed so far stay on.
+    k_means = {"name": "k-means clustering", "value": "k-means clustering"}
+    assert await choices("k me") == {"type": 8, "data": {"choices": [k_means]}}
+    docs = await choices("pandas kind:docs")
+    assert [c["value"] for c in docs["data"]["choices"]] == [
+        "pandas kind:docs",
+        "pandas user guide kind:docs",
+        "pandas: Working with missing data kind:docs",
+        "10 minutes to pandas kind:docs",
+    ]
+    # A typo finds what the search finds; an empty box offers the roadmap's topics, 25 at most.
+    typo = await choices("transfomers")
+    assert typo["data"]["choices"][0] == {
+        "name": "Hugging Face Transformers documentation",
+        "value": "Hugging Face Transformers documentation",
+    }
+    assert len((await choices(""))["data"]["choices"]) == 25
+
+    picked = await setup.slash("study", "resources", {"query": typo["data"]["choices"][0]["value"]})
+    assert message_of(picked)["embeds"][0]["title"] == "Hugging Face Transformers documentation"
+
+
 async def test_streak_comes_with_its_heatmap_attached(setup: Setup) -> None:
     await setup.slash("cohort", "create", {"name": "ml"}, permissions=MANAGE_GUILD)
     await setup.slash("study", "join", {"cohort": "ml"}, user_id=setup.member)
