@@ -20,6 +20,10 @@ LATER = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).strftime("%Y-%m-%dT10:0
 
 
 def run_console(tmp_path: Path, script: str, *args: str) -> str:
+    return console_process(tmp_path, script, *args).stdout
+
+
+def console_process(tmp_path: Path, script: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "STUDYBOT_FILES_DIR": str(tmp_path / "files"), "STUDYBOT_LOG_LEVEL": "WARNING"}
     db = f"sqlite+aiosqlite:///{tmp_path}/console.db"
     done = subprocess.run(
@@ -32,7 +36,7 @@ def run_console(tmp_path: Path, script: str, *args: str) -> str:
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    return done.stdout
+    return done
 
 
 def test_a_scripted_session_runs_the_member_and_moderator_flow(tmp_path: Path) -> None:
@@ -46,6 +50,11 @@ def test_a_scripted_session_runs_the_member_and_moderator_flow(tmp_path: Path) -
             "leaderboard all",
             "cohort create evening time=19:00",
             ":mod on",
+            "cohort create evening time=19:00",  # refused: #general hosts the demo
+            ":channel evening",
+            "cohort create evening time=19:00",
+            ":channels",
+            ":channel general",
             "cohort set demo time 08:00",
             "cohort export demo",
             ":user grace",
@@ -54,7 +63,8 @@ def test_a_scripted_session_runs_the_member_and_moderator_flow(tmp_path: Path) -
             "help",  # never reached
         ]
     )
-    out = run_console(tmp_path, script, "--user", "sam")
+    done = console_process(tmp_path, script, "--user", "sam")
+    out = done.stdout
     assert "\x1b[" not in out  # no escape codes when stdin is not a terminal
     assert "new database: demo cohort `demo` created and you joined it" in out
     assert f"🕒 The clock now reads {LATER} (UTC)." in out
@@ -63,6 +73,13 @@ def test_a_scripted_session_runs_the_member_and_moderator_flow(tmp_path: Path) -
     assert "== 🔥 sam: 1 day ==" in out
     assert "is for moderators" in out  # before :mod on
     assert "sam now has moderator rights." in out
+    assert "This channel already hosts cohort `demo`" in out and "🎓 Cohort evening created" in out
+    assert "→ #evening  cohort evening · 19:00 UTC, mon-fri" in out
+    # The jump skipped the demo's days past its catch-up window: logged through the console, marked, on a
+    # line of its own, and not on standard error.
+    skipped = "[log] WARNING bot.posting: skipped the "
+    assert any(line.startswith(skipped) for line in out.splitlines()), out
+    assert "skipped the" not in done.stderr
     assert "⚙️ Cohort demo updated" in out and "08:00 UTC" in out
     assert "demo-members.csv" in out
     assert "You are now Grace." in out and "Grace: 0 days ==" in out  # the demo's Grace, idle 3 days
