@@ -212,3 +212,62 @@ def test_run_imports_only_the_configured_platforms_libraries(
     tmp_path: Path, env: dict[str, str], served: list[str], loaded: list[str]
 ) -> None:
     assert imports_of(tmp_path, "run", **env) == {"code": 0, "served": served, "loaded": loaded}
+
+
+def test_content_check_refuses_an_empty_pack(tmp_path: Path) -> None:
+    empty, misnamed = tmp_path / "empty", tmp_path / "misnamed"
+    empty.mkdir()
+    (misnamed / "challenge").mkdir(parents=True)  # not challenges/: the loader never looks there
+    (misnamed / "stages.yml").write_text("stages: []\n")
+    done = studybot("content", "check", str(empty), str(misnamed))
+    assert done.returncode == 1
+    for pack in (empty, misnamed):
+        assert f"{pack}: this pack would be refused:\n  {pack}: an empty pack: no entries in " in done.stderr
+
+
+def test_content_check_reports_every_problem_of_a_badly_named_pack_at_once(tmp_path: Path) -> None:
+    pack = tmp_path / "Our Club"
+    (pack / "challenges").mkdir(parents=True)
+    (pack / "challenges" / "extra.yaml").write_text(
+        yaml.safe_dump({"challenges": [{"id": "q1", "type": "quiz", "stage": "python", "topic": "numpy"}]})
+    )
+    (pack / "stages.yaml").write_text("stages: [\n")
+    done = studybot("content", "check", str(pack))
+    assert done.returncode == 1
+    report = done.stderr.split("this pack would be refused:\n", 1)[1]
+    lines = report.splitlines()
+    assert lines[0] == (
+        f"  {pack}: a pack's directory name must be 1 to 20 lowercase letters, digits, '-' or '_' (its ids "
+        "are prefixed with it, and every id must fit in a button); rename it"
+    )
+    # The files' own problems in the same report, not after the rename.
+    assert "  stages.yaml: cannot read: while parsing a flow node" in lines
+    assert "  extra.yaml: q1: `question` must be a non-empty string, not empty" in lines
+    assert "  extra.yaml: q1: `answer` must be a letter A-D, not empty" in lines
+    # A YAML error's own further lines are indented under it, so every problem starts a line of its own.
+    yaml_error = lines.index("  stages.yaml: cannot read: while parsing a flow node")
+    assert lines[yaml_error + 1].startswith("      ")
+
+
+def test_content_check_reports_a_duplicate_named_packs_own_problems(tmp_path: Path) -> None:
+    first, second = tmp_path / "a" / "club", tmp_path / "b" / "club"
+    for pack, answer in ((first, "A"), (second, "F")):
+        (pack / "challenges").mkdir(parents=True)
+        quiz = {
+            "id": "q1",
+            "type": "quiz",
+            "stage": "python",
+            "topic": "numpy",
+            "difficulty": 1,
+            "question": "Q?",
+            "options": ["a", "b", "c", "d"],
+            "answer": answer,
+            "explanation": "why",
+            "resources": ["numpy-user-guide"],
+        }
+        (pack / "challenges" / "extra.yaml").write_text(yaml.safe_dump({"challenges": [quiz]}))
+    done = studybot("content", "check", str(first), str(second))
+    assert done.returncode == 1
+    assert f"  {second}: a pack named 'club' is already loaded from {first}; rename one" in done.stderr
+    assert "  extra.yaml: q1: `answer` 'F' is out of range (A-D)" in done.stderr
+    assert "duplicate challenge id" not in done.stderr
