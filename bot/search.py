@@ -4,17 +4,22 @@ Text is read as words, lowercased, lightly stemmed (plural "s") and with British
 American; two words written next to each other with only a space, hyphen, slash, underscore or dot between
 them are also read as one phrase ("k means", "k-means" and "kmeans" -> "kmean"; "scikit-learn" ->
 "scikitlearn"), so spacing and hyphens do not matter. Each indexed word keeps the form it was written in,
-which is what a member is shown. A query reads its words in order and takes two of them as a phrase when
-the resources hold that phrase (then "k means" finds k-means, not every "mean" and every "k"); any other
-word is looked up exactly, then through the synonym table, then as a near-miss typo (optimal string
-alignment distance 1, or 2 for long words, found through a table of deletions; only the nearest words
-count, so "transfomers" is "transformers" and never "transfer"), then as the prefix of a longer word.
-Results far below the best one are left out rather than padded in.
+which is what a member is shown ("MLOps", "scikit-learn"). A query takes two neighbouring words as a phrase
+when the resources hold that phrase: a resource with the phrase ranks first, one with both words apart
+counts half, and "k means" no longer finds every "mean" and every "k". Any other word is looked up
+exactly, then through the synonym table, then as a near-miss typo (optimal string alignment distance 1, or
+2 for long words, found through a table of deletions; only the nearest words count, so "transfomers" is
+"transformers" and never "transfer"), then as the prefix of a longer word. Results far below the best one
+are left out rather than padded in, and each says which parts of the query it does not match.
+
+Autocomplete offers stages, topics, resources and kinds by prefix, and for a search the topic and resource
+titles that complete what has been typed (or, for a typo, what the search finds).
 
 Every step is bounded whatever a member types or a pack holds: a query is at most MAX_QUERY_CHARS (the
 `resources` command refuses longer ones) and only its first MAX_QUERY_WORDS words count; typo and prefix
 expansion skip a word longer than any word they could find; the deletion table holds words up to
-MAX_TYPO_WORD_CHARS only; autocomplete ignores a prefix longer than MAX_PREFIX_CHARS.
+MAX_TYPO_WORD_CHARS only; autocomplete ignores a prefix longer than MAX_PREFIX_CHARS and narrows a search
+by its first MAX_SUGGEST_WORDS words.
 """
 
 from __future__ import annotations
@@ -32,13 +37,14 @@ from bot.content import RESOURCE_KINDS, Catalog, Resource
 # ASCII only: IGNORECASE alone would also match the Kelvin sign and the long s.
 _WORD = re.compile(r"[a-z0-9+#]+", re.IGNORECASE | re.ASCII)
 # What may stand between two words for them to read as one phrase too: "k means", "k-means", "CI/CD",
-# "scipy.stats". A stop word or any other punctuation between them breaks the phrase.
-_JOIN = re.compile(r"\s*[-_/]\s*|\s+|\.")
+# "scipy.stats". A stop word, a line break or any other punctuation between them breaks the phrase; a few
+# spaces at most, so a phrase shown to a member is never mostly blanks.
+_JOIN = re.compile(r"[ \t]{0,3}[-_/][ \t]{0,3}|[ \t]{1,3}|\.")
 # Words that say nothing about what someone is looking for ("how do transformers work").
 STOP = frozenset(
     (
         "a an and are for from how i in is it me of on or the to what with about best good some "
-        "do does can should which why when where who you your my we want need"
+        "do does can should which why when where who you your my we want need use using work works"
     ).split()
 )
 SPELLING = {
@@ -596,6 +602,10 @@ class Suggester:
                         self._searchable(t.title).add(r)
         for r in resources:
             self._searchable(r.title).add(r)
+        # Every word of those titles, sorted, with the title it is in: the titles with a word starting with
+        # a prefix are one bisection and a run of neighbours away, not a pass over every title per keystroke.
+        self.titles = list(self.searches)
+        self.title_words = sorted({(w, i) for i, t in enumerate(self.titles) for w in self.searches[t].words})
         self.stages = {s.id for s in catalog.stages}
         self.search = catalog.index("search", ResourceSearch)
 
@@ -607,6 +617,15 @@ class Suggester:
             if value in known and value not in where:
                 return False
         return True
+
+    def _starting(self, prefix: str) -> set[int]:
+        """The titles (by position) with a word starting with `prefix`."""
+        out = set()
+        at = bisect.bisect_left(self.title_words, (prefix,))
+        while at < len(self.title_words) and self.title_words[at][0].startswith(prefix):
+            out.add(self.title_words[at][1])
+            at += 1
+        return out
 
     def _searchable(self, title: str) -> Searchable:
         return self.searches.setdefault(title, Searchable(tuple(_WORD.findall(title.lower()))))
@@ -643,10 +662,11 @@ class Suggester:
         rest, filters = split_filters(typed)
         said = " ".join(rest)
         wanted = list(dict.fromkeys(w.lower() for w in _WORD.findall(said)))[:MAX_SUGGEST_WORDS]
+        having = set(range(len(self.titles)))
+        for word in wanted:
+            having &= self._starting(word)
         titles = [
-            title
-            for title, found in self.searches.items()
-            if self._fits(found, filters) and all(any(k.startswith(w) for k in found.words) for w in wanted)
+            self.titles[i] for i in sorted(having) if self._fits(self.searches[self.titles[i]], filters)
         ]
         if not titles:
             titles = [h.resource.title for h in self.search.search(said)]
