@@ -54,10 +54,9 @@ def test_run_without_a_platform_says_what_to_do(tmp_path: Path) -> None:
     assert done.returncode == 2 and "studybot console" in done.stderr
 
 
-def test_content_check_validates_community_packs_from_the_environment(tmp_path: Path) -> None:
-    pack = tmp_path / "ourclub"
-    (pack / "challenges").mkdir(parents=True)
-    quiz = {
+def a_quiz(**changes: object) -> dict[str, object]:
+    """A valid community quiz on a built-in topic, citing a built-in resource."""
+    quiz: dict[str, object] = {
         "id": "q1",
         "type": "quiz",
         "stage": "python",
@@ -69,7 +68,17 @@ def test_content_check_validates_community_packs_from_the_environment(tmp_path: 
         "explanation": "why",
         "resources": ["numpy-user-guide"],
     }
-    (pack / "challenges" / "extra.yaml").write_text(yaml.safe_dump({"challenges": [quiz]}))
+    return {**quiz, **changes}
+
+
+def write_challenges(pack: Path, *challenges: dict[str, object]) -> None:
+    (pack / "challenges").mkdir(parents=True, exist_ok=True)
+    (pack / "challenges" / "extra.yaml").write_text(yaml.safe_dump({"challenges": list(challenges)}))
+
+
+def test_content_check_validates_community_packs_from_the_environment(tmp_path: Path) -> None:
+    pack = tmp_path / "ourclub"
+    write_challenges(pack, a_quiz())
     env = {**os.environ, "STUDYBOT_CONTENT_DIRS": str(pack)}
     done = subprocess.run(
         [sys.executable, "-m", "bot.cli", "content", "check"],
@@ -84,8 +93,7 @@ def test_content_check_validates_community_packs_from_the_environment(tmp_path: 
         return int(re.search(r"(\d+) challenges\.", out).group(1))  # type: ignore[union-attr]
 
     assert challenges(done.stdout) == challenges(studybot("content", "check").stdout) + 1
-    quiz["resources"] = ["no-such-thing"]
-    (pack / "challenges" / "extra.yaml").write_text(yaml.safe_dump({"challenges": [quiz]}))
+    write_challenges(pack, a_quiz(resources=["no-such-thing"]))
     bad = subprocess.run(
         [sys.executable, "-m", "bot.cli", "content", "check"],
         capture_output=True,
@@ -252,20 +260,7 @@ def test_content_check_reports_every_problem_of_a_badly_named_pack_at_once(tmp_p
 def test_content_check_reports_a_duplicate_named_packs_own_problems(tmp_path: Path) -> None:
     first, second = tmp_path / "a" / "club", tmp_path / "b" / "club"
     for pack, answer in ((first, "A"), (second, "F")):
-        (pack / "challenges").mkdir(parents=True)
-        quiz = {
-            "id": "q1",
-            "type": "quiz",
-            "stage": "python",
-            "topic": "numpy",
-            "difficulty": 1,
-            "question": "Q?",
-            "options": ["a", "b", "c", "d"],
-            "answer": answer,
-            "explanation": "why",
-            "resources": ["numpy-user-guide"],
-        }
-        (pack / "challenges" / "extra.yaml").write_text(yaml.safe_dump({"challenges": [quiz]}))
+        write_challenges(pack, a_quiz(answer=answer))
     done = studybot("content", "check", str(first), str(second))
     assert done.returncode == 1
     assert f"  {second}: a pack named 'club' is already loaded from {first}; rename one" in done.stderr
