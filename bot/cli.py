@@ -12,6 +12,7 @@ import errno
 import gc
 import getpass
 import logging
+import os
 import re
 import sys
 import tempfile
@@ -170,7 +171,8 @@ def _unreachable(exc: PlatformUnreachable, settings: Settings, port: int | None)
     """The line for a platform studybot could not reach at start, naming the setting to check."""
     error = exc.error
     if exc.platform == "slack" and port is not None and error.errno in _PORT_ERRORS:
-        return f"--port {port}: cannot listen there ({error.strerror}); choose another port."
+        # asyncio's own strerror repeats the address: the system's words for the errno are enough.
+        return f"--port {port}: cannot listen there ({os.strerror(error.errno)}); choose another port."
     reason = error.strerror or str(error) or "timed out"
     if exc.platform == "discord":
         return (

@@ -6,6 +6,7 @@ says what to do (no traceback, no library warning), and with --debug, where the 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import socket
@@ -21,6 +22,8 @@ from sqlalchemy import make_url
 
 from bot.settings import Settings, with_password
 from tests.conftest import _postgres_or_skip
+from tests.fakes.loadgen import BotProcess
+from tests.fakes.slack import FakeSlack
 
 # A password with every character a URL gives a meaning to.
 NASTY_PASSWORD = "p@ss:w/rd%41?#[x]"
@@ -293,3 +296,18 @@ def test_a_file_the_console_cannot_save_does_not_end_the_session(tmp_path: Path)
     assert "sam: 0 days" in done.stdout  # the streak itself is still shown
     assert "🥇 Ada: " in done.stdout  # and the next command runs
     assert "Traceback" not in done.stdout + done.stderr
+
+
+async def test_a_slack_http_port_in_use_gets_one_line_naming_the_option(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        async with FakeSlack() as fake:
+            bot = BotProcess(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'studybot.db'}", fake)
+            proc = await bot.spawn(port, asyncio.subprocess.PIPE, asyncio.subprocess.PIPE)
+            _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 2, err
+    assert err.decode().splitlines() == [
+        f"studybot run: --port {port}: cannot listen there (Address already in use); choose another port."
+    ]
