@@ -8,6 +8,7 @@ from collections import Counter
 from enum import Enum
 from typing import Any
 
+from bot.calendar import Calendar
 from bot.clock import format_duration, local_date, local_now
 from bot.commands import REGISTRY, Arg, ArgKind, UserError
 from bot.content import LETTERS, Catalog, Challenge
@@ -266,7 +267,7 @@ async def answer(ctx: Context, args: dict[str, Any]) -> Reply:
     back = recorded.card.due
     title = "✅ Correct!" if correct else f"❌ Not quite: the answer is {ch.answer}"
     body = verbatim(f"{ch.answer_text()}\n\n{ch.explanation}")
-    summary = streak_line(recorded, day)
+    summary = streak_line(recorded, day, ctx.calendar(cohort))
     footer = f"+{points} points · {summary} · back in your /study review on {back:%a %d %b}"
     card = Card(title, body, footer=footer, style=Style.SUCCESS if correct else Style.DANGER)
     return Reply(cards=(card,), ephemeral=True)
@@ -299,7 +300,7 @@ async def done(ctx: Context, args: dict[str, Any]) -> Reply:
         recorded = await ctx.core.store.record_activity(activity)
     except Conflict:
         raise UserError(f"You already checked in on {day:%a %d %b}. See you tomorrow!") from None
-    summary = streak_line(recorded, day)
+    summary = streak_line(recorded, day, ctx.calendar(cohort))
     noted = f"\nNoted: {verbatim(note)}" if note else ""
     return Reply(
         cards=(
@@ -314,9 +315,9 @@ async def done(ctx: Context, args: dict[str, Any]) -> Reply:
     )
 
 
-def streak_line(recorded: Recorded, today: dt.date) -> str:
+def streak_line(recorded: Recorded, today: dt.date, calendar: Calendar) -> str:
     """One line on the member's streak after recording an activity, `today` in their local time."""
-    s = summarize(recorded.active, recorded.excused, today)
+    s = summarize(recorded.active, recorded.excused, today, calendar)
     flame = "🔥 " if s.current else ""
     extra = " · today done" if s.today is DayStatus.DONE else ""
     return f"{flame}streak {plural(s.current, 'day')}{extra}"

@@ -10,8 +10,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import aclosing
-from typing import Any
+from typing import Any, cast
 
+from bot.calendar import Calendar, paused_from, resumed_on, with_weekdays
 from bot.clock import local_date
 from bot.commands import REGISTRY, Arg, ArgKind, UserError, convert, parse_time
 from bot.context import Context
@@ -237,7 +238,15 @@ async def set_field(ctx: Context, args: dict[str, Any]) -> Reply:
     else:
         changes = {_COLUMNS[what]: value}
     try:
-        updated = await ctx.core.store.update_cohort(cohort.id, **changes)
+        if what == "days":
+            # Past days keep the weekdays of their time: the change holds from today (the cohort's date) on.
+            today = local_date(ctx.now, cohort.timezone)
+            days = cast(frozenset[int], value)
+            updated = await ctx.core.store.change_cohort(
+                cohort.id, lambda now: {"weekdays": days, "history": with_weekdays(now, days, today)}
+            )
+        else:
+            updated = await ctx.core.store.update_cohort(cohort.id, **changes)
     except Conflict:
         raise UserError(f"A cohort called `{value}` already exists here; pick another name.") from None
     await ctx.core.cohort_changed(updated)
@@ -248,7 +257,12 @@ async def _set_paused(ctx: Context, name: str, paused: bool) -> Reply:
     cohort = await _cohort(ctx, name)
     if cohort.paused == paused:
         return Reply(text=f"`{cohort.name}` is already {'paused' if paused else 'running'}.", ephemeral=True)
-    updated = await ctx.core.store.update_cohort(cohort.id, paused=paused)
+    # From today (the cohort's date): a pause makes today a rest day, a resume makes it a posting day again.
+    today = local_date(ctx.now, cohort.timezone)
+    updated = await ctx.core.store.change_cohort(
+        cohort.id,
+        lambda now: {"paused": paused, "history": (paused_from if paused else resumed_on)(now, today)},
+    )
     await ctx.core.cohort_changed(updated)
     verb = "⏸️ paused: no posts until it is resumed" if paused else "▶️ resumed"
     return Reply(cards=(_cohort_card(ctx, f"Cohort {updated.name} {verb}", updated),))
@@ -418,7 +432,8 @@ def _members_csv(
     out.write([MEMBERS_HEADER])
     for m in sorted(members, key=lambda m: m.name.casefold()):
         active, excused = days.get(m.id, _NO_DAYS)
-        s = summarize(active, excused, local_date(now, m.timezone or cohort.timezone))
+        today = local_date(now, m.timezone or cohort.timezone)
+        s = summarize(active, excused, today, Calendar.of(cohort, m.breaks))
         sc = scores.get(m.id)
         out.write(
             [

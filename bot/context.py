@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bot.calendar import Calendar
 from bot.clock import local_date
 from bot.commands import UserError
 from bot.dayguard import hop_problem
@@ -35,6 +36,10 @@ class Context:
 
     def member_today(self, cohort: Cohort, member: Member | None = None) -> dt.date:
         return local_date(self.now, self.member_timezone(cohort, member))
+
+    def calendar(self, cohort: Cohort, member: Member | None = None) -> Calendar:
+        """The posting days that decide a member's streak in the cohort: its calendar less their breaks."""
+        return Calendar.of(cohort, (member or self.member).breaks)
 
     def in_this_workspace(self, cohort: Cohort) -> bool:
         """Whether `cohort` belongs to the caller's platform and workspace (ids from outside may not)."""

@@ -36,6 +36,7 @@ def _load_commands() -> None:
         membership,
         progress,
         reminders,
+        restdays,
         review,
         roadmap,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncGenerator, Collection, Sequence
+from collections.abc import AsyncGenerator, Callable, Collection, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Protocol
 
@@ -12,6 +12,7 @@ from bot.types import (
     CardChange,
     Cohort,
     ConversationRef,
+    DaySpan,
     Excusal,
     Member,
     Post,
@@ -88,6 +89,10 @@ class Store(Protocol):
 
     async def set_member_timezone(self, member_id: int, timezone: str) -> Member: ...
 
+    async def set_breaks(self, member_id: int, breaks: tuple[DaySpan, ...]) -> Member:
+        """Replace the member's breaks (oldest first)."""
+        ...
+
     async def get_member(self, member_id: int) -> Member | None: ...
 
     async def is_moderator(self, platform: str, workspace_id: str, user_id: str) -> bool: ...
@@ -115,6 +120,11 @@ class Store(Protocol):
         ...
 
     async def update_cohort(self, cohort_id: int, **changes: object) -> Cohort: ...
+
+    async def change_cohort(self, cohort_id: int, change: Callable[[Cohort], dict[str, object]]) -> Cohort:
+        """Apply the changes `change` decides from the cohort as it is now, in one transaction; an exception
+        from `change` changes nothing and propagates."""
+        ...
 
     async def get_cohort(self, cohort_id: int) -> Cohort | None: ...
 

@@ -9,7 +9,7 @@ from bot.context import Context
 from bot.heatmap import HEATMAPS, WEEKS, render_heatmap
 from bot.members import find_member
 from bot.replies import plural
-from bot.streaks import MAX_FREEZES, DayStatus, summarize
+from bot.streaks import MAX_FREEZES, DayStatus, StreakSummary, summarize
 from bot.types import Card, Field, Image, Reply, Style
 from bot.untrusted import verbatim
 
@@ -19,6 +19,20 @@ STATUS_TEXT = {
     DayStatus.AT_RISK: "⚠️ at risk: answer or check in today to keep it",
     DayStatus.NONE: "not started: answer today's challenge to begin",
 }
+
+
+def status_line(s: StreakSummary, rest: str | None, ever_active: bool) -> str:
+    """Today's status in words: a rest day says why, and a streak that broke says when, not "not started"."""
+    if s.today is DayStatus.REST:
+        reason = f" ({rest})" if rest else ""
+        return f"🌙 rest day{reason}: nothing is at risk today; anything you do still counts"
+    if s.today is DayStatus.NONE and ever_active:
+        broke = f"broke on {s.broke_on:%a %d %b} (a posting day with no activity)" if s.broke_on else "ended"
+        return (
+            f"💤 the last streak {broke}; the longest was {plural(s.longest, 'day')}. "
+            "Answer today's challenge to start again"
+        )
+    return STATUS_TEXT[s.today]
 
 
 @REGISTRY.command(
@@ -35,11 +49,12 @@ async def streak(ctx: Context, args: dict[str, Any]) -> Reply:
         member = await find_member(ctx.core.store, ctx.conversation, args["member"], cohort.id)
     active, excused = await ctx.core.store.member_days(cohort.id, member.id)
     today = ctx.member_today(cohort, member)
-    s = summarize(active, excused, today)
+    calendar = ctx.calendar(cohort, member)
+    s = summarize(active, excused, today, calendar)
     flame = "🔥" if s.current else "🌱"
     card = Card(
         f"{flame} {verbatim(member.name)}: {plural(s.current, 'day')}",
-        STATUS_TEXT[s.today],
+        status_line(s, calendar.rest_reason(today), bool(active)),
         (
             Field("Current", plural(s.current, "day"), inline=True),
             Field("Longest", plural(s.longest, "day"), inline=True),

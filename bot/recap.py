@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 
+from bot.calendar import Calendar
 from bot.core import Core
 from bot.ports import ChatPlatform
 from bot.ranking import placings
@@ -79,7 +80,7 @@ async def build_recap(core: Core, cohort: Cohort, day: dt.date) -> Reply | None:
     )
     days = await core.store.cohort_days(cohort.id)
     # A streak fold per member of a big cohort is CPU work: on a thread, not the event loop.
-    shown = await asyncio.to_thread(_longest_running, members, days, day)
+    shown = await asyncio.to_thread(_longest_running, cohort, members, days, day)
     del days  # a year of every member's days: not held while the chart is drawn
     streak_text = ", ".join(f"{verbatim(name)} 🔥{n}" for n, name in shown) or "none running yet"
     counts = [len(active_on[d]) for d in week]
@@ -100,13 +101,14 @@ async def build_recap(core: Core, cohort: Cohort, day: dt.date) -> Reply | None:
 
 
 def _longest_running(
+    cohort: Cohort,
     members: list[Member], days: Mapping[int, tuple[AbstractSet[dt.date], AbstractSet[dt.date]]], day: dt.date
 ) -> list[tuple[int, str]]:
     """The longest current streaks as of `day` (days, name), longest first, ties by name."""
     streaks = []
     for m in members:
         act, exc = days.get(m.id, _NO_DAYS)
-        current = summarize(act, exc, day).current
+        current = summarize(act, exc, day, Calendar.of(cohort, m.breaks)).current
         if current:
             streaks.append((current, m.name))
     streaks.sort(key=lambda s: (-s[0], s[1].casefold()))

@@ -15,6 +15,7 @@ from collections.abc import Collection, Mapping
 from collections.abc import Set as AbstractSet
 from typing import Any
 
+from bot.calendar import Calendar
 from bot.clock import local_now
 from bot.commands import REGISTRY, Arg, ArgKind, UserError, parse_time
 from bot.context import Context
@@ -147,7 +148,7 @@ def _at_risk(due: list[Due], days: Mapping[tuple[int, int], Days]) -> list[list[
         risk = []
         for cohort in cohorts:
             active, excused = days[(cohort.id, member.id)]
-            streak = summarize(active, excused, day)
+            streak = summarize(active, excused, day, Calendar.of(cohort, member.breaks))
             if streak.today is DayStatus.AT_RISK:
                 risk.append((cohort.name, streak.current))
         out.append(risk)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from bot.calendar import Calendar
 from bot.commands import format_days
 from bot.types import Cohort
 
@@ -16,8 +16,14 @@ MAX_GAP_MINUTES = 25 * 60
 
 
 def is_scheduled(cohort: Cohort, day: dt.date) -> bool:
-    """Whether the cohort posts on this local date (ignoring pauses)."""
-    return day >= cohort.start_date and day.weekday() in cohort.weekdays
+    """Whether this local date is a posting day by the cohort's calendar (weekdays, pauses, holidays)."""
+    return Calendar.of(cohort).is_posting_day(day)
+
+
+def _reached(cohort: Cohort, now: dt.datetime, day: dt.date) -> bool:
+    """Whether the wall clock in the cohort's zone shows `day` at or after its post time at `now`."""
+    local = now.astimezone(ZoneInfo(cohort.timezone))
+    return local.date() == day and local.time().replace(tzinfo=None) >= cohort.post_time
 
 
 def is_due(cohort: Cohort, now: dt.datetime) -> dt.date | None:
@@ -26,10 +32,10 @@ def is_due(cohort: Cohort, now: dt.datetime) -> dt.date | None:
     Comparing wall-clock times (not instants) makes a post at 02:30 on a spring-forward day go out at the
     first valid local time after it, and only once on an autumn day that repeats 01:30.
     """
-    local = now.astimezone(ZoneInfo(cohort.timezone))
-    if cohort.paused or not is_scheduled(cohort, local.date()):
+    day = now.astimezone(ZoneInfo(cohort.timezone)).date()
+    if cohort.paused or not is_scheduled(cohort, day):
         return None
-    return local.date() if local.time().replace(tzinfo=None) >= cohort.post_time else None
+    return day if _reached(cohort, now, day) else None
 
 
 def due_instant(cohort: Cohort, day: dt.date) -> dt.datetime | None:
@@ -47,9 +53,8 @@ def due_instant(cohort: Cohort, day: dt.date) -> dt.datetime | None:
             return instant
         # In a gap: walk from just before it to the moment the wall clock passes the post time.
         instant = local.replace(fold=1).astimezone(dt.UTC).replace(second=0, microsecond=0)
-        unpaused = dataclasses.replace(cohort, paused=False)
         for _ in range(MAX_GAP_MINUTES):
-            if is_due(unpaused, instant) == day:
+            if _reached(cohort, instant, day):
                 return instant
             instant += dt.timedelta(minutes=1)
     except OverflowError:
@@ -85,13 +90,17 @@ def next_post(cohort: Cohort, now: dt.datetime) -> dt.datetime | None:
     if cohort.paused or not cohort.weekdays:
         return None
     tz = ZoneInfo(cohort.timezone)
+    calendar = Calendar.of(cohort)
     try:
-        day = max(now.astimezone(tz).date(), cohort.start_date)
-        for _ in range(8):
-            if is_scheduled(cohort, day):
-                at = due_instant(cohort, day)
-                if at is not None and at > now:
-                    return at.astimezone(tz)
+        day: dt.date | None = now.astimezone(tz).date()
+        # Today's post may have gone already, and a day a zone skips whole has no instant: a few tries.
+        for _ in range(3):
+            day = calendar.next_posting_day(day) if day is not None else None
+            if day is None:
+                return None
+            at = due_instant(cohort, day)
+            if at is not None and at > now:
+                return at.astimezone(tz)
             day += ONE_DAY
     except OverflowError:
         pass

@@ -125,6 +125,34 @@ class Reply:
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
+class SpanKind(StrEnum):
+    PAUSE = "pause"  # a moderator paused the cohort
+    HOLIDAY = "holiday"  # a moderator declared holidays
+    BREAK = "break"  # a member took a break
+
+
+@dataclass(frozen=True)
+class DaySpan:
+    """A run of local dates that are rest days: `last` is inclusive, None while a pause is not resumed."""
+
+    first: dt.date
+    last: dt.date | None
+    kind: SpanKind
+    label: str = ""
+
+    def covers(self, day: dt.date) -> bool:
+        return self.first <= day and (self.last is None or day <= self.last)
+
+
+@dataclass(frozen=True)
+class CalendarHistory:
+    """What a cohort's calendar was on past days: each change of posting weekdays from the date it took
+    effect (none recorded: the cohort's weekdays always held), and its pauses and holidays."""
+
+    eras: tuple[tuple[dt.date, frozenset[int]], ...] = ()
+    spans: tuple[DaySpan, ...] = ()
+
+
 @dataclass(frozen=True)
 class Cohort:
     """A study group living in one channel, posting a challenge on its weekdays at its local time."""
@@ -145,6 +173,8 @@ class Cohort:
     stage_since: dt.date | None = None
     # How late a missed post may still go out (after a restart); later ones are skipped.
     catchup_minutes: int = 360
+    # Past weekday changes, pauses and holidays: the calendar each past day is judged by.
+    history: CalendarHistory = CalendarHistory()
 
     @property
     def conversation(self) -> ConversationRef:
@@ -161,6 +191,8 @@ class Member:
     name: str
     timezone: str | None
     remind_at: dt.time | None = None
+    # The member's own breaks (rest days for their streaks), oldest first.
+    breaks: tuple[DaySpan, ...] = ()
 
 
 class ActivityKind(StrEnum):

@@ -38,9 +38,11 @@ from bot.ports import Conflict
 from bot.types import (
     Activity,
     ActivityKind,
+    CalendarHistory,
     CardChange,
     Cohort,
     ConversationRef,
+    DaySpan,
     Excusal,
     Member,
     Post,
@@ -49,6 +51,7 @@ from bot.types import (
     ScoreRow,
     Standing,
 )
+from storage.calendars import breaks_from, breaks_text, history_from, history_text
 from storage.engine import POOL_SIZE, is_sqlite, make_engine, upgrade
 from storage.leader import PostgresLeaderLock, SqliteFileLock
 from storage.points import PERIODS, bucket_start, points_t, rebuild_points
@@ -299,7 +302,24 @@ def _cohort(row: Any) -> Cohort:
         stage_id=row.stage_id,
         stage_since=row.stage_since,
         catchup_minutes=row.catchup_minutes,
+        history=history_from(row.calendar),
     )
+
+
+def _cohort_values(changes: dict[str, object]) -> dict[str, object]:
+    """A cohort's changes as column values: weekdays and the calendar history as their stored text."""
+    values = dict(changes)
+    if "history" in values:
+        history = values.pop("history")
+        if not isinstance(history, CalendarHistory):
+            raise TypeError("history must be a CalendarHistory")
+        values["calendar"] = history_text(history)
+    if "weekdays" in values:
+        days = values["weekdays"]
+        if not isinstance(days, frozenset):
+            raise TypeError("weekdays must be a frozenset of weekday numbers")
+        values["weekdays"] = ",".join(str(d) for d in sorted(days))
+    return values
 
 
 class _Prefixed:
@@ -315,7 +335,9 @@ class _Prefixed:
 
 
 def _member(row: Any) -> Member:
-    return Member(row.id, row.platform, row.user_id, row.name, row.timezone, row.remind_at)
+    return Member(
+        row.id, row.platform, row.user_id, row.name, row.timezone, row.remind_at, breaks_from(row.breaks)
+    )
 
 
 def _score_row(row: Any) -> ScoreRow:
@@ -652,6 +674,9 @@ class SqlStore:
         write = update(member_t).where(member_t.c.id == member_id).values(**values)
         return _member(await self._change_and_read(write, select(member_t).where(member_t.c.id == member_id)))
 
+    async def set_breaks(self, member_id: int, breaks: tuple[DaySpan, ...]) -> Member:
+        return await self._update_member(member_id, breaks=breaks_text(breaks))
+
     async def get_member(self, member_id: int) -> Member | None:
         row = await self._row(MEMBER_BY_ID, id=member_id)
         return _member(row) if row else None
@@ -718,11 +743,7 @@ class SqlStore:
             raise Conflict(name) from None
 
     async def update_cohort(self, cohort_id: int, **changes: object) -> Cohort:
-        if "weekdays" in changes:
-            days = changes["weekdays"]
-            if not isinstance(days, frozenset):
-                raise TypeError("weekdays must be a frozenset of weekday numbers")
-            changes["weekdays"] = ",".join(str(d) for d in sorted(days))
+        changes = _cohort_values(changes)
         write = update(cohort_t).where(cohort_t.c.id == cohort_id).values(**changes)
         try:
             return _cohort(
@@ -730,6 +751,25 @@ class SqlStore:
             )
         except IntegrityError:
             raise Conflict(str(changes)) from None
+
+    async def change_cohort(self, cohort_id: int, change: Callable[[Cohort], dict[str, object]]) -> Cohort:
+        """Read the cohort, apply the changes `change` decides from it, and return the result, in one
+        transaction (the row locked on PostgreSQL), so two moderators' changes never undo each other.
+
+        An exception from `change` changes nothing and propagates.
+        """
+        read = select(cohort_t).where(cohort_t.c.id == cohort_id)
+
+        def op(conn: Connection) -> Cohort:
+            row = conn.execute(read if self._sqlite else read.with_for_update()).one()
+            changes = _cohort_values(change(_cohort(row)))
+            conn.execute(update(cohort_t).where(cohort_t.c.id == cohort_id).values(**changes))
+            return _cohort(conn.execute(read).one())
+
+        try:
+            return await self._tx(op)
+        except IntegrityError:
+            raise Conflict("cohort change") from None
 
     async def get_cohort(self, cohort_id: int) -> Cohort | None:
         row = await self._row(COHORT_BY_ID, id=cohort_id)

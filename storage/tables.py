@@ -22,6 +22,7 @@ class MemberRow(SQLModel, table=True):
     name: str = Field(max_length=100)
     timezone: str | None = Field(default=None, max_length=64)
     remind_at: dt.time | None = None  # local time of the daily streak reminder; None means off
+    breaks: str | None = None  # JSON: the member's breaks (storage/calendars.py)
 
 
 class ModeratorRow(SQLModel, table=True):
@@ -55,6 +56,7 @@ class CohortRow(SQLModel, table=True):
     stage_id: str | None = Field(default=None, max_length=100)
     stage_since: dt.date | None = None
     catchup_minutes: int = Field(default=360, sa_column_kwargs={"server_default": "360"})
+    calendar: str | None = None  # JSON: past weekday changes, pauses and holidays (storage/calendars.py)
 
 
 class EnrolmentRow(SQLModel, table=True):
