@@ -8,6 +8,7 @@ import contextlib
 import datetime as dt
 import logging
 import re
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
@@ -391,7 +392,10 @@ class ConsoleSession:
                 if self.interactive:
                     self.screen.prompt = self.prompt
                     try:
-                        line = await asyncio.to_thread(input, self.prompt)
+                        line = await _read_line(self.prompt)
+                    except asyncio.CancelledError:  # Ctrl-C at the prompt: leave, as Ctrl-D does
+                        _uncancel()
+                        break
                     finally:
                         self.screen.prompt = None
                 else:
@@ -402,6 +406,40 @@ class ConsoleSession:
                 break
             if not await self.handle(line, echo=not self.interactive):
                 break
+
+
+async def _read_line(prompt: str) -> str:
+    """`input(prompt)` in a daemon thread of its own, so that Ctrl-C leaves at once: a thread of the
+    default executor would hold the process at exit until Enter was pressed."""
+    loop = asyncio.get_running_loop()
+    line: asyncio.Future[str] = loop.create_future()
+
+    def settle(text: str, error: BaseException | None) -> None:
+        if line.done():  # given up on (Ctrl-C)
+            return
+        if error is not None:
+            line.set_exception(error)
+        else:
+            line.set_result(text)
+
+    def read() -> None:
+        text, error = "", None
+        try:
+            text = input(prompt)
+        except BaseException as exc:  # EOFError (Ctrl-D) and the rest go to the reader
+            error = exc
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: no one is reading any more
+            loop.call_soon_threadsafe(settle, text, error)
+
+    threading.Thread(target=read, name="console-input", daemon=True).start()
+    return await line
+
+
+def _uncancel() -> None:
+    """The session caught the cancellation Ctrl-C sent: the task goes on, no longer being cancelled."""
+    task = asyncio.current_task()
+    if task is not None:
+        task.uncancel()
 
 
 def _typed_so_far() -> str:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import pty
+import select
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -149,3 +153,47 @@ def test_plain_rendering_shows_cards_fields_buttons_and_files() -> None:
         "Buttons: [1] A  [2] B  (press with :click N)",
         "Saved files/a.png",
     ]
+
+
+def _read_until(fd: int, wanted: bytes, seconds: float) -> bytes:
+    """Read the terminal until `wanted` shows (or it closes, or time is up)."""
+    seen = b""
+    deadline = time.monotonic() + seconds
+    while wanted not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # the console closed the terminal: it ended
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_at_a_terminal_the_prompt_shows_the_channel_and_ctrl_c_leaves_at_once(tmp_path: Path) -> None:
+    env = {**os.environ, "STUDYBOT_FILES_DIR": str(tmp_path / "files"), "STUDYBOT_LOG_LEVEL": "WARNING"}
+    db = f"sqlite+aiosqlite:///{tmp_path}/console.db"
+    terminal, console_side = pty.openpty()
+    console = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "console", "--db", db, "--user", "sam"],
+        stdin=console_side,
+        stdout=console_side,
+        stderr=console_side,
+        cwd=tmp_path,
+        env=env,
+    )
+    os.close(console_side)
+    try:
+        assert b"sam #general> " in _read_until(terminal, b"sam #general> ", 60)
+        console.send_signal(signal.SIGINT)  # what Ctrl-C at the prompt sends
+        assert b"Bye!" in _read_until(terminal, b"Bye!", 10)
+        # It ends at once: no thread left waiting for Enter keeps it running.
+        assert console.wait(timeout=10) == 0
+    finally:
+        if console.poll() is None:
+            console.kill()
+            console.wait()
+        os.close(terminal)

@@ -48,6 +48,13 @@ async def eventually(condition: Callable[[], bool]) -> None:
         await asyncio.sleep(0.01)
 
 
+async def open_evening(console: Console) -> None:
+    """As a moderator, open #evening and create the cohort `evening` there (Berlin, 19:00)."""
+    for line in (":mod on", ":channel evening", EVENING):
+        await console.type(line)
+    assert console.session.refusals == 0
+
+
 async def settle() -> None:
     """Give the ticker several looks at the clock."""
     await asyncio.sleep(0.1)
@@ -79,9 +86,7 @@ async def test_a_second_cohort_goes_in_another_channel_and_channels_lists_them(c
 
 
 async def test_the_clock_is_local_to_the_cohort_of_the_channel_you_are_in(console: Console) -> None:
-    await console.type(":mod on")
-    await console.type(":channel evening")
-    await console.type(EVENING)
+    await open_evening(console)
     said = await console.type(":clock 2026-12-03T08:00")
     assert "The clock now reads 2026-12-03T08:00 (Europe/Berlin)." in said
     assert console.session.clock.now() == dt.datetime(2026, 12, 3, 7, 0, tzinfo=dt.UTC)
@@ -92,9 +97,7 @@ async def test_the_clock_is_local_to_the_cohort_of_the_channel_you_are_in(consol
 
 async def test_a_post_in_another_channel_is_labelled_and_its_buttons_answer_there(ticking: Console) -> None:
     console = ticking
-    await console.type(":mod on")
-    await console.type(":channel evening")
-    await console.type(EVENING)
+    await open_evening(console)
     await console.type("join evening")
     await console.type(":channel general")
     await console.type(":clock 2026-12-02T18:59")  # UTC, this channel's cohort: 19:59 in Berlin
@@ -242,9 +245,7 @@ async def test_a_demo_member_as_the_starting_user_keeps_their_name(tmp_path: Pat
 
 
 async def test_a_clock_time_that_does_not_exist_says_where_it_moved(console: Console) -> None:
-    await console.type(":mod on")
-    await console.type(":channel evening")
-    await console.type(EVENING)
+    await open_evening(console)
     gap = await console.type(":clock 2026-03-29T02:30")
     assert (
         "02:30 does not exist on 29 Mar 2026 in Europe/Berlin (clocks went forward); set to 03:00. "
