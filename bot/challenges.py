@@ -150,7 +150,9 @@ def rest_day_message(cohort: Cohort, now: dt.datetime) -> str:
     """Today is no posting day: what the cohort posts, and when next."""
     upcoming = next_post(cohort, now)
     when = f" The next one is on {upcoming:%a %d %b at %H:%M} ({cohort.timezone})." if upcoming else ""
-    return f"No challenge today: `{cohort.name}` posts {describe_schedule(cohort)}.{when}"
+    why = Calendar.of(cohort).rest_reason(local_date(now, cohort.timezone))
+    rest = f" ({why}): a rest day, so no streak breaks today" if why else ""
+    return f"No challenge today{rest}. `{cohort.name}` posts {describe_schedule(cohort)}.{when}"
 
 
 def no_post_message(cohort: Cohort, now: dt.datetime) -> str:
