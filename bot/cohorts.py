@@ -13,7 +13,7 @@ from contextlib import aclosing
 from typing import Any, cast
 
 from bot.calendar import Calendar, paused_from, resumed_on, with_weekdays
-from bot.clock import local_date
+from bot.clock import format_duration, local_date
 from bot.commands import REGISTRY, Arg, ArgKind, UserError, convert, parse_time
 from bot.context import Context
 from bot.members import find_member
@@ -160,9 +160,7 @@ def _cohort_card(ctx: Context, title: str, cohort: Cohort) -> Card:
     pace = "set by hand" if cohort.stage_id else "by pace"
     week = f"week {here.week + 1} of {here.stage.weeks} ({pace})"
     fields.append(Field("Stage", f"{verbatim(here.stage.title)}, {week}"))
-    window = f"{cohort.catchup_minutes // 60}h" + (
-        f"{cohort.catchup_minutes % 60:02d}m" if cohort.catchup_minutes % 60 else ""
-    )
+    window = format_duration(dt.timedelta(minutes=cohort.catchup_minutes))
     fields.append(Field("Catch-up", f"missed posts go out up to {window} late", inline=True))
     return Card(title, f"Cohort `{cohort.name}` in this channel.", tuple(fields))
 

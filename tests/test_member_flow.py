@@ -266,7 +266,7 @@ async def test_resources_finds_matches_and_forgives_a_typo(bot: Bot) -> None:
 async def test_a_moderator_sets_the_catch_up_window(bot: Bot) -> None:
     await start_cohort(bot, "Ada")
     reply = await bot.say("Mia", "cohort set ml-2026 catchup 90m")
-    assert "missed posts go out up to 1h30m late" in text_of(reply)
+    assert "missed posts go out up to 1 h 30 min late" in text_of(reply)
     bad = await bot.say("Mia", "cohort set ml-2026 catchup 3d")
     assert bad.error and "is not a catch-up window" in bad.text
     cohort = (await bot.core.store.list_cohorts())[0]
