@@ -144,10 +144,17 @@ async def test_a_paused_cohort_or_a_rest_day_posts_nothing_and_says_why(bot: Bot
     saturday = dt.date(2026, 11, 28)
     bot.clock.set(at(12, 0, saturday))
     rest = await bot.say("Mia", "cohort post ml")
-    assert rest.error and "No challenge today: `ml` posts 09:00 UTC, mon-fri." in rest.text
+    assert (
+        rest.error
+        and (
+            "No challenge today (the cohort does not post on this weekday): a rest day, so no streak breaks "
+            "today. `ml` posts 09:00 UTC, mon-fri."
+        )
+        in rest.text
+    )
     assert "The next one is on Mon 30 Nov at 09:00 (UTC). Nothing was posted." in rest.text
     member = await bot.say("Ada", "today")
-    assert member.text.startswith("No challenge today: `ml` posts 09:00 UTC, mon-fri.")
+    assert member.text.startswith("No challenge today (the cohort does not post on this weekday)")
 
     bot.clock.set(at(12, 0))
     assert not (await bot.say("Mia", "cohort pause ml")).error
