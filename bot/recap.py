@@ -102,7 +102,9 @@ async def build_recap(core: Core, cohort: Cohort, day: dt.date) -> Reply | None:
 
 def _longest_running(
     cohort: Cohort,
-    members: list[Member], days: Mapping[int, tuple[AbstractSet[dt.date], AbstractSet[dt.date]]], day: dt.date
+    members: list[Member],
+    days: Mapping[int, tuple[AbstractSet[dt.date], AbstractSet[dt.date]]],
+    day: dt.date,
 ) -> list[tuple[int, str]]:
     """The longest current streaks as of `day` (days, name), longest first, ties by name."""
     streaks = []
