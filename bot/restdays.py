@@ -23,6 +23,7 @@ MAX_HOLIDAY_DAYS = 92
 # Holidays are planned within a year either way; a past one may be declared (an outage forgiven for all).
 HOLIDAY_REACH = dt.timedelta(days=366)
 # Enough for every public holiday of a year, twice over; the history travels with every cohort read.
+# Counted over the holidays within HOLIDAY_REACH of today, so the history grows by at most this a year.
 MAX_HOLIDAYS = 60
 MAX_LABEL_CHARS = 60
 
@@ -91,10 +92,11 @@ async def take_break(ctx: Context, args: dict[str, Any]) -> Reply:
             text="👋 Welcome back: your break is over and today counts again. Answer or check in to go on.",
             ephemeral=True,
         )
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_BREAK_DAYS:
+    # isdecimal, not isdigit: int() reads any script's decimal digits (a full-width ３) but not a ² or a ①.
+    if not raw.isdecimal() or not 1 <= int(raw) <= MAX_BREAK_DAYS:
         raise UserError(
-            f"`{raw[:20]}` is not a number of days: use 1 to {MAX_BREAK_DAYS}, e.g. `/study break 3`, "
-            "or `/study break off`."
+            f"`{verbatim(raw[:20])}` is not a number of days: use 1 to {MAX_BREAK_DAYS}, "
+            "e.g. `/study break 3`, or `/study break off`."
         )
     if now_on is not None:
         raise UserError(
@@ -181,7 +183,8 @@ def _others(cohort: Cohort, drop: DaySpan | None = None, add: DaySpan | None = N
 async def add_holiday(ctx: Context, args: dict[str, Any]) -> Reply:
     cohort = await named_cohort(ctx, args["name"])
     first, last = _parse_range(args["dates"])
-    label = str(args.get("label", "")).strip()
+    # One line: a line break in a label would forge a line of its own in `cohort holidays`.
+    label = " ".join(str(args.get("label", "")).split())
     if len(label) > MAX_LABEL_CHARS:
         raise UserError(f"Keep the label under {MAX_LABEL_CHARS} characters (yours has {len(label)}).")
     today = local_date(ctx.now, cohort.timezone)
@@ -191,8 +194,14 @@ async def add_holiday(ctx: Context, args: dict[str, Any]) -> Reply:
 
     def change(now: Cohort) -> dict[str, object]:
         holidays = _holidays(now)
-        if len(holidays) >= MAX_HOLIDAYS:
-            raise UserError(f"`{now.name}` has {MAX_HOLIDAYS} holidays already; remove an old one first.")
+        # Only holidays within reach count: one over for a year can neither be removed nor be declared
+        # again, so counting it would close the cohort to holidays for good once sixty had passed.
+        near = [h for h in holidays if _last(h) >= today - HOLIDAY_REACH]
+        if len(near) >= MAX_HOLIDAYS:
+            raise UserError(
+                f"`{now.name}` has {MAX_HOLIDAYS} holidays within a year of today already; "
+                "take back a coming one first (`/study cohort unholiday`)."
+            )
         for h in holidays:
             if h.first <= last and first <= _last(h):
                 raise UserError(
