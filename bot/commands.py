@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -260,6 +260,16 @@ class Registry:
 
     def get(self, name: str) -> CommandSpec | None:
         return self.commands.get(name)
+
+    def arrange(self, modules: Sequence[str]) -> None:
+        """Order the commands by their handler's module in `modules`, then as declared, so platforms see
+        one order whichever module happened to be imported first (a test, a tool)."""
+        rank = {name: i for i, name in enumerate(modules)}
+        ordered = sorted(
+            enumerate(self.commands.values()),
+            key=lambda item: (rank.get(item[1].handler.__module__, len(rank)), item[0]),
+        )
+        self.commands = {spec.name: spec for _, spec in ordered}
 
     def __iter__(self) -> Iterator[CommandSpec]:
         return iter(self.commands.values())

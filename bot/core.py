@@ -26,8 +26,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _load_commands() -> None:
-    # Importing a feature module declares its commands on REGISTRY.
-    from bot import (  # noqa: F401
+    # Importing a feature module declares its commands on REGISTRY; platforms list them in this order.
+    from bot import (
         challenges,
         cohorts,
         help,
@@ -40,6 +40,9 @@ def _load_commands() -> None:
         review,
         roadmap,
     )
+
+    modules = [challenges, cohorts, help, leaderboard, lookup, membership, progress, reminders, restdays]
+    REGISTRY.arrange([m.__name__ for m in [*modules, review, roadmap]])
 
 
 def _cleaned(inv: Invocation) -> Invocation:

@@ -99,3 +99,19 @@ def test_typed_text_becomes_an_invocation_with_or_without_the_root_word() -> Non
 
 def test_tokenize_keeps_quoted_words_and_apostrophes() -> None:
     assert tokenize('done "two words" didn\'t') == ("done", "two words", "didn't")
+
+
+def test_the_command_order_platforms_see_does_not_depend_on_what_was_imported_first() -> None:
+    """A test or tool importing a feature module first must not reorder Discord's command tree."""
+    import subprocess
+    import sys
+
+    probe = "{}\nfrom bot.core import _load_commands\n_load_commands()\nfrom bot.commands import REGISTRY\n"
+    probe += "print([s.name for s in REGISTRY])"
+    orders = [
+        subprocess.run(
+            [sys.executable, "-c", probe.format(first)], capture_output=True, text=True, check=True
+        ).stdout
+        for first in ("", "import bot.roadmap, bot.leaderboard", "import bot.restdays, bot.review")
+    ]
+    assert orders[0] and orders[0] == orders[1] == orders[2]
