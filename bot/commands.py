@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.types import WEEKDAYS, ConversationRef, Invocation, Reply, UserRef
+from bot.untrusted import verbatim
 
 if TYPE_CHECKING:
     from bot.context import Context
@@ -50,6 +51,11 @@ METAVARS = {
     ArgKind.DATE: "YYYY-MM-DD",
     ArgKind.DAYS: "mon-fri",
 }
+
+
+def _echo(raw: str) -> str:
+    """What the user typed, quoted back as code and marked as their text (a typed backtick cannot end it)."""
+    return f"`{verbatim(raw)}`"
 
 
 class UserError(Exception):
@@ -149,7 +155,7 @@ def convert(arg: Arg, raw: str) -> Any:
         for choice in arg.choices:
             if choice.lower() == lowered:
                 return choice
-        raise UsageError(f"`{raw}` is not one of {', '.join(arg.choices)}.")
+        raise UsageError(f"{_echo(raw)} is not one of {', '.join(arg.choices)}.")
     if arg.kind is ArgKind.TIME:
         return parse_time(raw)
     if arg.kind is ArgKind.TIMEZONE:
@@ -167,13 +173,13 @@ _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 def parse_time(raw: str) -> dt.time:
     m = _TIME.match(raw.strip())
     if not m:
-        raise UserError(f"`{raw}` is not a time: expected {EXPECTED[ArgKind.TIME]}.")
+        raise UserError(f"{_echo(raw)} is not a time: expected {EXPECTED[ArgKind.TIME]}.")
     return dt.time(int(m.group(1)), int(m.group(2)))
 
 
 def parse_timezone(raw: str) -> str:
     name = raw.strip()
-    problem = f"`{raw}` is not a timezone I know: expected {EXPECTED[ArgKind.TIMEZONE]}."
+    problem = f"{_echo(raw)} is not a timezone I know: expected {EXPECTED[ArgKind.TIMEZONE]}."
     if not re.fullmatch(r"[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*", name) or name.lower() == "localtime":
         raise UserError(problem)
     try:
@@ -190,7 +196,7 @@ def parse_date(raw: str) -> dt.date:
             raise ValueError(raw)
         return dt.date.fromisoformat(raw.strip())
     except ValueError:
-        raise UserError(f"`{raw}` is not a date: expected {EXPECTED[ArgKind.DATE]}.") from None
+        raise UserError(f"{_echo(raw)} is not a date: expected {EXPECTED[ArgKind.DATE]}.") from None
 
 
 def parse_days(raw: str) -> frozenset[int]:
@@ -205,7 +211,7 @@ def parse_days(raw: str) -> frozenset[int]:
     for part in text.split(","):
         first, sep, last = part.partition("-")
         if first not in WEEKDAYS or (sep and last not in WEEKDAYS):
-            raise UserError(f"`{raw}` is not a set of weekdays: expected {EXPECTED[ArgKind.DAYS]}.")
+            raise UserError(f"{_echo(raw)} is not a set of weekdays: expected {EXPECTED[ArgKind.DAYS]}.")
         a, b = WEEKDAYS.index(first), WEEKDAYS.index(last if sep else first)
         days.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
     return frozenset(days)

@@ -86,7 +86,8 @@ class Core:
     async def suggest(
         self, kind: str, prefix: str, conversation: ConversationRef | None = None
     ) -> list[Choice]:
-        """Up to 25 autocomplete choices of a kind: stage, topic, resource, kind, or cohort (given where)."""
+        """Up to 25 autocomplete choices of a kind: stage, topic, resource, query (a search), kind, or cohort
+        (given where)."""
         if len(prefix) > MAX_PREFIX_CHARS:  # before the cohort read below: autocomplete runs per keystroke
             return []
         if kind not in Suggester.KINDS:

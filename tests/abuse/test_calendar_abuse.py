@@ -271,3 +271,20 @@ async def test_repeating_the_same_change_day_after_day_stores_nothing_new(bot: B
     history = (await bot.core.store.get_cohort(ml.id)).history  # type: ignore[union-attr]
     pauses = [s for s in history.spans if s.kind is SpanKind.PAUSE]
     assert pauses == [DaySpan(MON + 30 * DAY, MON + 59 * DAY, SpanKind.PAUSE)], pauses
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "cohort fix ml Ada 2026`**bold** @everyone` ill",
+        "cohort create x time=9`**bold**`",
+        "timezone Europe/`**bold** @everyone`",
+        "cohort create y days=mon`**bold**`",
+    ],
+)
+async def test_a_mistyped_value_is_quoted_back_as_typed_on_discord(bot: Bot, line: str) -> None:
+    """A typed backtick cannot close the code span the value is quoted in and turn the rest into markup."""
+    raw = await bot.core.dispatch(bot.core.invocation(line, bot.user("Mia"), CHANNEL))
+    assert raw.error
+    shown = markup(raw.text)
+    assert "**bold**" in shown and shown.count("`") == 2, shown
