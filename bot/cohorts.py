@@ -251,16 +251,26 @@ async def set_field(ctx: Context, args: dict[str, Any]) -> Reply:
     return Reply(cards=(_cohort_card(ctx, f"⚙️ Cohort {updated.name} updated", updated),))
 
 
+class _Unchanged(Exception):
+    """The cohort already is as asked: nothing to write."""
+
+
 async def _set_paused(ctx: Context, name: str, paused: bool) -> Reply:
     cohort = await _cohort(ctx, name)
-    if cohort.paused == paused:
-        return Reply(text=f"`{cohort.name}` is already {'paused' if paused else 'running'}.", ephemeral=True)
+    already = Reply(text=f"`{cohort.name}` is already {'paused' if paused else 'running'}.", ephemeral=True)
     # From today (the cohort's date): a pause makes today a rest day, a resume makes it a posting day again.
     today = local_date(ctx.now, cohort.timezone)
-    updated = await ctx.core.store.change_cohort(
-        cohort.id,
-        lambda now: {"paused": paused, "history": (paused_from if paused else resumed_on)(now, today)},
-    )
+
+    def change(now: Cohort) -> dict[str, object]:
+        # Decided on the row as it is inside the transaction: two moderators pausing at once open one pause.
+        if now.paused == paused:
+            raise _Unchanged
+        return {"paused": paused, "history": (paused_from if paused else resumed_on)(now, today)}
+
+    try:
+        updated = await ctx.core.store.change_cohort(cohort.id, change)
+    except _Unchanged:
+        return already
     await ctx.core.cohort_changed(updated)
     verb = "⏸️ paused: no posts until it is resumed" if paused else "▶️ resumed"
     return Reply(cards=(_cohort_card(ctx, f"Cohort {updated.name} {verb}", updated),))

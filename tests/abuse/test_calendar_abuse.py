@@ -288,3 +288,15 @@ async def test_a_mistyped_value_is_quoted_back_as_typed_on_discord(bot: Bot, lin
     assert raw.error
     shown = markup(raw.text)
     assert "**bold**" in shown and shown.count("`") == 2, shown
+
+
+async def test_two_moderators_pausing_at_once_open_one_pause(bot: Bot) -> None:
+    """Whether a cohort is already paused is decided inside the write, so racing pauses store one pause."""
+    import asyncio
+
+    await bot.say("Mia", "cohort create race tz=UTC")
+    bot.admins.add("Lin")
+    replies = await asyncio.gather(*(bot.say(m, "cohort pause race") for m in ("Mia", "Lin", "Mia", "Lin")))
+    assert sum("is already paused" in r.text for r in replies) == 3
+    [cohort] = [c for c in await bot.core.store.list_cohorts() if c.name == "race"]
+    assert [s.kind for s in cohort.history.spans] == [SpanKind.PAUSE]
