@@ -62,6 +62,14 @@ class Calendar:
         n = day.toordinal()
         return n >= self.start.toordinal() and self._off_end(n) is None and day.weekday() in self._days_at(n)
 
+    def posting_among(self, days: Iterable[dt.date]) -> set[dt.date]:
+        """The posting days among `days`, at once: a fold asks of every active day in a member's history."""
+        start = self.start
+        if len(self._era_starts) == 1 and not self._off_starts:
+            weekdays = self._era_days[0]
+            return {d for d in days if d >= start and d.weekday() in weekdays}
+        return {d for d in days if self.is_posting_day(d)}
+
     def rest_reason(self, day: dt.date) -> str | None:
         """Why `day` is a rest day, in words a member understands; None on a posting day."""
         if self.is_posting_day(day):

@@ -81,50 +81,61 @@ def settle(
         return replace(state, through=through)
     # Ordinals rather than dates: stepping past date.max (a stored 9999-12-31) would overflow.
     day = marked[0].toordinal() if after is None else after.toordinal() + 1
-    fold = _Fold(state, calendar)
-    for mark in marked:
-        fold.miss(day, mark.toordinal() - 1)
-        if mark in active:
-            fold.active(mark)
-        day = mark.toordinal() + 1
-    fold.miss(day, through.toordinal())
-    return StreakState(
-        through, fold.current, fold.longest, fold.freezes, frozenset(fold.frozen), fold.run, fold.broke_on
+    # Plain locals, not attributes: this loop runs once per active day of the member's whole history.
+    current, longest, freezes, run, broke_on = (
+        state.current,
+        state.longest,
+        state.freezes,
+        state.run,
+        state.broke_on,
     )
+    frozen = set(state.frozen)
+    posting = calendar.posting_among(d for d in marked if d in active)
+    for mark in marked:
+        n = mark.toordinal()
+        if n > day and current:
+            current, freezes, run, broke_on = _miss(
+                calendar, day, n - 1, current, freezes, frozen, run, broke_on
+            )
+        if mark in active:
+            current += 1
+            longest = max(longest, current)
+            if mark in posting:
+                run += 1
+                if run % FREEZE_EVERY == 0:
+                    freezes = min(MAX_FREEZES, freezes + 1)
+        day = n + 1
+    if current:
+        current, freezes, run, broke_on = _miss(
+            calendar, day, through.toordinal(), current, freezes, frozen, run, broke_on
+        )
+    return StreakState(through, current, longest, freezes, frozenset(frozen), run, broke_on)
 
 
-class _Fold:
-    """The running figures of one fold."""
-
-    def __init__(self, state: StreakState, calendar: Calendar) -> None:
-        self.calendar = calendar
-        self.current, self.longest, self.freezes = state.current, state.longest, state.freezes
-        self.run, self.broke_on = state.run, state.broke_on
-        self.frozen = set(state.frozen)
-
-    def active(self, day: dt.date) -> None:
-        self.current += 1
-        self.longest = max(self.longest, self.current)
-        if self.calendar.is_posting_day(day):
-            self.run += 1
-            if self.run % FREEZE_EVERY == 0:
-                self.freezes = min(MAX_FREEZES, self.freezes + 1)
-
-    def miss(self, first: int, last: int) -> None:
-        """Settle the unmarked days from ordinal `first` to `last`: their posting days were missed; held
-        freezes cover the first of them, else the run ends on the first one left uncovered."""
-        if last < first or self.current == 0:
-            return
-        a, b = dt.date.fromordinal(first), dt.date.fromordinal(last)
-        missed = self.calendar.count(a, b)
-        if missed == 0:
-            return
-        used = min(self.freezes, missed)
-        days = self.calendar.posting_days(a, b, used + 1)
-        self.frozen.update(days[:used])
-        self.freezes -= used
-        if used < missed:
-            self.current, self.run, self.broke_on = 0, 0, days[used]
+def _miss(
+    calendar: Calendar,
+    first: int,
+    last: int,
+    current: int,
+    freezes: int,
+    frozen: set[dt.date],
+    run: int,
+    broke_on: dt.date | None,
+) -> tuple[int, int, int, dt.date | None]:
+    """Settle the unmarked days from ordinal `first` to `last`: their posting days were missed; held freezes
+    cover the first of them (added to `frozen`), else the run ends on the first one left uncovered."""
+    if last < first:
+        return current, freezes, run, broke_on
+    a, b = dt.date.fromordinal(first), dt.date.fromordinal(last)
+    missed = calendar.count(a, b)
+    if missed == 0:
+        return current, freezes, run, broke_on
+    used = min(freezes, missed)
+    days = calendar.posting_days(a, b, used + 1)
+    frozen.update(days[:used])
+    if used < missed:
+        return 0, freezes - used, 0, days[used]
+    return current, freezes - used, run, broke_on
 
 
 def summarize(
@@ -135,14 +146,14 @@ def summarize(
 ) -> StreakSummary:
     """The streak as of the member's local `today`: the days before it are final, today can still change."""
     settled = settle(EMPTY, active, excused, today - ONE_DAY, calendar)
-    fold = _Fold(settled, calendar)
+    # Today is still open: its activity counts, but missing it (so far) breaks nothing.
+    now = settle(settled, (today,), (), today, calendar) if today in active else settled
     if today in active:
-        fold.active(today)
         status = DayStatus.DONE
     elif today in excused:
         status = DayStatus.EXCUSED
     elif not calendar.is_posting_day(today):
         status = DayStatus.REST
     else:
-        status = DayStatus.AT_RISK if fold.current > 0 else DayStatus.NONE
-    return StreakSummary(fold.current, fold.longest, fold.freezes, status, settled.frozen, settled.broke_on)
+        status = DayStatus.AT_RISK if now.current > 0 else DayStatus.NONE
+    return StreakSummary(now.current, now.longest, now.freezes, status, settled.frozen, settled.broke_on)
