@@ -11,6 +11,7 @@ is left out and logged; what can be read is kept.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 from collections.abc import Iterable
@@ -24,6 +25,9 @@ WEEKDAYS = frozenset(range(7))
 # Texts already reported: a damaged row is read by every command, and one warning tells the operator.
 _REPORTED: set[int] = set()
 MAX_REPORTED = 1000
+# Every command reads its cohort and member, and the scheduler every cohort each minute: a text already read
+# (its value is immutable) is handed out again rather than parsed and checked again.
+PARSED_CACHED = 4096
 
 
 def _report(what: str, text: str, why: str) -> None:
@@ -81,6 +85,7 @@ def _json(text: str, what: str) -> Any:
         return None
 
 
+@functools.lru_cache(maxsize=PARSED_CACHED)
 def history_from(text: str | None) -> CalendarHistory:
     if not text:
         return CalendarHistory()
@@ -118,6 +123,7 @@ def _raw_span(span: DaySpan) -> list[Any]:
     ]
 
 
+@functools.lru_cache(maxsize=PARSED_CACHED)
 def breaks_from(text: str | None) -> tuple[DaySpan, ...]:
     if not text:
         return ()
