@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from bot.types import CalendarHistory, Cohort, DaySpan, SpanKind
 from bot.untrusted import verbatim
 
-_FIRST = dt.date.min.toordinal()
 _LAST = dt.date.max.toordinal()
 _WEEKDAYS = frozenset(range(7))
 
@@ -23,7 +22,7 @@ _WEEKDAYS = frozenset(range(7))
 class Calendar:
     """Posting days of one cohort (and, with `breaks`, of one member in it), as ordinals for speed."""
 
-    __slots__ = ("_era_days", "_era_starts", "_off_ends", "_off_starts", "_spans", "start")
+    __slots__ = ("_era_days", "_era_starts", "_eras", "_off_ends", "_off_starts", "_spans", "start")
 
     def __init__(
         self,
@@ -36,6 +35,7 @@ class Calendar:
         eras = sorted(history.eras) or [(dt.date.min, weekdays)]
         if eras[0][0] != dt.date.min:  # before the first recorded change, the first era's days held
             eras.insert(0, (dt.date.min, eras[0][1]))
+        self._eras = tuple(eras)
         self._era_starts = [d.toordinal() for d, _ in eras]
         # Only real weekdays: a stray 7 in a hand-edited row would be counted as a posting day no date has.
         self._era_days = [days & _WEEKDAYS for _, days in eras]
@@ -57,6 +57,13 @@ class Calendar:
     @classmethod
     def of(cls, cohort: Cohort, breaks: Iterable[DaySpan] = ()) -> Calendar:
         return cls(cohort.start_date, cohort.weekdays, cohort.history, breaks)
+
+    def with_breaks(self, breaks: tuple[DaySpan, ...]) -> Calendar:
+        """This calendar less a member's breaks; itself when there are none (most members, so a recap or an
+        export builds the cohort's calendar once, not once a member)."""
+        if not breaks:
+            return self
+        return Calendar(self.start, frozenset(), CalendarHistory(self._eras, self._spans), breaks)
 
     def is_posting_day(self, day: dt.date) -> bool:
         n = day.toordinal()

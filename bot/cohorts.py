@@ -438,10 +438,11 @@ def _members_csv(
     scores = {s.member_id: s for s in rows}
     out = _CsvBytes()
     out.write([MEMBERS_HEADER])
+    calendar = Calendar.of(cohort)
     for m in sorted(members, key=lambda m: m.name.casefold()):
         active, excused = days.get(m.id, _NO_DAYS)
         today = local_date(now, m.timezone or cohort.timezone)
-        s = summarize(active, excused, today, Calendar.of(cohort, m.breaks))
+        s = summarize(active, excused, today, calendar.with_breaks(m.breaks))
         sc = scores.get(m.id)
         out.write(
             [

@@ -108,9 +108,10 @@ def _longest_running(
 ) -> list[tuple[int, str]]:
     """The longest current streaks as of `day` (days, name), longest first, ties by name."""
     streaks = []
+    calendar = Calendar.of(cohort)
     for m in members:
         act, exc = days.get(m.id, _NO_DAYS)
-        current = summarize(act, exc, day, Calendar.of(cohort, m.breaks)).current
+        current = summarize(act, exc, day, calendar.with_breaks(m.breaks)).current
         if current:
             streaks.append((current, m.name))
     streaks.sort(key=lambda s: (-s[0], s[1].casefold()))

@@ -144,11 +144,14 @@ async def _days_of(store: Store, due: list[Due]) -> dict[tuple[int, int], Days]:
 def _at_risk(due: list[Due], days: Mapping[tuple[int, int], Days]) -> list[list[tuple[str, int]]]:
     """For each due member, (cohort name, days) of each cohort where their running streak is at risk."""
     out = []
+    calendars: dict[int, Calendar] = {}  # each cohort's once, not once a due member
     for member, day, cohorts in due:
         risk = []
         for cohort in cohorts:
+            if cohort.id not in calendars:
+                calendars[cohort.id] = Calendar.of(cohort)
             active, excused = days[(cohort.id, member.id)]
-            streak = summarize(active, excused, day, Calendar.of(cohort, member.breaks))
+            streak = summarize(active, excused, day, calendars[cohort.id].with_breaks(member.breaks))
             if streak.today is DayStatus.AT_RISK:
                 risk.append((cohort.name, streak.current))
         out.append(risk)
