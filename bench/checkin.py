@@ -35,12 +35,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.common import cpu_sample, steal_since
-from bot.app import settle_memory
-from bot.challenges import pick_challenge
-from bot.clock import FakeClock
-from bot.content import load_catalog
-from bot.core import Core
-from bot.types import Cohort, ConversationRef, Invocation, UserRef
+from bot.catalog.content import load_catalog
+from bot.composition.app import settle_memory
+from bot.dispatch.core import Core
+from bot.features.challenges import pick_challenge
+from bot.kernel.clock import FakeClock
+from bot.kernel.types import Cohort, ConversationRef, Invocation, UserRef
 from storage.store import SqlStore
 
 WHERE = ConversationRef("bench", "ws", "general")

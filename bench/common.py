@@ -26,11 +26,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Boolean, Column, Date, DateTime, Table, Time, event, insert, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.content import Catalog
-from bot.core import Core
-from bot.ports import Clock
-from bot.schedule import due_instant, is_scheduled
-from bot.types import Cohort
+from bot.catalog.content import Catalog
+from bot.dispatch.core import Core
+from bot.kernel.ports import Clock
+from bot.kernel.types import Cohort
+from bot.rules.schedule import due_instant, is_scheduled
 from storage.points import rebuild_points
 from storage.store import SqlStore
 from storage.tables import (

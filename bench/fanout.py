@@ -23,12 +23,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.app import settle_memory
-from bot.clock import SystemClock
-from bot.content import load_catalog
-from bot.core import Core
-from bot.scheduler import StudyScheduler
-from bot.types import ConversationRef, Reply
+from bot.catalog.content import load_catalog
+from bot.composition.app import settle_memory
+from bot.dispatch.core import Core
+from bot.jobs.scheduler import StudyScheduler
+from bot.kernel.clock import SystemClock
+from bot.kernel.types import ConversationRef, Reply
 from storage.store import SqlStore
 
 
@@ -91,7 +91,7 @@ async def run(store: SqlStore, label: str, n: int) -> None:
     platform = Recorder(n)
     scheduler = StudyScheduler(core, {"bench": platform})
     await scheduler.start()
-    settle_memory()  # as bot.app.serve does after start-up
+    settle_memory()  # as bot.composition.app.serve does after start-up
     stalls: list[float] = []
     stop = asyncio.Event()
     watcher = asyncio.create_task(watch_loop(stop, stalls))

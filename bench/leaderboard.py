@@ -52,12 +52,12 @@ from bench.common import (
     rebuild_totals,
     verdict,
 )
-from bot.app import settle_memory
-from bot.clock import FakeClock
-from bot.content import load_catalog
-from bot.core import Core
-from bot.leaderboard import PERIODS
-from bot.types import ConversationRef, Invocation, UserRef
+from bot.catalog.content import load_catalog
+from bot.composition.app import settle_memory
+from bot.dispatch.core import Core
+from bot.features.leaderboard import PERIODS
+from bot.kernel.clock import FakeClock
+from bot.kernel.types import ConversationRef, Invocation, UserRef
 from storage.store import SqlStore
 
 WHERE = ConversationRef("bench", "ws", "general")

@@ -3,8 +3,8 @@
 Stores 1,000 cohorts with 100 members each (100,000 members, each in one cohort), spread over six timezones
 and post times, with the posts of their last 5 days and answers to them from 30% of the members (about
 160,000 activity rows). Then, in a fresh Python process, starts the app as `studybot run` does: imports what
-it imports (the core, discord.py and slack-bolt included), bot.app.build_core(Settings(database_url=...))
-(content, migrations, the core), bot.scheduler.StudyScheduler(core, platforms) started with a do-nothing
+it imports (the core, discord.py and slack-bolt included), build_core(Settings(database_url=...))
+(content, migrations, the core), bot.jobs.scheduler.StudyScheduler(core, platforms) started with a do-nothing
 platform, and settle_memory(). It reports VmRSS from /proc/self/status at each step, then again after a few
 hundred commands through core.dispatch by members of random cohorts (today, answer, streak with its heatmap,
 leaderboard, roadmap, resources, next, review, done). Target: under 150 MB.
@@ -65,12 +65,14 @@ def hwm() -> float:
 
 async def child(url: str, cohorts: int, per_cohort: int, commands: int) -> None:
     steps: list[tuple[str, float]] = [("bare python (+ asyncio, argparse, json, subprocess)", rss())]
-    import bot.app
-    from bot.scheduler import StudyScheduler
-    from bot.settings import Settings
-    from bot.types import ConversationRef, Invocation, UserRef
+    import bot.composition.app
+    from bot.composition.settings import Settings
+    from bot.jobs.scheduler import StudyScheduler
+    from bot.kernel.types import ConversationRef, Invocation, UserRef
 
-    steps.append(("+ the core's imports (bot.app: SQLAlchemy, Alembic, Pillow, APScheduler)", rss()))
+    steps.append(
+        ("+ the core's imports (bot.composition.app: SQLAlchemy, Alembic, Pillow, APScheduler)", rss())
+    )
     import discord  # noqa: F401 - `studybot run` imports both platforms' libraries whatever is configured
 
     import adapters.discord.client
@@ -78,21 +80,21 @@ async def child(url: str, cohorts: int, per_cohort: int, commands: int) -> None:
 
     steps.append(("+ the platforms' imports (discord.py, slack-bolt, slack-sdk)", rss()))
     # build_core's first step loads the content; wrap it to see memory right after.
-    name = "load_content" if hasattr(bot.app, "load_content") else "load_catalog"
-    load = getattr(bot.app, name)
+    name = "load_content" if hasattr(bot.composition.app, "load_content") else "load_catalog"
+    load = getattr(bot.composition.app, name)
 
     def load_and_note(*args: Any, **kwargs: Any) -> Any:
         catalog = load(*args, **kwargs)
         steps.append(("+ content loaded (build_core, step 1)", rss()))
         return catalog
 
-    setattr(bot.app, name, load_and_note)
-    core = await bot.app.build_core(Settings(database_url=url))
+    setattr(bot.composition.app, name, load_and_note)
+    core = await bot.composition.app.build_core(Settings(database_url=url))
     steps.append(("+ database opened and migrated, Core built (search indexes)", rss()))
     scheduler = StudyScheduler(core, {"bench": NullPlatform()})
     await scheduler.start()
     jobs = len(scheduler._aps.get_jobs())
-    bot.app.settle_memory()
+    bot.composition.app.settle_memory()
     steps.append((f"+ scheduler started ({jobs:,} jobs), settle_memory()", rss()))
     rng = random.Random(5)
     errors = 0
@@ -120,7 +122,7 @@ async def seed(url: str, args: argparse.Namespace) -> str:
     import datetime as dt
 
     from bench.common import seed_world
-    from bot.content import load_catalog
+    from bot.catalog.content import load_catalog
     from storage.store import SqlStore
 
     store = SqlStore.from_url(url)

@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.content import RESOURCE_KINDS, load_catalog
-from bot.search import SYNONYMS, ResourceSearch, Suggester, words
+from bot.catalog.content import RESOURCE_KINDS, load_catalog
+from bot.catalog.search import SYNONYMS, ResourceSearch, Suggester, words
 
 QUERIES = 1000
 FIXED = [

@@ -1,7 +1,7 @@
 """Benchmark: Slack HTTP mode under a burst of 200 slash commands at once.
 
 Seeds a Slack cohort with 200 members, 30 days of their history and today's quiz post. Then starts the app
-in its own process as `studybot run --slack-mode http` would: bot.app.build_core, the real slack-bolt app
+in its own process as `studybot run --slack-mode http` would: build_core, the real slack-bolt app
 of adapters/slack/app.py in a SlackService on a local port (aiohttp), signature verification on, and its
 Web API client pointed at the fake Slack of tests/fakes/slack. That fake runs in this process: it answers
 the app's Web API calls (users.info, files uploads, views.publish for the App Home) and receives the
@@ -64,7 +64,7 @@ from bench.common import (
     profile_top,
     quiz_ids,
 )
-from bot.content import load_catalog
+from bot.catalog.content import load_catalog
 from storage.store import SqlStore
 from tests.fakes.slack.server import CHANNEL_ID, TEAM_ID, FakeSlack, sign, slash_command_body
 
@@ -103,9 +103,9 @@ async def serve(
 ) -> None:
     """Run the app until "STOP" on stdin; "MARK name" starts a new segment of the loop-stall figures."""
     from adapters.slack.app import SlackService, make_client
-    from bot import progress
-    from bot.app import build_core, settle_memory
-    from bot.settings import Settings
+    from bot.composition.app import build_core, settle_memory
+    from bot.composition.settings import Settings
+    from bot.features import progress
 
     if one_heatmap:  # what-if: a heatmap costs nothing (one PNG, rendered here once, serves every reply)
         png = progress.render_heatmap(dt.datetime.now(dt.UTC).date(), set(), set(), set())

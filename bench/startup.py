@@ -5,17 +5,17 @@ starts fresh Python processes that do what `studybot run` does and notes, on the
 (shared with the parent, which notes the instant just before it spawns the process):
 
 * interpreter start: the process spawned until the first line of this script runs;
-* imports: the core (bot.app and what it pulls in) and the configured platforms' libraries, which
+* imports: the core (bot.composition.app and what it pulls in) and the configured platforms' libraries, which
   `studybot run` imports only for the platforms configured (--platforms: both by default, the most it
   imports; discord, slack, or none, as the console);
 * build_core: content loaded, database opened and migrated, the Core built with its search indexes;
 * scheduler start: StudyScheduler(core, platforms).start() with a do-nothing platform, every cohort's job
-  armed (checked) and the first sweep done; then settle_memory(), as bot.app.serve does.
+  armed (checked) and the first sweep done; then settle_memory(), as bot.composition.app.serve does.
 
 Target: ready in under 2 s. Prints each of several runs, their median, and what dominates: the packages
 that take the most import time (python -X importtime) and cProfile's view of build_core plus the scheduler
 start (in a separate run, so the timed runs are not slowed by it), and the content's YAML parsed with the
-pure-Python loader bot.content uses and with libyaml's.
+pure-Python loader bot.catalog.content uses and with libyaml's.
 
     python bench/startup.py                       # temporary SQLite file, 3 runs, both platforms
     python bench/startup.py --platforms discord   # only DISCORD_TOKEN set
@@ -41,8 +41,8 @@ sys.path.insert(0, str(ROOT))
 from bench.null_platform import NullPlatform  # noqa: E402 - needs the repository root on sys.path
 
 TARGET_S = 2.0
-# What `studybot run` imports before it serves (bot/cli.py): the core and each configured platform's adapter.
-CORE_IMPORTS = "import bot.app, bot.scheduler, bot.settings"
+# What `studybot run` imports before it serves (bot/composition/cli.py): the core and each platform's adapter.
+CORE_IMPORTS = "import bot.composition.app, bot.jobs.scheduler, bot.composition.settings"
 PLATFORM_MODULES = {
     "both": ("discord", "adapters.discord.client", "adapters.slack.app"),
     "discord": ("discord", "adapters.discord.client"),
@@ -56,9 +56,9 @@ PLATFORM_MODULES = {
 
 async def child(url: str, profile: bool, platforms: str) -> dict[str, Any]:
     marks: dict[str, float] = {"entry": time.monotonic()}
-    import bot.app
-    from bot.scheduler import StudyScheduler
-    from bot.settings import Settings
+    import bot.composition.app
+    from bot.composition.settings import Settings
+    from bot.jobs.scheduler import StudyScheduler
 
     marks["core imports"] = time.monotonic()
     import gc
@@ -69,29 +69,29 @@ async def child(url: str, profile: bool, platforms: str) -> dict[str, Any]:
     for module in PLATFORM_MODULES[platforms]:  # as `studybot run` imports the configured platforms'
         importlib.import_module(module)
     marks["platform imports"] = time.monotonic()
-    name = "load_content" if hasattr(bot.app, "load_content") else "load_catalog"
-    load = getattr(bot.app, name)
+    name = "load_content" if hasattr(bot.composition.app, "load_content") else "load_catalog"
+    load = getattr(bot.composition.app, name)
 
     def load_and_note(*args: Any, **kwargs: Any) -> Any:
         catalog = load(*args, **kwargs)
         marks["content loaded"] = time.monotonic()
         return catalog
 
-    setattr(bot.app, name, load_and_note)
+    setattr(bot.composition.app, name, load_and_note)
     profiler = None
     if profile:
         import cProfile
 
         profiler = cProfile.Profile()
         profiler.enable()
-    core = await bot.app.build_core(Settings(database_url=url))
+    core = await bot.composition.app.build_core(Settings(database_url=url))
     marks["build_core"] = time.monotonic()
     scheduler = StudyScheduler(core, {"bench": NullPlatform()})
     await scheduler.start()
     jobs = [job for job in scheduler._aps.get_jobs() if job.id.startswith("cohort-")]
     cohorts = await core.store.list_cohorts()
     marks["scheduler started"] = time.monotonic()
-    bot.app.settle_memory()
+    bot.composition.app.settle_memory()
     marks["settle_memory"] = time.monotonic()
     if profiler is not None:
         profiler.disable()
@@ -112,7 +112,7 @@ async def seed(url: str, args: argparse.Namespace) -> str:
     import datetime as dt
 
     from bench.common import seed_world
-    from bot.content import load_catalog
+    from bot.catalog.content import load_catalog
     from storage.store import SqlStore
 
     store = SqlStore.from_url(url)
@@ -187,11 +187,11 @@ def import_profile(platforms: str, top: int = 10) -> str:
 
 
 def yaml_parse() -> str:
-    """The built-in content's YAML parsed as bot.content does (yaml.safe_load, pure Python) and with
+    """The built-in content's YAML parsed as bot.catalog.content does (yaml.safe_load, pure Python) and with
     libyaml's CSafeLoader, which builds the same objects."""
     import yaml
 
-    from bot.content import builtin_content_dir
+    from bot.catalog.content import builtin_content_dir
 
     texts = [p.read_text(encoding="utf-8") for p in sorted(builtin_content_dir().rglob("*.y*ml"))]
     lines = []

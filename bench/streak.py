@@ -5,7 +5,7 @@ three excused days), and 1,000 other members as noise, each active on half of th
 rows; --noise-density 1 gives the full 730,000). Then, by the member themself:
 
 * the whole `streak` command, heatmap PNG included;
-* the same with bot.progress.render_heatmap replaced, in this process only, by a stub returning no bytes:
+* the same with features.progress.render_heatmap replaced, in this process only, by a stub returning no bytes:
   the streak without the image (the reply then carries an empty image; nothing else changes). This is the
   figure the target is about: p99 under 5 ms;
 * render_heatmap alone, on the same member's days, so the image's own cost is seen too;
@@ -53,14 +53,14 @@ from bench.common import (
     quiz_ids,
     verdict,
 )
-from bot import progress
-from bot.app import settle_memory
-from bot.clock import FakeClock
-from bot.content import load_catalog
-from bot.core import Core
-from bot.heatmap import render_heatmap
-from bot.streaks import summarize
-from bot.types import ConversationRef, Invocation, UserRef
+from bot.catalog.content import load_catalog
+from bot.composition.app import settle_memory
+from bot.dispatch.core import Core
+from bot.features import progress
+from bot.images.heatmap import render_heatmap
+from bot.kernel.clock import FakeClock
+from bot.kernel.types import ConversationRef, Invocation, UserRef
+from bot.rules.streaks import summarize
 from storage.store import SqlStore
 from storage.tables import ExcusalRow
 

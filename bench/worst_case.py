@@ -10,7 +10,7 @@ Seeds one workspace the way a large, old community would leave it:
   year 1 unless the fold is bounded);
 * 300 more cohorts in the workspace (`cohort list`, cohort autocomplete), and scratch cohorts to change.
 
-Then for every command in bot.commands.REGISTRY it sends each input class through `core.dispatch` (the
+Then for every command in bot.kernel.registry.REGISTRY it sends each input class through `core.dispatch` (the
 longest arguments up to the 2,000-character input cap, many words, long single words, old and far dates,
 the biggest histories) and also times autocomplete, the weekly recap, the daily post and the streak
 reminders. Per class: a warm-up run, then timed runs (median and max), then one run under tracemalloc for
@@ -63,16 +63,16 @@ from bench.common import (
     steal_since,
 )
 from bench.null_platform import NullPlatform
-from bot.app import settle_memory
-from bot.clock import FakeClock
-from bot.commands import MAX_INPUT_CHARS, REGISTRY
-from bot.content import load_catalog
-from bot.core import Core
-from bot.ports import ChatPlatform
-from bot.posting import post_day
-from bot.recap import build_recap
-from bot.reminders import send_reminders
-from bot.types import Cohort, ConversationRef, Invocation, UserRef
+from bot.catalog.content import load_catalog
+from bot.composition.app import settle_memory
+from bot.dispatch.core import Core
+from bot.features.reminders import send_reminders
+from bot.jobs.posting import post_day
+from bot.jobs.recap import build_recap
+from bot.kernel.clock import FakeClock
+from bot.kernel.ports import ChatPlatform
+from bot.kernel.registry import MAX_INPUT_CHARS, REGISTRY
+from bot.kernel.types import Cohort, ConversationRef, Invocation, UserRef
 from storage.store import SqlStore
 from storage.tables import ExcusalRow, LearnedTopicRow, ReviewCardRow
 

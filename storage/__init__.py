@@ -1,1 +1,1 @@
-"""SQLModel tables, the async engine and the repositories that implement bot.ports.Store."""
+"""SQLModel tables, the async engine and the repositories that implement bot.kernel.ports.Store."""

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from bot.types import CalendarHistory, DaySpan, SpanKind
+from bot.kernel.types import CalendarHistory, DaySpan, SpanKind
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""SqlStore: bot.ports.Store over SQLAlchemy's async engine; returns bot.types records, never ORM rows."""
+"""SqlStore: kernel.ports.Store over SQLAlchemy's async engine; returns kernel types, never ORM rows."""
 
 from __future__ import annotations
 
@@ -34,8 +34,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import Pool
 from sqlalchemy.util import await_only
 
-from bot.ports import Conflict
-from bot.types import (
+from bot.kernel.ports import Conflict
+from bot.kernel.types import (
     Activity,
     ActivityKind,
     CalendarHistory,

@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.clock import FakeClock
-from bot.content import load_catalog
-from bot.core import Core
-from bot.posting import Poster
-from bot.types import ConversationRef, Invocation, Reply, UserRef
+from bot.catalog.content import load_catalog
+from bot.dispatch.core import Core
+from bot.jobs.posting import Poster
+from bot.kernel.clock import FakeClock
+from bot.kernel.types import ConversationRef, Invocation, Reply, UserRef
 from storage.store import SqlStore
 from tests.fakes.platform import RecordingPlatform, shown
 

@@ -21,7 +21,7 @@ FORBIDDEN = {
 }
 # The composition root wires everything together, so it alone may import storage and adapters.
 COMPOSITION_ROOT = {"app.py", "cli.py"}
-# bot/scheduler.py is the one module that may import apscheduler.
+# bot/jobs/scheduler.py is the one module that may import apscheduler.
 ALLOWED = {"scheduler.py": {"apscheduler"}}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.commands import MAX_INPUT_CHARS
+from bot.kernel.registry import MAX_INPUT_CHARS
 from tests.conftest import Bot, snapshot
 
 

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from adapters.discord.render import markup
-from bot.posting import Poster
+from bot.jobs.posting import Poster
 from tests.conftest import CHANNEL, Bot, snapshot, text_of
 
 DAY = dt.timedelta(days=1)

@@ -13,12 +13,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.content import builtin_content_dir
+from bot.catalog.content import builtin_content_dir
 
 
 def studybot(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, timeout=60, cwd=cwd
+        [sys.executable, "-m", "bot.composition.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
     )
 
 
@@ -81,7 +85,7 @@ def test_content_check_validates_community_packs_from_the_environment(tmp_path: 
     write_challenges(pack, a_quiz())
     env = {**os.environ, "STUDYBOT_CONTENT_DIRS": str(pack)}
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "content", "check"],
+        [sys.executable, "-m", "bot.composition.cli", "content", "check"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -95,7 +99,7 @@ def test_content_check_validates_community_packs_from_the_environment(tmp_path: 
     assert challenges(done.stdout) == challenges(studybot("content", "check").stdout) + 1
     write_challenges(pack, a_quiz(resources=["no-such-thing"]))
     bad = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "content", "check"],
+        [sys.executable, "-m", "bot.composition.cli", "content", "check"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -106,7 +110,7 @@ def test_content_check_validates_community_packs_from_the_environment(tmp_path: 
 
 def test_slack_http_mode_needs_a_port(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "run", "--slack-mode", "http"],
+        [sys.executable, "-m", "bot.composition.cli", "run", "--slack-mode", "http"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -117,7 +121,7 @@ def test_slack_http_mode_needs_a_port(tmp_path: Path) -> None:
 
 
 def test_empty_variables_count_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot.settings import Settings
+    from bot.composition.settings import Settings
 
     monkeypatch.setenv("DISCORD_SHARD_ID", "")  # what compose passes for ${DISCORD_SHARD_ID:-}
     monkeypatch.setenv("DISCORD_SHARD_COUNT", "")
@@ -148,7 +152,7 @@ def test_a_bad_variable_is_named_in_one_line_not_a_traceback(
 
 
 def test_the_pool_size_setting_sizes_the_postgresql_pool(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot.settings import Settings
+    from bot.composition.settings import Settings
     from storage.store import SqlStore
 
     monkeypatch.setenv("STUDYBOT_DB_POOL_SIZE", "25")
@@ -159,11 +163,11 @@ def test_the_pool_size_setting_sizes_the_postgresql_pool(monkeypatch: pytest.Mon
 
 
 PLATFORM_LIBRARIES = {"discord", "slack_bolt", "slack_sdk"}
-# Runs `studybot` (bot.cli.main) with serve() stubbed to return at once, then reports which platforms it
+# Runs `studybot` (cli.main) with serve() stubbed to return at once, then reports which platforms it
 # built and which platform libraries the process imported.
 IMPORTS_PROBE = """
 import json, sys
-import bot.app, bot.cli
+import bot.composition.app, bot.composition.cli
 
 served = []
 
@@ -171,8 +175,8 @@ async def serve(core, platforms, stop, scheduler=None):
     served.extend(platforms)
     await core.store.close()
 
-bot.app.serve = serve
-code = bot.cli.main(sys.argv[1:])
+bot.composition.app.serve = serve
+code = bot.composition.cli.main(sys.argv[1:])
 loaded = sorted({name.split(".")[0] for name in sys.modules} & {"discord", "slack_bolt", "slack_sdk"})
 print(json.dumps({"code": code, "served": served, "loaded": loaded}))
 """

@@ -20,12 +20,12 @@ import pytest
 import yaml
 
 from adapters.console.session import ConsoleClock, ConsoleSession
-from bot.app import ContentReloader, build_core
-from bot.clock import FakeClock
-from bot.content import Catalog, ContentError, load_catalog_keeping_good
-from bot.core import Core
-from bot.settings import Settings
-from bot.types import ConversationRef, UserRef
+from bot.catalog.content import Catalog, ContentError, load_catalog_keeping_good
+from bot.composition.app import ContentReloader, build_core
+from bot.composition.settings import Settings
+from bot.dispatch.core import Core
+from bot.kernel.clock import FakeClock
+from bot.kernel.types import ConversationRef, UserRef
 from tests.conftest import text_of
 from tests.fakes.slack import USER_ID, FakeSlack, slash_command_body
 
@@ -241,7 +241,14 @@ def test_the_console_starts_without_the_broken_pack_and_says_why(tmp_path: Path)
         "STUDYBOT_LOG_LEVEL": "WARNING",
     }
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "console", "--db", f"sqlite+aiosqlite:///{tmp_path}/c.db"],
+        [
+            sys.executable,
+            "-m",
+            "bot.composition.cli",
+            "console",
+            "--db",
+            f"sqlite+aiosqlite:///{tmp_path}/c.db",
+        ],
         input="resources quokka\nresources wombat\n",
         capture_output=True,
         text=True,
@@ -250,7 +257,7 @@ def test_the_console_starts_without_the_broken_pack_and_says_why(tmp_path: Path)
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    assert f"ERROR bot.app: content pack {bad} refused" in done.stderr and reason in done.stderr
+    assert f"ERROR bot.composition.app: content pack {bad} refused" in done.stderr and reason in done.stderr
     assert "The Quokka Broadcasting Handbook" in done.stdout and "Wombat" not in done.stdout
 
 
@@ -307,7 +314,13 @@ async def test_studybot_run_reloads_its_packs_on_sighup(tmp_path: Path) -> None:
             "STUDYBOT_LOG_LEVEL": "INFO",
         }
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "run", env=env, cwd=tmp_path, stderr=asyncio.subprocess.PIPE
+            sys.executable,
+            "-m",
+            "bot.composition.cli",
+            "run",
+            env=env,
+            cwd=tmp_path,
+            stderr=asyncio.subprocess.PIPE,
         )
         run = _Run(proc, fake)
         try:
@@ -318,7 +331,7 @@ async def test_studybot_run_reloads_its_packs_on_sighup(tmp_path: Path) -> None:
             mark = len(run.stderr)
             proc.send_signal(signal.SIGHUP)
             refused = await run.log_line("content reload refused", after=mark)
-            assert f"ERROR bot.app: content reload refused: pack {pack} has problems" in refused
+            assert f"ERROR bot.composition.app: content reload refused: pack {pack} has problems" in refused
             assert any("unknown resource 'quokka-guid'" in line for line in run.stderr[mark:])
             assert "The Quokka Broadcasting Handbook" in await run.ask("resources quokka")
 

@@ -11,8 +11,8 @@ import pytest
 import yaml
 from sqlalchemy import make_url
 
-from bot.scheduler import LEADER_CHECK_EVERY
-from bot.settings import Settings
+from bot.composition.settings import Settings
+from bot.jobs.scheduler import LEADER_CHECK_EVERY
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()

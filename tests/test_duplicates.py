@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from bot.challenges import POINTS_CHECKIN, POINTS_CORRECT, POINTS_WRONG
-from bot.clock import FakeClock
-from bot.content import LETTERS, Catalog
-from bot.core import Core
-from bot.types import Activity, ActivityKind, Invocation, Reply
+from bot.catalog.content import LETTERS, Catalog
+from bot.dispatch.core import Core
+from bot.features.challenges import POINTS_CHECKIN, POINTS_CORRECT, POINTS_WRONG
+from bot.kernel.clock import FakeClock
+from bot.kernel.types import Activity, ActivityKind, Invocation, Reply
 from storage.store import SqlStore
 from tests.conftest import CHANNEL, Bot, text_of
 from tests.test_member_flow import post_quiz_day, quiz_answer, start_cohort

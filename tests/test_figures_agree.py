@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.leaderboard import LEADERS_READ
+from bot.features.leaderboard import LEADERS_READ
 from tests.conftest import Bot, snapshot, text_of
 
 DAY = dt.timedelta(days=1)

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.core import Core
-from bot.types import Invocation, UserRef
+from bot.dispatch.core import Core
+from bot.kernel.types import Invocation, UserRef
 from tests.conftest import CHANNEL, Bot, snapshot
 
 NASTY = [

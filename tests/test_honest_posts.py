@@ -9,9 +9,9 @@ import logging
 
 import pytest
 
-from bot.clock import format_duration
-from bot.posting import Poster
-from bot.scheduler import StudyScheduler
+from bot.jobs.posting import Poster
+from bot.jobs.scheduler import StudyScheduler
+from bot.kernel.clock import format_duration
 from tests.conftest import CHANNEL, Bot, text_of
 from tests.fakes.clock import drive_apscheduler
 from tests.test_scheduler import RefusingPlatform, run_until
@@ -177,7 +177,7 @@ async def test_a_skip_is_logged_once_per_cohort_and_day_not_at_every_sweep(
 ) -> None:
     poster = await cohort(bot)
     bot.clock.set(at(18, 5))
-    with caplog.at_level(logging.WARNING, logger="bot.posting"):
+    with caplog.at_level(logging.WARNING, logger="bot.jobs.posting"):
         for _ in range(5):
             await poster.sweep()
             bot.clock.advance(dt.timedelta(minutes=1))
@@ -201,7 +201,7 @@ async def test_the_running_scheduler_logs_a_skip_once_over_many_sweeps(
     await cohort(bot)
     bot.clock.set(at(18, 5))
     sched = StudyScheduler(bot.core, {"console": bot.platform})
-    with caplog.at_level(logging.WARNING, logger="bot.posting"):
+    with caplog.at_level(logging.WARNING, logger="bot.jobs.posting"):
         await sched.start()  # sweeps at once, then every minute
         await run_until(sched, bot.clock, at(18, 15))
         await sched.stop()

@@ -8,8 +8,8 @@ import io
 
 from PIL import Image
 
-from bot.challenges import POINTS_CHECKIN, POINTS_CORRECT, POINTS_WRONG
-from bot.content import LETTERS
+from bot.catalog.content import LETTERS
+from bot.features.challenges import POINTS_CHECKIN, POINTS_CORRECT, POINTS_WRONG
 from tests.conftest import CHANNEL, Bot, snapshot, text_of
 
 HOUR = dt.timedelta(hours=1)

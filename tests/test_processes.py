@@ -20,9 +20,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.commands import parse_days
-from bot.schedule import due_instant, is_scheduled
-from bot.types import ConversationRef
+from bot.kernel.registry import parse_days
+from bot.kernel.types import ConversationRef
+from bot.rules.schedule import due_instant, is_scheduled
 from storage.store import SqlStore
 from tests.conftest import PG_URL, _postgres_or_skip
 

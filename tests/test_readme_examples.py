@@ -15,13 +15,13 @@ import sys
 from pathlib import Path
 
 from adapters.console.session import CONVERSATION
-from bot.clock import FakeClock
-from bot.commands import REGISTRY, CommandSpec
-from bot.content import Catalog
-from bot.core import Core
-from bot.demo import seed_demo
-from bot.posting import Poster
-from bot.types import ConversationRef, Reply, UserRef
+from bot.catalog.content import Catalog
+from bot.composition.demo import seed_demo
+from bot.dispatch.core import Core
+from bot.jobs.posting import Poster
+from bot.kernel.clock import FakeClock
+from bot.kernel.registry import REGISTRY, CommandSpec
+from bot.kernel.types import ConversationRef, Reply, UserRef
 from storage.store import SqlStore
 from tests.adapters.console.harness import demo_console
 from tests.fakes.platform import RecordingPlatform, shown

@@ -7,7 +7,7 @@ import io
 
 from PIL import Image
 
-from bot.posting import Poster
+from bot.jobs.posting import Poster
 from tests.conftest import Bot, text_of
 
 DAY = dt.timedelta(days=1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.review import INTERVALS, POINTS_REVIEW, reschedule
+from bot.features.review import INTERVALS, POINTS_REVIEW, reschedule
 from tests.conftest import Bot, snapshot, text_of
 
 DAY = dt.timedelta(days=1)

@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.clock import FakeClock
-from bot.commands import format_days
-from bot.core import Core
-from bot.ports import Undeliverable
-from bot.posting import UNDELIVERED, Poster
-from bot.scheduler import SchedulerRefused, StudyScheduler
-from bot.types import ConversationRef, Reply
+from bot.dispatch.core import Core
+from bot.jobs.posting import UNDELIVERED, Poster
+from bot.jobs.scheduler import SchedulerRefused, StudyScheduler
+from bot.kernel.clock import FakeClock
+from bot.kernel.ports import Undeliverable
+from bot.kernel.registry import format_days
+from bot.kernel.types import ConversationRef, Reply
 from storage.store import SqlStore
 from tests.conftest import Bot
 from tests.fakes.clock import drive_apscheduler
@@ -143,7 +143,7 @@ async def test_after_three_hours_down_the_missed_post_goes_out_at_start_after_ei
     assert len(platform.sent) == 1
     await sched.stop()
     bot.clock.set(dt.datetime(2026, 11, 25, 16, 0, tzinfo=dt.UTC))  # 17:00 the next day: 8 hours late
-    with caplog.at_level(logging.WARNING, logger="bot.posting"):
+    with caplog.at_level(logging.WARNING, logger="bot.jobs.posting"):
         again = StudyScheduler(bot.core, {"console": platform})
         await again.start()
         await again.idle()

@@ -22,12 +22,12 @@ import pytest
 
 from adapters.discord.client import DiscordPlatform, build_client
 from adapters.slack.app import SlackPlatform, SlackService, build_app, make_client
-from bot.clock import FakeClock
-from bot.content import Catalog
-from bot.core import Core
-from bot.logsafe import REDACTED, RedactSecrets, configure_logging, hide_password
-from bot.posting import Poster
-from bot.settings import Settings
+from bot.catalog.content import Catalog
+from bot.composition.logsafe import REDACTED, RedactSecrets, configure_logging, hide_password
+from bot.composition.settings import Settings
+from bot.dispatch.core import Core
+from bot.jobs.posting import Poster
+from bot.kernel.clock import FakeClock
 from storage.store import SqlStore
 from tests.fakes.discord import CHANNEL_ID as DISCORD_CHANNEL
 from tests.fakes.discord import FakeDiscord, FakeInteraction
@@ -95,7 +95,7 @@ class Logs:
 
 @pytest.fixture
 def logs(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Logs]:
-    """DEBUG for everyone, with the logging set-up of `studybot` (bot.cli.main) and its settings."""
+    """DEBUG for everyone, with the logging set-up of `studybot` (composition.cli.main) and settings."""
     monkeypatch.chdir(tmp_path)  # no developer's .env
     for name, value in environment().items():
         monkeypatch.setenv(name, value)
@@ -278,7 +278,7 @@ async def test_secrets_are_redacted_from_messages_arguments_and_tracebacks_of_ev
     except ConnectionError:
         logging.getLogger("sqlalchemy.pool").exception("the pool failed")
     logging.getLogger("asyncio").error("stack", stack_info=True, extra={})
-    logging.getLogger("bot.cli").warning("%(token)s", {"token": DISCORD_TOKEN})
+    logging.getLogger("bot.composition.cli").warning("%(token)s", {"token": DISCORD_TOKEN})
     logs.assert_no_secret()
     written = logs.stream.getvalue()
     assert written.count(REDACTED) >= 7
@@ -328,7 +328,7 @@ async def _studybot_run(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Pr
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.cli",
+        "bot.composition.cli",
         "run",
         env={**clean, **env},
         cwd=cwd,

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import serve
-from bot.clock import FakeClock
-from bot.content import Catalog
-from bot.core import Core
+from bot.catalog.content import Catalog
+from bot.composition.app import serve
+from bot.dispatch.core import Core
+from bot.kernel.clock import FakeClock
 from storage.store import SqlStore
 from tests.fakes.loadgen import BotProcess, free_port
 from tests.fakes.platform import RecordingPlatform

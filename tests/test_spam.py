@@ -15,12 +15,12 @@ import pytest
 from adapters.console.session import ConsoleClock, ConsoleSession
 from adapters.discord.client import DiscordPlatform, build_client
 from adapters.discord.commands import SKIPPED
-from bot.clock import FakeClock
-from bot.content import Catalog
-from bot.core import Core
-from bot.posting import Poster
-from bot.ratelimit import LIMIT, WINDOW, RateLimiter
-from bot.types import Invocation, Reply, UserRef
+from bot.catalog.content import Catalog
+from bot.dispatch.core import Core
+from bot.dispatch.ratelimit import LIMIT, WINDOW, RateLimiter
+from bot.jobs.posting import Poster
+from bot.kernel.clock import FakeClock
+from bot.kernel.types import Invocation, Reply, UserRef
 from storage.store import SqlStore
 from tests.conftest import CHANNEL, Bot, snapshot, text_of
 from tests.fakes.discord import FakeDiscord

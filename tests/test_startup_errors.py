@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import make_url
 
-from bot.settings import Settings, with_password
+from bot.composition.settings import Settings, with_password
 from tests.conftest import _postgres_or_skip
 from tests.fakes.loadgen import BotProcess
 from tests.fakes.slack import FakeSlack
@@ -33,7 +33,7 @@ def studybot(tmp_path: Path, *args: str, stdin: str = "", **env: str) -> subproc
     """Run `studybot ARGS` in tmp_path (no developer's .env) with only the given studybot variables."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "SLACK_", "STUDYBOT_"))}
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "bot.composition.cli", *args],
         input=stdin,
         capture_output=True,
         text=True,

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.streaks import summarize
-from bot.types import ConversationRef
+from bot.kernel.types import ConversationRef
+from bot.rules.streaks import summarize
 from tests.conftest import CHANNEL, Bot, text_of
 
 # Days around the 2026 changes: US 03-08 and 11-01, EU 03-29 and 10-25.
@@ -88,13 +88,13 @@ days_plan = st.lists(st.tuples(st.lists(event, max_size=1), mostly), min_size=10
 
 
 def _weekdays(spec: str) -> set[int]:
-    from bot.commands import parse_days
+    from bot.kernel.registry import parse_days
 
     return set(parse_days(spec))
 
 
 class Oracle:
-    """The rules of the README, walked one day at a time with nothing shared with bot/calendar.py."""
+    """The rules of the README, walked one day at a time with nothing shared with bot/rules/calendar.py."""
 
     def __init__(self, start: dt.date, days: set[int]) -> None:
         self.start = start

@@ -7,8 +7,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from bot.types import Button, Card, Reply, Style
-from bot.untrusted import plain as unmark
+from bot.kernel.types import Button, Card, Reply, Style
+from bot.kernel.untrusted import plain as unmark
 
 _RICH_STYLE = {Style.NEUTRAL: "white", Style.PRIMARY: "cyan", Style.SUCCESS: "green", Style.DANGER: "red"}
 

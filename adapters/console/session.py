@@ -20,12 +20,12 @@ from adapters.console import render
 from adapters.console.clock import ConsoleClock, wall_clock
 from adapters.console.screen import Screen, logs_on
 from adapters.console.ticker import TICK_SECONDS, ConsoleTicker
-from bot.commands import UserError
-from bot.core import Core
-from bot.members import find_member
-from bot.posting import Poster, Sweep
-from bot.schedule import describe_schedule
-from bot.types import Button, Cohort, ConversationRef, Invocation, Reply, UserRef
+from bot.dispatch.core import Core
+from bot.dispatch.members import find_member
+from bot.jobs.posting import Poster, Sweep
+from bot.kernel.registry import UserError
+from bot.kernel.types import Button, Cohort, ConversationRef, Invocation, Reply, UserRef
+from bot.rules.schedule import describe_schedule
 
 __all__ = ["CONVERSATION", "ConsoleClock", "ConsolePlatform", "ConsoleSession", "is_tty"]
 

@@ -15,9 +15,9 @@ from discord import app_commands
 
 from adapters.discord.commands import PLATFORM, install
 from adapters.discord.render import NO_PINGS, render
-from bot.core import Core
-from bot.ports import Undeliverable
-from bot.types import ConversationRef, Reply
+from bot.dispatch.core import Core
+from bot.kernel.ports import Undeliverable
+from bot.kernel.types import ConversationRef, Reply
 
 log = logging.getLogger(__name__)
 

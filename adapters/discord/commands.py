@@ -14,10 +14,10 @@ import discord
 from discord import app_commands
 
 from adapters.discord.render import NO_PINGS, SEPARATOR, Message, decode_custom_id, render, shorten
-from bot.commands import GROUPS, ArgKind, CommandSpec
-from bot.core import Core
-from bot.types import ConversationRef, Invocation, Reply, UserRef
-from bot.untrusted import plain
+from bot.dispatch.core import Core
+from bot.kernel.registry import GROUPS, ArgKind, CommandSpec
+from bot.kernel.types import ConversationRef, Invocation, Reply, UserRef
+from bot.kernel.untrusted import plain
 
 log = logging.getLogger(__name__)
 

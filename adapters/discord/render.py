@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import discord
 
-from bot.types import Button, Card, Reply, Style
-from bot.untrusted import plain, split_spans
+from bot.kernel.types import Button, Card, Reply, Style
+from bot.kernel.untrusted import plain, split_spans
 
 log = logging.getLogger(__name__)
 

@@ -27,10 +27,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack.render import ACTION_PREFIX, SEPARATOR, SlackMessage, decode_action, render, unescape
-from bot.core import Core
-from bot.ports import Clock, PlatformRefused, Undeliverable
-from bot.types import ConversationRef, Image, Invocation, Reply, UserRef
-from bot.untrusted import plain
+from bot.dispatch.core import Core
+from bot.kernel.ports import Clock, PlatformRefused, Undeliverable
+from bot.kernel.types import ConversationRef, Image, Invocation, Reply, UserRef
+from bot.kernel.untrusted import plain
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Pure rendering of a Reply as Slack Block Kit, within Slack's limits (shortened visibly).
 
 Every string that goes to Slack passes through here: the core's own text has `&`, `<` and `>` escaped (it
-never means a Slack link or mention), member and pack text marked with `bot.untrusted.verbatim` is shown as
+never means a Slack link or mention), member and pack text marked with `verbatim` is shown as
 written (escaped, and its mrkdwn characters replaced by look-alikes), and plain_text objects, which Slack
 shows literally, get the text with the marks removed and nothing escaped.
 """
@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.types import Button, Card, Reply, Style
-from bot.untrusted import plain, split_spans
+from bot.kernel.types import Button, Card, Reply, Style
+from bot.kernel.untrusted import plain, split_spans
 
 # Slack's limits on one message.
 BLOCKS_MAX = 50

@@ -19,11 +19,11 @@ import pytest
 from sqlalchemy import text
 
 from adapters.discord.render import markup
-from bot.calendar import Calendar
-from bot.posting import Poster
-from bot.streaks import summarize
-from bot.types import CalendarHistory, ConversationRef, DaySpan, Invocation, SpanKind
-from bot.untrusted import plain
+from bot.jobs.posting import Poster
+from bot.kernel.types import CalendarHistory, ConversationRef, DaySpan, Invocation, SpanKind
+from bot.kernel.untrusted import plain
+from bot.rules.calendar import Calendar
+from bot.rules.streaks import summarize
 from storage.store import SqlStore
 from tests.conftest import CHANNEL, Bot, snapshot, text_of
 
@@ -236,7 +236,7 @@ def test_a_streak_over_a_cohort_whose_weekdays_changed_daily_for_a_year_costs_it
     eras = tuple((start + i * DAY, frozenset({i % 7, (i + 3) % 7})) for i in range(365))
     calendar = Calendar(start, frozenset(range(5)), CalendarHistory(eras))
     active = {start + i * DAY for i in range(365) if i % 3}
-    with lines_run_in("bot/calendar.py", "bot/streaks.py") as lines:
+    with lines_run_in("bot/rules/calendar.py", "bot/rules/streaks.py") as lines:
         summarize(active, set(), MON, calendar)
     # Linear in eras plus active days (a few dozen lines each); walking all eras per gap was 400,000.
     assert lines[0] < 60 * (len(eras) + len(active)), lines[0]

@@ -14,10 +14,10 @@ import yaml
 
 from adapters.discord.render import CUSTOM_ID_MAX, encode_custom_id
 from adapters.slack.render import ACTION_ID_MAX, encode_action
-from bot.cli import main
-from bot.content import load_catalog_keeping_good
-from bot.review import REF_PREFIX
-from bot.types import Button
+from bot.catalog.content import load_catalog_keeping_good
+from bot.composition.cli import main
+from bot.features.review import REF_PREFIX
+from bot.kernel.types import Button
 
 # What `content check` may print about a hostile pack: a few clear lines, never the pack's payload.
 OUTPUT_MAX = 10_000
@@ -119,7 +119,7 @@ def test_a_billion_laughs_pack_is_refused_in_a_few_lines_and_bounded_memory(tmp_
         def limit():
             resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))
         done = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "content", "check", {str(pack)!r}],
+            [sys.executable, "-m", "bot.composition.cli", "content", "check", {str(pack)!r}],
             capture_output=True, text=True, timeout=120, preexec_fn=limit,
         )
         sys.stdout.write(done.stdout + done.stderr)
@@ -266,7 +266,7 @@ def test_the_longest_ids_a_pack_may_have_fit_every_button_on_both_platforms(tmp_
         f"'{'s' * 25}' is 25 characters; at most 24",
         f"'{'c' * 41}' is 41 characters; at most 40",
     ]
-    # The buttons as bot/review.py (a review answer) and bot/roadmap.py (a topic learned) build them.
+    # The buttons as features/review.py (a review answer) and features/roadmap.py (a topic learned) make.
     buttons = [Button(x, "answer", (x, REF_PREFIX + cid)) for cid in catalog.challenges for x in "ABCD"]
     buttons += [Button("Learned", "learned", (f"{s.id}/{t.id}",)) for s in catalog.stages for t in s.topics]
     widest = max(len(encode_custom_id(b)) for b in buttons)  # raises if any is over Discord's limit

@@ -6,12 +6,12 @@ import asyncio
 import datetime as dt
 from typing import Any
 
-from bot.clock import FakeClock
-from bot.commands import Registry
-from bot.content import LETTERS
-from bot.core import Core
-from bot.types import ConversationRef, Invocation, Reply, UserRef
-from bot.untrusted import CLOSE, MAX_NAME_CHARS, OPEN, plain
+from bot.catalog.content import LETTERS
+from bot.dispatch.core import Core
+from bot.kernel.clock import FakeClock
+from bot.kernel.registry import Registry
+from bot.kernel.types import ConversationRef, Invocation, Reply, UserRef
+from bot.kernel.untrusted import CLOSE, MAX_NAME_CHARS, OPEN, plain
 from storage.store import SqlStore
 from tests.conftest import CHANNEL, Bot, text_of
 from tests.test_member_flow import post_quiz_day, start_cohort

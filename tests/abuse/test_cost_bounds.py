@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
-from bot import search as search_module
-from bot.clock import FakeClock
-from bot.content import Catalog
-from bot.core import Core
-from bot.search import ResourceSearch
+from bot.catalog import search as search_module
+from bot.catalog.content import Catalog
+from bot.catalog.search import ResourceSearch
+from bot.dispatch.core import Core
+from bot.kernel.clock import FakeClock
 from storage.store import SqlStore
 from tests.conftest import CHANNEL, Bot, text_of
 

@@ -15,12 +15,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.clock import FakeClock
-from bot.core import Core
-from bot.scheduler import StudyScheduler
-from bot.streaks import EMPTY, settle, summarize
-from bot.types import ConversationRef, Excusal, Reply, UserRef
-from bot.untrusted import CLOSE, OPEN, plain
+from bot.dispatch.core import Core
+from bot.jobs.scheduler import StudyScheduler
+from bot.kernel.clock import FakeClock
+from bot.kernel.types import ConversationRef, Excusal, Reply, UserRef
+from bot.kernel.untrusted import CLOSE, OPEN, plain
+from bot.rules.streaks import EMPTY, settle, summarize
 from storage.store import SqlStore
 from tests.conftest import CHANNEL, Bot, snapshot, text_of
 from tests.fakes.clock import drive_apscheduler

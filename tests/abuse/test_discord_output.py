@@ -20,14 +20,14 @@ import pytest
 from adapters.discord.client import DiscordPlatform, build_client
 from adapters.discord.commands import UNRENDERABLE
 from adapters.discord.render import CONTENT_MAX, CUSTOM_ID_MAX, EMBED_TOTAL_MAX, discord_escape, render
-from bot.clock import FakeClock
-from bot.commands import CommandSpec, Registry
-from bot.content import Catalog
-from bot.context import Context
-from bot.core import Core
-from bot.posting import Poster
-from bot.types import Button, Card, ConversationRef, Field, Reply
-from bot.untrusted import verbatim
+from bot.catalog.content import Catalog
+from bot.dispatch.context import Context
+from bot.dispatch.core import Core
+from bot.jobs.posting import Poster
+from bot.kernel.clock import FakeClock
+from bot.kernel.registry import CommandSpec, Registry
+from bot.kernel.types import Button, Card, ConversationRef, Field, Reply
+from bot.kernel.untrusted import verbatim
 from storage.store import SqlStore
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord.server import CHANNEL_ID, DEFAULT_TOKEN, GUILD_ID, USER_ID, RecordedRequest

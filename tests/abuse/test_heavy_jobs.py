@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from bot.recap import build_recap
-from bot.reminders import send_reminders
-from bot.streaks import summarize
-from bot.types import Cohort, ConversationRef, Excusal
-from bot.untrusted import verbatim
+from bot.features.reminders import send_reminders
+from bot.jobs.recap import build_recap
+from bot.kernel.types import Cohort, ConversationRef, Excusal
+from bot.kernel.untrusted import verbatim
+from bot.rules.streaks import summarize
 from tests.conftest import Bot, text_of
 
 SIZES = (5, 50)
@@ -73,8 +73,8 @@ async def cohort_of(bot: Bot, size: int) -> Cohort:
 async def old_export(bot: Bot, cohort: Cohort) -> tuple[bytes, bytes]:
     """The export as it was built before, one member at a time: the reference for the bytes."""
     store, now = bot.core.store, bot.clock.now()
-    from bot.clock import local_date
-    from bot.cohorts import _csv_row
+    from bot.features.cohorts import _csv_row
+    from bot.kernel.clock import local_date
 
     members = await store.cohort_members(cohort.id)
     scores = {s.member_id: s for s in await store.scores(cohort.id)}

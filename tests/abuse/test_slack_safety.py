@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 
 from adapters.slack.app import HomeRefresher, InFlight, SlackPlatform, build_app, make_client
-from bot.clock import FakeClock
-from bot.content import Catalog
-from bot.core import Core
-from bot.logsafe import RedactSecrets, configure_logging
-from bot.posting import Poster
-from bot.settings import Settings
+from bot.catalog.content import Catalog
+from bot.composition.logsafe import RedactSecrets, configure_logging
+from bot.composition.settings import Settings
+from bot.dispatch.core import Core
+from bot.jobs.posting import Poster
+from bot.kernel.clock import FakeClock
 from storage.store import SqlStore
 from tests.fakes.slack import (
     USER_ID,

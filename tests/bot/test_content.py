@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.content import LETTERS, ContentError, builtin_content_dir, load_catalog
+from bot.catalog.content import LETTERS, ContentError, builtin_content_dir, load_catalog
 
 
 def test_the_builtin_starter_pack_is_valid_and_big_enough() -> None:

@@ -7,7 +7,7 @@ import io
 
 from PIL import Image
 
-from bot.heatmap import CELL, COLORS, WEEKS, cell_origin, render_heatmap
+from bot.images.heatmap import CELL, COLORS, WEEKS, cell_origin, render_heatmap
 
 TODAY = dt.date(2026, 11, 25)  # a Wednesday
 

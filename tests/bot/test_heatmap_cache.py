@@ -11,7 +11,7 @@ import threading
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from bot.heatmap import (
+from bot.images.heatmap import (
     CELL,
     COLORS,
     GAP,
@@ -159,9 +159,9 @@ async def test_the_streak_heatmap_changes_after_a_check_in_and_is_not_redrawn_be
     bot: Bot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cache, render = HeatmapCache(), CountingRenders()
-    # By name, after the core has loaded its commands: importing bot.progress first would reorder them.
-    monkeypatch.setattr("bot.progress.HEATMAPS", cache)
-    monkeypatch.setattr("bot.progress.render_heatmap", render)
+    # By name, after the core has loaded its commands: importing features.progress first would reorder them.
+    monkeypatch.setattr("bot.features.progress.HEATMAPS", cache)
+    monkeypatch.setattr("bot.features.progress.render_heatmap", render)
     assert not (await bot.say("Mia", "/study cohort create ml tz=UTC days=daily")).error
     assert not (await bot.say("Ada", "join ml")).error
 

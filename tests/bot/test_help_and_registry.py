@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.commands import REGISTRY, tokenize
-from bot.types import ConversationRef, UserRef
+from bot.kernel.registry import REGISTRY, tokenize
+from bot.kernel.types import ConversationRef, UserRef
 from tests.conftest import Bot, text_of
 
 ISSUE_COMMANDS = {
@@ -31,7 +31,7 @@ ISSUE_COMMANDS = {
 
 
 def test_every_command_of_the_issue_is_registered_with_help_and_an_example() -> None:
-    from bot.core import _load_commands
+    from bot.dispatch.core import _load_commands
 
     _load_commands()
     names = {spec.name for spec in REGISTRY}
@@ -65,12 +65,12 @@ async def test_help_lists_every_command_once_grouped_as_a_member_looks_for_them(
 
 
 def test_every_member_command_has_its_own_section() -> None:
-    from bot.core import _load_commands
-    from bot.help import MODERATORS, MORE, sections
+    from bot.dispatch.core import _load_commands
+    from bot.features.help import MODERATORS, MORE, sections
 
     _load_commands()
     titles = [title for title, _ in sections(REGISTRY)]
-    assert MORE not in titles  # a new member command is sorted into SECTIONS in bot/help.py
+    assert MORE not in titles  # a new member command is sorted into SECTIONS in bot/features/help.py
     assert titles[-1] == MODERATORS
 
 
@@ -106,12 +106,17 @@ def test_the_command_order_platforms_see_does_not_depend_on_what_was_imported_fi
     import subprocess
     import sys
 
-    probe = "{}\nfrom bot.core import _load_commands\n_load_commands()\nfrom bot.commands import REGISTRY\n"
+    probe = "{}\nfrom bot.dispatch.core import _load_commands\n_load_commands()\n"
+    probe += "from bot.kernel.registry import REGISTRY\n"
     probe += "print([s.name for s in REGISTRY])"
     orders = [
         subprocess.run(
             [sys.executable, "-c", probe.format(first)], capture_output=True, text=True, check=True
         ).stdout
-        for first in ("", "import bot.roadmap, bot.leaderboard", "import bot.restdays, bot.review")
+        for first in (
+            "",
+            "import bot.features.roadmap, bot.features.leaderboard",
+            "import bot.features.restdays, bot.features.review",
+        )
     ]
     assert orders[0] and orders[0] == orders[1] == orders[2]

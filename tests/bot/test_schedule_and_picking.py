@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.challenges import pick_challenge
-from bot.content import Catalog
-from bot.pace import current_stage, position
-from bot.schedule import due_days, due_instant, is_due, next_post
-from bot.types import Cohort
+from bot.catalog.content import Catalog
+from bot.catalog.pace import current_stage, position
+from bot.features.challenges import pick_challenge
+from bot.kernel.types import Cohort
+from bot.rules.schedule import due_days, due_instant, is_due, next_post
 
 
 def cohort(tz: str, at: str, days: frozenset[int] = frozenset(range(7)), paused: bool = False) -> Cohort:

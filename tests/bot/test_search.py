@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.content import Catalog
-from bot.search import SUGGEST_LIMIT, ResourceSearch, Suggester, osa_distance
+from bot.catalog.content import Catalog
+from bot.catalog.search import SUGGEST_LIMIT, ResourceSearch, Suggester, osa_distance
 from tests.conftest import CHANNEL, Bot
 
 

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.clock import FakeClock
-from bot.content import Catalog, Resource
-from bot.core import Core
-from bot.types import Reply
+from bot.catalog.content import Catalog, Resource
+from bot.dispatch.core import Core
+from bot.kernel.clock import FakeClock
+from bot.kernel.types import Reply
 from storage.store import SqlStore
 from tests.conftest import Bot
 

@@ -7,7 +7,7 @@ import datetime as dt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.streaks import EMPTY, MAX_FREEZES, DayStatus, settle, summarize
+from bot.rules.streaks import EMPTY, MAX_FREEZES, DayStatus, settle, summarize
 
 D0 = dt.date(2026, 3, 1)
 

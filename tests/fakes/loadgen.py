@@ -31,7 +31,7 @@ from typing import IO, Any
 import aiohttp
 
 from adapters.slack.render import encode_action
-from bot.types import Button
+from bot.kernel.types import Button
 from tests.fakes.slack import FakeSlack, block_actions_payload
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,7 +99,7 @@ class BotProcess:
         return await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bot.cli",
+            "bot.composition.cli",
             "run",
             "--slack-mode",
             "http",

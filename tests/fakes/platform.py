@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from bot.types import Button, Card, ConversationRef, Reply
-from bot.untrusted import plain
+from bot.kernel.types import Button, Card, ConversationRef, Reply
+from bot.kernel.untrusted import plain
 
 
 def shown(reply: Reply) -> Reply:

@@ -1,4 +1,4 @@
-"""A studybot process for multi-process tests: the real core, store and scheduler (bot.app.serve), a fake
+"""A studybot process for multi-process tests: the real core, store and scheduler (app.serve), a fake
 platform that writes what it is sent to a file, and simulated time read from a file the test writes.
 
     python -m tests.fakes.runner --db URL --dir DIR [--crash-on-send]
@@ -19,10 +19,10 @@ import os
 import signal
 from pathlib import Path
 
-from bot.app import build_core, serve
-from bot.scheduler import StudyScheduler
-from bot.settings import Settings
-from bot.types import ConversationRef, Reply
+from bot.composition.app import build_core, serve
+from bot.composition.settings import Settings
+from bot.jobs.scheduler import StudyScheduler
+from bot.kernel.types import ConversationRef, Reply
 from tests.fakes.clock import APSCHEDULER_TIME_MODULES, clocked_datetime
 
 # How often the process looks at the clock file (real seconds).

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, text
 
-from bot.ports import Conflict
-from bot.types import Activity, ActivityKind, ConversationRef, Recorded
+from bot.kernel.ports import Conflict
+from bot.kernel.types import Activity, ActivityKind, ConversationRef, Recorded
 from storage.store import SqlStore
 
 NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)

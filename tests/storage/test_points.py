@@ -11,7 +11,7 @@ from pathlib import Path
 from alembic import command
 from sqlalchemy import Connection, insert
 
-from bot.types import Activity, ActivityKind, ConversationRef, ScoreRow, Standing
+from bot.kernel.types import Activity, ActivityKind, ConversationRef, ScoreRow, Standing
 from storage.engine import alembic_config
 from storage.points import PERIODS, bucket_start
 from storage.store import SqlStore, activity_t, cohort_t, enrolment_t, member_t

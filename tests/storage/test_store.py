@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
 import storage.tables  # noqa: F401
-from bot.types import Activity, ActivityKind, Cohort, Invocation
+from bot.kernel.types import Activity, ActivityKind, Cohort, Invocation
 from storage.store import SqlStore
 from tests.conftest import CHANNEL, PG_URL, Bot, postgres_store, text_of
 
@@ -73,7 +73,7 @@ async def test_the_same_claim_is_won_once(store: SqlStore) -> None:
 
 
 async def test_a_double_check_in_is_refused_by_the_database(store: SqlStore) -> None:
-    from bot.ports import Conflict
+    from bot.kernel.ports import Conflict
 
     now = dt.datetime(2026, 11, 24, tzinfo=dt.UTC)
     cohort = await make_cohort(store, now)
@@ -149,7 +149,7 @@ async def test_after_a_postgres_restart_every_command_still_succeeds() -> None:
 async def test_the_bulk_reads_agree_with_the_per_member_ones(store: SqlStore) -> None:
     """cohort_days, ledger_pages, cohorts_of_members and decide_reminders give what their one-by-one
     counterparts give, on both databases."""
-    from bot.types import Excusal
+    from bot.kernel.types import Excusal
 
     now = dt.datetime(2026, 11, 24, 15, 30, tzinfo=dt.UTC)
     cohort = await make_cohort(store, now)

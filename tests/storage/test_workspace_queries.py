@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.types import ConversationRef
+from bot.kernel.types import ConversationRef
 from storage.store import SqlStore
 
 NOW = dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC)

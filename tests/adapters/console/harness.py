@@ -11,10 +11,10 @@ from pathlib import Path
 
 from adapters.console.clock import ConsoleClock
 from adapters.console.session import CONVERSATION, ConsoleSession
-from bot.clock import FakeClock
-from bot.content import Catalog
-from bot.core import Core
-from bot.demo import seed_demo
+from bot.catalog.content import Catalog
+from bot.composition.demo import seed_demo
+from bot.dispatch.core import Core
+from bot.kernel.clock import FakeClock
 from storage.store import SqlStore
 
 # A Wednesday morning; the demo's history is the three weeks before it.

@@ -16,8 +16,8 @@ import pytest
 from PIL import Image
 
 from adapters.console import render
-from bot.types import Button, Card, Field, Reply
-from bot.types import Image as ReplyImage
+from bot.kernel.types import Button, Card, Field, Reply
+from bot.kernel.types import Image as ReplyImage
 
 # A simulated morning after the demo history (which ends yesterday, by the real clock).
 LATER = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).strftime("%Y-%m-%dT10:00")
@@ -31,7 +31,7 @@ def console_process(tmp_path: Path, script: str, *args: str) -> subprocess.Compl
     env = {**os.environ, "STUDYBOT_FILES_DIR": str(tmp_path / "files"), "STUDYBOT_LOG_LEVEL": "WARNING"}
     db = f"sqlite+aiosqlite:///{tmp_path}/console.db"
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "console", "--db", db, *args],
+        [sys.executable, "-m", "bot.composition.cli", "console", "--db", db, *args],
         input=script,
         capture_output=True,
         text=True,
@@ -81,7 +81,7 @@ def test_a_scripted_session_runs_the_member_and_moderator_flow(tmp_path: Path) -
     assert "→ #evening  cohort evening · 19:00 UTC, mon-fri" in out
     # The jump skipped the demo's days past its catch-up window: logged through the console, marked, on a
     # line of its own, and not on standard error.
-    skipped = "[log] WARNING bot.posting: skipped the "
+    skipped = "[log] WARNING bot.jobs.posting: skipped the "
     assert any(line.startswith(skipped) for line in out.splitlines()), out
     assert "skipped the" not in done.stderr
     assert "⚙️ Cohort demo updated" in out and "08:00 UTC" in out
@@ -121,7 +121,7 @@ def test_console_refuses_a_bad_user_name(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "bot.cli",
+            "bot.composition.cli",
             "console",
             "--user",
             "no spaces",
@@ -178,7 +178,7 @@ def test_at_a_terminal_the_prompt_shows_the_channel_and_ctrl_c_leaves_at_once(tm
     db = f"sqlite+aiosqlite:///{tmp_path}/console.db"
     terminal, console_side = pty.openpty()
     console = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "console", "--db", db, "--user", "sam"],
+        [sys.executable, "-m", "bot.composition.cli", "console", "--db", db, "--user", "sam"],
         stdin=console_side,
         stdout=console_side,
         stderr=console_side,

@@ -15,7 +15,7 @@ import pytest
 
 from adapters.console.clock import wall_clock
 from adapters.console.screen import Screen, logs_on
-from bot.content import Catalog
+from bot.catalog.content import Catalog
 from tests.adapters.console.harness import Console, demo_console
 
 EVENING = "cohort create evening time=19:00 tz=Europe/Berlin days=mon-fri"
@@ -164,7 +164,7 @@ async def test_a_warning_logged_during_a_command_is_a_line_of_its_own(console: C
     logged = [i for i, line in enumerate(lines) if line.startswith("[log] ")]
     assert logged, lines
     assert lines[logged[0]].startswith(
-        "[log] WARNING bot.posting: skipped the 2026-12-04 post of cohort demo"
+        "[log] WARNING bot.jobs.posting: skipped the 2026-12-04 post of cohort demo"
     )
     post = lines.index("#general · studybot posted:")
     end = next(i for i in range(post, len(lines)) if lines[i].startswith("Buttons: "))
@@ -202,9 +202,9 @@ def test_at_the_prompt_a_log_line_is_printed_above_it_and_the_prompt_put_back() 
     out = io.StringIO()
     screen = Screen(out, interactive=True, typed_so_far=lambda: "stre")
     screen.prompt = "sam #general> "
-    screen.log("WARNING bot.posting: late\n  second line")
+    screen.log("WARNING bot.jobs.posting: late\n  second line")
     assert out.getvalue() == (
-        "\r\x1b[2K[log] WARNING bot.posting: late\n[log]   second line\nsam #general> stre"
+        "\r\x1b[2K[log] WARNING bot.jobs.posting: late\n[log]   second line\nsam #general> stre"
     )
 
 

@@ -20,10 +20,10 @@ from adapters.discord.render import (
     encode_custom_id,
     render,
 )
-from bot.clock import FakeClock
-from bot.content import Catalog
-from bot.core import Core
-from bot.types import Button, Card, Field, Image, Reply
+from bot.catalog.content import Catalog
+from bot.dispatch.core import Core
+from bot.kernel.clock import FakeClock
+from bot.kernel.types import Button, Card, Field, Image, Reply
 from tests.conftest import START
 
 SNAPSHOT = Path(__file__).with_name("commands.snapshot.json")

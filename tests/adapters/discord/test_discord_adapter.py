@@ -12,10 +12,10 @@ import discord
 import pytest
 
 from adapters.discord.client import DiscordPlatform, build_client
-from bot.clock import FakeClock
-from bot.content import Catalog
-from bot.core import Core
-from bot.posting import Poster
+from bot.catalog.content import Catalog
+from bot.dispatch.core import Core
+from bot.jobs.posting import Poster
+from bot.kernel.clock import FakeClock
 from storage.store import SqlStore
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord.server import CHANNEL_ID, DEFAULT_TOKEN, GUILD_ID, USER_ID

@@ -14,7 +14,7 @@ from adapters.slack.render import (
     encode_action,
     render,
 )
-from bot.types import Button, Card, Field, Image, Reply, Style
+from bot.kernel.types import Button, Card, Field, Image, Reply, Style
 
 MANIFEST = Path(__file__).resolve().parents[3] / "adapters" / "slack" / "manifest.yaml"
 

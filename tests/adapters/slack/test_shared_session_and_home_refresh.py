@@ -15,10 +15,10 @@ from slack_bolt.util.utils import get_arg_names_of_callable
 
 import adapters.slack.app as slack_app
 from adapters.slack.app import HomeRefresher, InFlight, SlackService, build_app, make_client
-from bot.clock import FakeClock
-from bot.content import Catalog
-from bot.core import Core
-from bot.types import UserRef
+from bot.catalog.content import Catalog
+from bot.dispatch.core import Core
+from bot.kernel.clock import FakeClock
+from bot.kernel.types import UserRef
 from storage.store import SqlStore
 from tests.fakes.slack import USER_ID, FakeSlack
 

@@ -12,11 +12,11 @@ import pytest
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from adapters.slack.app import HomeRefresher, SlackPlatform, SlackService, build_app, make_client
-from bot.clock import FakeClock
-from bot.content import Catalog
-from bot.core import Core
-from bot.ports import PlatformRefused
-from bot.posting import Poster
+from bot.catalog.content import Catalog
+from bot.dispatch.core import Core
+from bot.jobs.posting import Poster
+from bot.kernel.clock import FakeClock
+from bot.kernel.ports import PlatformRefused
 from storage.store import SqlStore
 from tests.fakes.slack import (
     CHANNEL_ID,

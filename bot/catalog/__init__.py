@@ -1,0 +1,1 @@
+"""The roadmap: content loading and validation, search and autocomplete, pace through the stages."""

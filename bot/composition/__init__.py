@@ -1,0 +1,1 @@
+"""The composition root: settings, storage, catalog, core, jobs and adapters wired together."""

@@ -1,0 +1,204 @@
+"""The core: turns an Invocation into a Reply through the command registry."""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Awaitable, Callable
+
+from bot.catalog.content import Catalog
+from bot.catalog.search import MAX_PREFIX_CHARS, Choice, ResourceSearch, Suggester
+from bot.dispatch.context import Context, is_moderator
+from bot.dispatch.ratelimit import RateLimiter, Verdict
+from bot.dispatch.workload import WorkspaceGate
+from bot.kernel.ports import Clock, Store
+from bot.kernel.registry import GROUPS, MAX_INPUT_CHARS, REGISTRY, Registry, UsageError, UserError
+from bot.kernel.replies import error_reply, plural
+from bot.kernel.types import Cohort, ConversationRef, Invocation, Reply, UserRef
+from bot.kernel.untrusted import clean_name, mend
+
+log = logging.getLogger(__name__)
+
+# C0 control characters other than tab and newlines: PostgreSQL refuses NUL in text, and none of them
+# belongs in a note, a reason or a name.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _load_commands() -> None:
+    # Importing a feature module declares its commands on REGISTRY; platforms list them in this order.
+    from bot.features import (
+        challenges,
+        cohorts,
+        help,
+        leaderboard,
+        lookup,
+        membership,
+        progress,
+        reminders,
+        restdays,
+        review,
+        roadmap,
+    )
+
+    modules = [challenges, cohorts, help, leaderboard, lookup, membership, progress, reminders, restdays]
+    REGISTRY.arrange([m.__name__ for m in [*modules, review, roadmap]])
+
+
+def _cleaned(inv: Invocation) -> Invocation:
+    """`inv` with the name and arguments fit to store and log: no lone surrogates, no markers, a bounded
+    one-line name. Control characters in arguments are left for dispatch to refuse with a reason."""
+    user = inv.user
+    name = clean_name(user.name)
+    # A lone surrogate cannot be stored (UTF-8 has none): every command of its sender would fail.
+    args = tuple(mend(a) for a in inv.args)
+    if name == user.name and args == inv.args:
+        return inv
+    cleaned = UserRef(user.platform, user.id, name, user.is_admin)
+    return Invocation(inv.command, args, cleaned, inv.conversation, inv.typed)
+
+
+class Core:
+    """Everything platform-neutral: dispatch, plus the services handlers use."""
+
+    def __init__(
+        self,
+        store: Store,
+        catalog: Catalog,
+        clock: Clock,
+        registry: Registry | None = None,
+        *,
+        rate_limit: bool = True,
+    ) -> None:
+        _load_commands()
+        self.store = store
+        self.catalog = catalog
+        self.clock = clock
+        self.registry = registry or REGISTRY
+        # The spam limit per member; rate_limit=False leaves it off, for tests that flood the core on purpose.
+        self.limiter: RateLimiter | None = RateLimiter() if rate_limit else None
+        # Called after a moderator creates or changes a cohort (the scheduler moves its job).
+        self.cohort_listeners: list[Callable[[Cohort], Awaitable[None]]] = []
+        self.search, self._suggester = self.build_indexes(catalog)
+        # Heavy commands (search, images, exports) one workspace may have running at once.
+        self.heavy = WorkspaceGate()
+
+    async def suggest(
+        self, kind: str, prefix: str, conversation: ConversationRef | None = None
+    ) -> list[Choice]:
+        """Up to 25 autocomplete choices of a kind: stage, topic, resource, query (a search), kind, or cohort
+        (given where)."""
+        if len(prefix) > MAX_PREFIX_CHARS:  # before the cohort read below: autocomplete runs per keystroke
+            return []
+        if kind not in Suggester.KINDS:
+            raise ValueError(
+                f"unknown suggestion kind {kind!r}; expected one of {', '.join(Suggester.KINDS)}"
+            )
+        extra: list[Choice] = []
+        if kind == "cohort" and conversation is not None:
+            cohorts = await self.store.list_cohorts(conversation.platform, conversation.workspace_id)
+            extra = [Choice(c.name, c.name) for c in cohorts]
+        return self._suggester.suggest(kind, prefix, extra)
+
+    async def cohort_changed(self, cohort: Cohort) -> None:
+        for listener in self.cohort_listeners:
+            await listener(cohort)
+
+    def invocation(self, text: str, user: UserRef, conversation: ConversationRef) -> Invocation:
+        """Build an Invocation from typed text (console, Slack's one slash command)."""
+        return self.registry.invocation(text, user, conversation)
+
+    async def dispatch(self, inv: Invocation, *, limited: bool = True) -> Reply:
+        """Run one command and return what to show; bad input changes nothing and says why.
+
+        A member over the spam limit is told once to slow down; their further commands in that window do
+        no work at all and come back as a `silent` Reply. `limited=False` is for what an adapter runs on
+        its own account (Slack's App Home refresh), which a member did not send.
+        """
+        if limited and self.limiter is not None:
+            refused = self._over_limit(self.limiter, inv.user)
+            if refused is not None:
+                return refused
+        inv = _cleaned(inv)
+        if len(inv.command) + sum(len(a) + 1 for a in inv.args) > MAX_INPUT_CHARS:
+            return error_reply(f"That is too long: commands are limited to {MAX_INPUT_CHARS:,} characters.")
+        if any(_CONTROL.search(a) for a in inv.args):
+            return error_reply(
+                "That contains control characters (like a NUL byte) that studybot cannot store; "
+                "please remove them. Nothing was changed."
+            )
+        spec = self.registry.get(inv.command)
+        if spec is None:
+            return self._unknown(inv.command)
+        try:
+            values = spec.parse(inv.args, typed=inv.typed)
+        except UsageError as exc:
+            example = f" · Example: `{spec.example}`" if spec.example else ""
+            return error_reply(f"{exc} Usage: `{spec.usage()}`{example}")
+        except UserError as exc:
+            return error_reply(str(exc))
+        if spec.moderator and not await is_moderator(self.store, inv.user, inv.conversation):
+            return error_reply(
+                f"`{spec.name}` is for moderators: server/workspace admins and members a moderator granted "
+                "(`/study cohort grant <member>`). Nothing was changed."
+            )
+        try:
+            member = await self.store.upsert_member(inv.user.platform, inv.user.id, inv.user.name)
+            context = Context(self, inv.user, inv.conversation, member)
+            if not spec.heavy:
+                return await spec.handler(context, values)
+            workspace = (inv.conversation.platform, inv.conversation.workspace_id)
+            async with self.heavy.slot(workspace) as admitted:
+                if not admitted:
+                    return error_reply(
+                        f"This server is busy with {self.heavy.limit} searches, images or exports right now. "
+                        "Please try again in a few seconds; nothing was changed."
+                    )
+                return await spec.handler(context, values)
+        except UserError as exc:
+            return error_reply(str(exc))
+        except Exception:
+            # A bug or an outage must not take the adapter down; the member gets an honest answer.
+            log.exception("command %r failed for %s", inv.command, inv.user)
+            return error_reply(
+                "Something went wrong on our side and has been logged. Please try again in a moment."
+            )
+
+    def _over_limit(self, limiter: RateLimiter, user: UserRef) -> Reply | None:
+        """The answer to a command over the spam limit, or None when it may run. Touches no storage."""
+        key, now = (user.platform, user.id), self.clock.now()
+        verdict = limiter.check(key, now)
+        if verdict is Verdict.ALLOW:
+            return None
+        if verdict is Verdict.DROP:
+            return Reply(ephemeral=True, silent=True)
+        seconds = max(1, math.ceil(limiter.wait(key, now).total_seconds()))
+        window = round(limiter.window.total_seconds())
+        return error_reply(
+            f"Slow down a little, please: that is more than {limiter.limit} commands in {window} seconds. "
+            f"I did not run this one and will skip what you send in the next {plural(seconds, 'second')}; "
+            "then carry on."
+        )
+
+    def _unknown(self, name: str) -> Reply:
+        if name in GROUPS:
+            subs = sorted(n.split(" ", 1)[1] for n in self.registry.commands if n.startswith(name + " "))
+            return error_reply(f"`{name}` needs a sub-command: {', '.join(subs)}. Try `/study help {name}`.")
+        close = self.registry.closest(name)
+        hint = f" Did you mean {' or '.join(f'`{c}`' for c in close)}?" if close else ""
+        return error_reply(f"Unknown command `{name}`.{hint} Type `/study help` for the list.")
+
+    def use_catalog(self, catalog: Catalog) -> None:
+        """Serve `catalog` from now on: the content and the indexes built from it change together.
+
+        The indexes are built first (cached on the catalog: a caller may call `build_indexes` beforehand in
+        a worker thread), then the three attributes are set with no await in between: no command can run
+        while some are old and some new.
+        """
+        search, suggester = self.build_indexes(catalog)
+        self.catalog, self.search, self._suggester = catalog, search, suggester
+
+    @staticmethod
+    def build_indexes(catalog: Catalog) -> tuple[ResourceSearch, Suggester]:
+        """The indexes the core serves from `catalog`, built the first time (they are cached on it)."""
+        return catalog.index("search", ResourceSearch), catalog.index("suggest", Suggester)

@@ -1,0 +1,1 @@
+"""One module per command family; each declares its commands on the registry it is given."""

@@ -1,0 +1,1 @@
+"""Pictures the core draws (PNG bytes), off the event loop."""

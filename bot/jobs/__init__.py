@@ -1,0 +1,1 @@
+"""What runs without a caller: the scheduler, daily posts, weekly recaps, streak reminders."""

@@ -1,0 +1,134 @@
+"""The weekly recap, posted on a cohort's first posting day of the week with its daily challenge: the week's
+top ten by points (placed as the leaderboard places them, rules/ranking.py), the longest running streaks, the
+share of members active each day, and a chart."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import io
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
+
+from bot.dispatch.core import Core
+from bot.kernel.ports import ChatPlatform
+from bot.kernel.types import Card, Cohort, Field, Image, Member, Reply, ScoreRow, Style
+from bot.kernel.untrusted import verbatim
+from bot.rules.calendar import Calendar
+from bot.rules.ranking import placings
+from bot.rules.streaks import summarize
+
+log = logging.getLogger(__name__)
+
+TOP = 10
+STREAKS_SHOWN = 5
+_NO_DAYS: tuple[frozenset[dt.date], frozenset[dt.date]] = (frozenset(), frozenset())
+
+
+def recap_day(cohort: Cohort, day: dt.date) -> bool:
+    """Whether `day` is the cohort's first posting day of its week."""
+    return bool(cohort.weekdays) and day.weekday() == min(cohort.weekdays)
+
+
+def chart(days: list[dt.date], active: list[int], members: int) -> bytes:
+    """A bar chart PNG of how many members were active on each day."""
+    # Pillow (~30 ms to import) at the first chart, not with this module (posting imports it at start).
+    from PIL import Image as PILImage
+    from PIL import ImageDraw, ImageFont
+
+    width, height, pad, bar = 420, 220, 30, 40
+    img = PILImage.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.load_default(size=13)
+    top = max(members, max(active, default=0), 1)
+    draw.text((pad, 8), f"Members active each day (of {members})", fill=(87, 96, 106), font=font)
+    base = height - pad
+    for i, (day, count) in enumerate(zip(days, active, strict=True)):
+        x = pad + i * (bar + 12)
+        h = int((base - 40) * count / top)
+        draw.rounded_rectangle(
+            (x, base - h, x + bar, base), radius=4, fill=(46, 160, 67) if count else (235, 237, 240)
+        )
+        draw.text((x + bar // 2 - 6, base - h - 16), str(count), fill=(36, 41, 47), font=font)
+        draw.text((x + 6, base + 6), f"{day:%a}", fill=(87, 96, 106), font=font)
+    out = io.BytesIO()
+    img.save(out, format="PNG")
+    return out.getvalue()
+
+
+async def build_recap(core: Core, cohort: Cohort, day: dt.date) -> Reply | None:
+    """The recap of the seven days before `day`, or None when the cohort is younger than that week."""
+    start = day - dt.timedelta(days=7)
+    members = await core.store.cohort_members(cohort.id)
+    if cohort.start_date > start or not members:
+        return None
+    week = [start + dt.timedelta(days=i) for i in range(7)]
+    names = {m.id: m.name for m in members}
+    ledger = [a for a in await core.store.activities(cohort.id, since=start) if a.local_date < day]
+    points: Counter[int] = Counter()
+    active_on: dict[dt.date, set[int]] = defaultdict(set)
+    for a in ledger:
+        if a.member_id in names:
+            points[a.member_id] += a.points
+            active_on[a.local_date].add(a.member_id)
+    scores = [ScoreRow(mid, names[mid], pts) for mid, pts in points.items()]
+    board = (
+        "\n".join(place.line() for place in placings(scores, TOP))
+        or "Nobody scored this week. A fresh start today!"
+    )
+    days = await core.store.cohort_days(cohort.id)
+    # A streak fold per member of a big cohort is CPU work: on a thread, not the event loop.
+    shown = await asyncio.to_thread(_longest_running, cohort, members, days, day)
+    del days  # a year of every member's days: not held while the chart is drawn
+    streak_text = ", ".join(f"{verbatim(name)} 🔥{n}" for n, name in shown) or "none running yet"
+    counts = [len(active_on[d]) for d in week]
+    share = " · ".join(f"{d:%a} {round(100 * c / len(members))}%" for d, c in zip(week, counts, strict=True))
+    card = Card(
+        f"📊 Week in review: {week[0]:%d %b}–{week[-1]:%d %b}",
+        board,
+        (Field("Longest streaks", streak_text), Field("Active each day", share)),
+        footer=f"Cohort {cohort.name} · {len(members)} members",
+        style=Style.PRIMARY,
+    )
+    image = Image(
+        f"recap-{cohort.name}-{week[0]:%Y%m%d}.png",
+        await asyncio.to_thread(chart, week, counts, len(members)),
+        f"Daily active members of {cohort.name}, {week[0]:%d %b} to {week[-1]:%d %b}",
+    )
+    return Reply(cards=(card,), images=(image,))
+
+
+def _longest_running(
+    cohort: Cohort,
+    members: list[Member],
+    days: Mapping[int, tuple[AbstractSet[dt.date], AbstractSet[dt.date]]],
+    day: dt.date,
+) -> list[tuple[int, str]]:
+    """The longest current streaks as of `day` (days, name), longest first, ties by name."""
+    streaks = []
+    calendar = Calendar.of(cohort)
+    for m in members:
+        act, exc = days.get(m.id, _NO_DAYS)
+        current = summarize(act, exc, day, calendar.with_breaks(m.breaks)).current
+        if current:
+            streaks.append((current, m.name))
+    streaks.sort(key=lambda s: (-s[0], s[1].casefold()))
+    return streaks[:STREAKS_SHOWN]
+
+
+async def post_recap(core: Core, cohort: Cohort, day: dt.date, platform: ChatPlatform) -> bool:
+    """Post the cohort's recap for the week before `day` once, if `day` is its recap day; True if posted."""
+    if not recap_day(cohort, day):
+        return False
+    reply = await build_recap(core, cohort, day)
+    if reply is None:
+        return False
+    recap_id = await core.store.claim_recap(cohort.id, day - dt.timedelta(days=7), core.clock.now())
+    if recap_id is None:
+        return False
+    message_id = await platform.send(cohort.conversation, reply, key=f"studybot-recap-{recap_id}")
+    await core.store.set_recap_message(recap_id, message_id)
+    log.info("posted the weekly recap of cohort %s for the week before %s", cohort.name, day)
+    return True

@@ -1,0 +1,306 @@
+"""The Protocols the core needs from the outside world: a clock, chat platforms and a store."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncGenerator, Callable, Collection, Sequence
+from collections.abc import Set as AbstractSet
+from typing import Protocol
+
+from bot.kernel.types import (
+    Activity,
+    CardChange,
+    Cohort,
+    ConversationRef,
+    DaySpan,
+    Excusal,
+    Member,
+    Post,
+    Recorded,
+    Reply,
+    ReviewCard,
+    ScoreRow,
+    Standing,
+)
+
+
+class Clock(Protocol):
+    """Where the core gets the time; always an aware UTC datetime."""
+
+    def now(self) -> dt.datetime: ...
+
+
+class ChatPlatform(Protocol):
+    """A platform the core can post to on its own (daily challenges)."""
+
+    name: str
+
+    async def start(self) -> None: ...
+
+    async def send(self, conversation: ConversationRef, reply: Reply, *, key: str | None = None) -> str:
+        """Send `reply` and return the platform's message id; `key` is an idempotency key where supported."""
+        ...
+
+    async def edit(self, conversation: ConversationRef, message_id: str, reply: Reply) -> None:
+        """Replace a message the bot sent earlier."""
+        ...
+
+    async def send_direct(self, user_id: str, reply: Reply) -> str:
+        """Send a direct message to one person; return its message id."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class Undeliverable(Exception):
+    """The platform will not take this message now or later (a deleted channel, a missing permission)."""
+
+
+class LeaderLock(Protocol):
+    """Held by the one process that runs scheduled jobs."""
+
+    # True when a second process must be refused (SQLite) rather than kept waiting to take over.
+    exclusive: bool
+
+    async def try_acquire(self) -> bool: ...
+
+    async def still_held(self) -> bool: ...
+
+    async def release(self) -> None: ...
+
+
+class PlatformRefused(Exception):
+    """A chat platform refused studybot's credentials at start; the message names the setting to check."""
+
+
+class Conflict(Exception):
+    """A unique constraint said no: the thing already exists (a second answer, a taken name)."""
+
+
+class Store(Protocol):
+    """Persistence for the core; every method is one committed transaction."""
+
+    async def migrate(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    # members and moderators
+    async def upsert_member(self, platform: str, user_id: str, name: str) -> Member: ...
+
+    async def set_member_timezone(self, member_id: int, timezone: str) -> Member: ...
+
+    async def set_breaks(self, member_id: int, breaks: tuple[DaySpan, ...]) -> Member:
+        """Replace the member's breaks (oldest first)."""
+        ...
+
+    async def get_member(self, member_id: int) -> Member | None: ...
+
+    async def is_moderator(self, platform: str, workspace_id: str, user_id: str) -> bool: ...
+
+    async def grant_moderator(
+        self, platform: str, workspace_id: str, user_id: str, by: str, now: dt.datetime
+    ) -> bool: ...
+
+    async def revoke_moderator(self, platform: str, workspace_id: str, user_id: str) -> bool: ...
+
+    # cohorts and enrolment
+    async def create_cohort(
+        self,
+        *,
+        conversation: ConversationRef,
+        name: str,
+        post_time: dt.time,
+        timezone: str,
+        weekdays: frozenset[int],
+        start_date: dt.date,
+        created_by: str,
+        now: dt.datetime,
+    ) -> Cohort:
+        """Create a cohort; raise Conflict when the name is taken in this workspace."""
+        ...
+
+    async def update_cohort(self, cohort_id: int, **changes: object) -> Cohort: ...
+
+    async def change_cohort(self, cohort_id: int, change: Callable[[Cohort], dict[str, object]]) -> Cohort:
+        """Apply the changes `change` decides from the cohort as it is now, in one transaction; an exception
+        from `change` changes nothing and propagates."""
+        ...
+
+    async def get_cohort(self, cohort_id: int) -> Cohort | None: ...
+
+    async def find_cohort(self, platform: str, workspace_id: str, name: str) -> Cohort | None: ...
+
+    async def list_cohorts(
+        self, platform: str | None = None, workspace_id: str | None = None
+    ) -> list[Cohort]: ...
+
+    async def enrol(self, cohort_id: int, member_id: int, now: dt.datetime) -> bool:
+        """Enrol a member; False when they already were."""
+        ...
+
+    async def unenrol(self, cohort_id: int, member_id: int) -> bool: ...
+
+    async def joined_at(self, cohort_id: int, member_id: int) -> dt.datetime | None:
+        """When the member last joined the cohort (UTC), or None when they are not in it."""
+        ...
+
+    async def member_cohorts(self, member_id: int) -> list[Cohort]:
+        """The member's cohorts, most recently joined first."""
+        ...
+
+    async def cohort_members(self, cohort_id: int) -> list[Member]: ...
+
+    async def cohorts_of_members(self, member_ids: Collection[int]) -> dict[int, list[Cohort]]:
+        """Each member's cohorts, most recently joined first, in one query; members in none are absent."""
+        ...
+
+    async def member_counts(self, platform: str, workspace_id: str) -> dict[int, int]:
+        """How many members each cohort of a workspace has, by cohort id (cohorts without any left out)."""
+        ...
+
+    async def find_members(
+        self, platform: str, workspace_id: str, key: str, cohort_id: int | None = None
+    ) -> list[Member]:
+        """Members of the workspace's cohorts (of one cohort, given its id) whose user id or display name is
+        `key`, ignoring case; a few at most, by name."""
+        ...
+
+    # daily posts
+    async def claim_post(
+        self, cohort_id: int, local_date: dt.date, challenge_id: str, now: dt.datetime
+    ) -> Post | None:
+        """Claim the day for posting; None when another caller already claimed it."""
+        ...
+
+    async def set_post_message(self, post_id: int, message_id: str) -> None: ...
+
+    async def stale_claims(self, claimed_before: dt.datetime) -> list[Post]:
+        """Posts claimed before that instant that never got a message id (a crash between claim and send)."""
+        ...
+
+    async def reclaim_post(self, post_id: int, now: dt.datetime, claimed_before: dt.datetime) -> bool:
+        """Take over a stale claim; False when another process took it first or it was sent meanwhile."""
+        ...
+
+    async def posts_since(self, day: dt.date) -> list[Post]: ...
+
+    async def post_before(self, cohort_id: int, day: dt.date) -> Post | None:
+        """A cohort's latest post before a local date."""
+        ...
+
+    def scheduler_lock(self) -> LeaderLock:
+        """The lock that decides which process runs the scheduler."""
+        ...
+
+    async def get_post(self, post_id: int) -> Post | None: ...
+
+    async def post_for_answer(self, post_id: int, member_id: int) -> tuple[Post, Cohort, bool] | None:
+        """A post, its cohort and whether the member is enrolled there (one read); None without the post."""
+        ...
+
+    async def post_for_day(self, cohort_id: int, local_date: dt.date) -> Post | None: ...
+
+    async def latest_post(self, cohort_id: int) -> Post | None: ...
+
+    async def used_challenges(self, cohort_id: int) -> list[str]: ...
+
+    # the activity ledger
+    async def record_activity(self, activity: Activity, review: CardChange | None = None) -> Recorded:
+        """Append to the ledger and return the member's days in the cohort, this one among them.
+
+        With `review`, the member's card for that question changes in the same transaction: both are stored
+        or neither. Raise Conflict, storing nothing, when the same kind was already recorded.
+        """
+        ...
+
+    async def activities(
+        self, cohort_id: int, member_id: int | None = None, since: dt.date | None = None
+    ) -> list[Activity]: ...
+
+    async def answer_for_post(self, post_id: int, member_id: int) -> Activity | None: ...
+
+    async def post_tally(self, post_id: int) -> tuple[int, int, int]:
+        """How many answered the post, how many of them were right, and how many checked in."""
+        ...
+
+    async def member_days(self, cohort_id: int, member_id: int) -> tuple[set[dt.date], set[dt.date]]:
+        """A member's active and excused local dates in a cohort."""
+        ...
+
+    async def add_excusal(self, excusal: Excusal) -> None:
+        """Record a moderator's fix; raise Conflict when that day is already excused."""
+        ...
+
+    async def cohort_days(
+        self, cohort_id: int
+    ) -> dict[int, tuple[AbstractSet[dt.date], AbstractSet[dt.date]]]:
+        """Every member's active and excused local dates in a cohort, in one query; members with neither are
+        absent."""
+        ...
+
+    def ledger_pages(
+        self, cohort_id: int, size: int
+    ) -> AsyncGenerator[Sequence[tuple[Activity, str | None, str | None]], None]:
+        """A cohort's ledger by local date, then as recorded, with each member's name and user id (None when
+        the member is gone), in pages of at most `size` entries, read from one query as they are taken."""
+        ...
+
+    async def excusals(self, cohort_id: int, member_id: int | None = None) -> list[Excusal]: ...
+
+    async def learn_topic(self, member_id: int, stage_id: str, topic_id: str, now: dt.datetime) -> bool:
+        """Mark a topic learned; False when it already was."""
+        ...
+
+    async def unlearn_topic(self, member_id: int, stage_id: str, topic_id: str) -> bool: ...
+
+    async def learned_topics(self, member_id: int) -> set[tuple[str, str]]:
+        """(stage id, topic id) of every topic the member learned."""
+        ...
+
+    async def update_review_card(self, member_id: int, review: CardChange, now: dt.datetime) -> ReviewCard:
+        """Read the member's card for that challenge (None when new), store `review.change(card)`, return it.
+
+        One transaction: concurrent answers see each other's result. An exception from the change stores
+        nothing and reaches the caller.
+        """
+        ...
+
+    async def review_cards(self, member_id: int) -> list[ReviewCard]:
+        """The member's review cards, soonest due first."""
+        ...
+
+    async def set_reminder(self, member_id: int, remind_at: dt.time | None) -> Member:
+        """Turn the daily streak reminder on at a local time, or off with None."""
+        ...
+
+    async def members_with_reminders(self) -> list[Member]: ...
+
+    async def reminders_decided(self, since: dt.date) -> set[tuple[int, dt.date]]:
+        """(member id, local date) of each day whose reminder was already sent or ruled out."""
+        ...
+
+    async def decide_reminders(
+        self, decisions: Sequence[tuple[int, dt.date, bool]], now: dt.datetime
+    ) -> set[tuple[int, dt.date]]:
+        """Claim members' reminder decisions, (member id, local date, sent) each, in one transaction; return
+        those this call made (a decision already made by anyone is left as it was)."""
+        ...
+
+    async def claim_recap(self, cohort_id: int, week_start: dt.date, now: dt.datetime) -> int | None:
+        """Claim a cohort's weekly recap; its id, or None when already claimed."""
+        ...
+
+    async def set_recap_message(self, recap_id: int, message_id: str) -> None: ...
+
+    async def standing(self, cohort_id: int, period: str, day: dt.date, member_id: int, top: int) -> Standing:
+        """The `top` members by points in the bucket of `period` (week, month, all) holding the local date
+        `day`, most points first (equal points: the later member id first), and where `member_id` stands."""
+        ...
+
+    async def scores(self, cohort_id: int, since: dt.date | None = None) -> Sequence[ScoreRow]:
+        """Points per enrolled member since a local date, highest first, ties by name."""
+        ...
+
+    async def post_claimed_at(self, post_id: int) -> dt.datetime | None:
+        """When a post was last claimed: when it was sent, or re-sent after a crash; None without it."""
+        ...

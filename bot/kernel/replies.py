@@ -1,0 +1,14 @@
+"""Small builders for the replies every feature uses."""
+
+from __future__ import annotations
+
+from bot.kernel.types import Reply
+
+
+def error_reply(message: str) -> Reply:
+    """A private, clearly marked error; nothing was changed."""
+    return Reply(text=f"⚠️ {message}", ephemeral=True, error=True)
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (many or word + 's')}"

@@ -1,0 +1,1 @@
+"""Pure rules: no I/O and no clock of their own (streaks, calendar, schedule, day guard, ranking)."""
