@@ -1,4 +1,4 @@
-"""The Protocols the core needs from the outside world: a clock, chat platforms and a store."""
+"""The Protocols the core needs from the outside world: a clock, chat platforms, and storage by area."""
 
 from __future__ import annotations
 
@@ -77,14 +77,9 @@ class Conflict(Exception):
     """A unique constraint said no: the thing already exists (a second answer, a taken name)."""
 
 
-class Store(Protocol):
-    """Persistence for the core; every method is one committed transaction."""
+class MemberStore(Protocol):
+    """Members and moderators: who someone is on a platform, their timezone and breaks, who moderates."""
 
-    async def migrate(self) -> None: ...
-
-    async def close(self) -> None: ...
-
-    # members and moderators
     async def upsert_member(self, platform: str, user_id: str, name: str) -> Member: ...
 
     async def set_member_timezone(self, member_id: int, timezone: str) -> Member: ...
@@ -103,7 +98,17 @@ class Store(Protocol):
 
     async def revoke_moderator(self, platform: str, workspace_id: str, user_id: str) -> bool: ...
 
-    # cohorts and enrolment
+    async def find_members(
+        self, platform: str, workspace_id: str, key: str, cohort_id: int | None = None
+    ) -> list[Member]:
+        """Members of the workspace's cohorts (of one cohort, given its id) whose user id or display name is
+        `key`, ignoring case; a few at most, by name."""
+        ...
+
+
+class CohortStore(Protocol):
+    """Cohorts and enrolment: a cohort's settings and calendar, and who is in it."""
+
     async def create_cohort(
         self,
         *,
@@ -158,14 +163,10 @@ class Store(Protocol):
         """How many members each cohort of a workspace has, by cohort id (cohorts without any left out)."""
         ...
 
-    async def find_members(
-        self, platform: str, workspace_id: str, key: str, cohort_id: int | None = None
-    ) -> list[Member]:
-        """Members of the workspace's cohorts (of one cohort, given its id) whose user id or display name is
-        `key`, ignoring case; a few at most, by name."""
-        ...
 
-    # daily posts
+class PostStore(Protocol):
+    """Daily posts and their claims: one post per cohort and local date, its message id, stale claims."""
+
     async def claim_post(
         self, cohort_id: int, local_date: dt.date, challenge_id: str, now: dt.datetime
     ) -> Post | None:
@@ -204,7 +205,14 @@ class Store(Protocol):
 
     async def used_challenges(self, cohort_id: int) -> list[str]: ...
 
-    # the activity ledger
+    async def post_claimed_at(self, post_id: int) -> dt.datetime | None:
+        """When a post was last claimed: when it was sent, or re-sent after a crash; None without it."""
+        ...
+
+
+class ActivityStore(Protocol):
+    """The activity ledger and points: answers, check-ins, excusals, tallies, standings."""
+
     async def record_activity(self, activity: Activity, review: CardChange | None = None) -> Recorded:
         """Append to the ledger and return the member's days in the cohort, this one among them.
 
@@ -247,6 +255,19 @@ class Store(Protocol):
 
     async def excusals(self, cohort_id: int, member_id: int | None = None) -> list[Excusal]: ...
 
+    async def standing(self, cohort_id: int, period: str, day: dt.date, member_id: int, top: int) -> Standing:
+        """The `top` members by points in the bucket of `period` (week, month, all) holding the local date
+        `day`, most points first (equal points: the later member id first), and where `member_id` stands."""
+        ...
+
+    async def scores(self, cohort_id: int, since: dt.date | None = None) -> Sequence[ScoreRow]:
+        """Points per enrolled member since a local date, highest first, ties by name."""
+        ...
+
+
+class LearningStore(Protocol):
+    """Learning: topics a member marked learned and their spaced-review cards."""
+
     async def learn_topic(self, member_id: int, stage_id: str, topic_id: str, now: dt.datetime) -> bool:
         """Mark a topic learned; False when it already was."""
         ...
@@ -268,6 +289,10 @@ class Store(Protocol):
     async def review_cards(self, member_id: int) -> list[ReviewCard]:
         """The member's review cards, soonest due first."""
         ...
+
+
+class NoticeStore(Protocol):
+    """Notices: streak reminders (who wants one, which were decided) and weekly recaps."""
 
     async def set_reminder(self, member_id: int, remind_at: dt.time | None) -> Member:
         """Turn the daily streak reminder on at a local time, or off with None."""
@@ -292,15 +317,14 @@ class Store(Protocol):
 
     async def set_recap_message(self, recap_id: int, message_id: str) -> None: ...
 
-    async def standing(self, cohort_id: int, period: str, day: dt.date, member_id: int, top: int) -> Standing:
-        """The `top` members by points in the bucket of `period` (week, month, all) holding the local date
-        `day`, most points first (equal points: the later member id first), and where `member_id` stands."""
-        ...
 
-    async def scores(self, cohort_id: int, since: dt.date | None = None) -> Sequence[ScoreRow]:
-        """Points per enrolled member since a local date, highest first, ties by name."""
-        ...
+class Store(MemberStore, CohortStore, PostStore, ActivityStore, LearningStore, NoticeStore, Protocol):
+    """Every area's port in one object (what storage implements); each method is one committed transaction.
 
-    async def post_claimed_at(self, post_id: int) -> dt.datetime | None:
-        """When a post was last claimed: when it was sent, or re-sent after a crash; None without it."""
-        ...
+    A feature or job asks only for the areas it uses: `core.members`, `core.cohorts`, `core.posts`,
+    `core.activity`, `core.learning`, `core.notices`.
+    """
+
+    async def migrate(self) -> None: ...
+
+    async def close(self) -> None: ...
