@@ -36,12 +36,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.common import cpu_sample, steal_since
 from bot.catalog.content import load_catalog
-from bot.composition.app import settle_memory
+from bot.catalog.daily import pick_challenge
+from bot.composition.app import make_core, settle_memory
 from bot.dispatch.core import Core
-from bot.features.challenges import pick_challenge
 from bot.kernel.clock import FakeClock
 from bot.kernel.types import Cohort, ConversationRef, Invocation, UserRef
-from storage.store import SqlStore
+from storage.sql_store import SqlStore
 
 WHERE = ConversationRef("bench", "ws", "general")
 NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
@@ -161,7 +161,7 @@ async def bench_sqlite(n: int, rate: float) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = SqlStore.from_url(f"sqlite+aiosqlite:///{tmp}/bench.db")
         await store.migrate()
-        core = Core(store, load_catalog(), FakeClock(NOW))
+        core = make_core(store, load_catalog(), FakeClock(NOW))
         cohort, post_id, answer = await make_cohort(store, "burst")
         users = members("b", n + QUIET)
         await enrol(store, cohort, users)
@@ -214,7 +214,7 @@ async def pg_worker(
 ) -> None:
     """One bot process of the multi-process run: wait for the common start, answer, print figures."""
     store = await pg_store(url, schema)
-    core = Core(store, load_catalog(), FakeClock(NOW))
+    core = make_core(store, load_catalog(), FakeClock(NOW))
     users = members("b", first + count)[first:]
     await store.get_post(post_id)  # connect before the start
     await asyncio.sleep(max(0.0, at - time.time()))
@@ -232,7 +232,7 @@ async def bench_postgres(url: str, n: int, processes: int) -> None:
     try:
         store = await pg_store(url, schema)
         await store.migrate()
-        core = Core(store, load_catalog(), FakeClock(NOW))
+        core = make_core(store, load_catalog(), FakeClock(NOW))
         cohort, post_id, answer = await make_cohort(store, "burst")
         users = members("b", 2 * n)
         await enrol(store, cohort, users)

@@ -27,12 +27,13 @@ from sqlalchemy import Boolean, Column, Date, DateTime, Table, Time, event, inse
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.catalog.content import Catalog
+from bot.composition.app import make_core as core_with_every_feature
 from bot.dispatch.core import Core
 from bot.kernel.ports import Clock
 from bot.kernel.types import Cohort
 from bot.rules.schedule import due_instant, is_scheduled
 from storage.points import rebuild_points
-from storage.store import SqlStore
+from storage.sql_store import SqlStore
 from storage.tables import (
     ActivityRow,
     CohortRow,
@@ -106,9 +107,7 @@ async def database_url(postgres: str | None) -> AsyncIterator[str]:
 def make_core(store: SqlStore, catalog: Catalog, clock: Clock) -> Core:
     """The real Core, with its per-member spam limit off where it has one: a benchmark sends one member's
     command hundreds of times to time it, which the limit would (rightly) refuse after ten."""
-    if "rate_limit" in inspect.signature(Core).parameters:
-        return Core(store, catalog, clock, rate_limit=False)  # type: ignore[call-arg]
-    return Core(store, catalog, clock)
+    return core_with_every_feature(store, catalog, clock, rate_limit=False)
 
 
 # ---- bulk seeding ----

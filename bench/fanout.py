@@ -24,12 +24,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.catalog.content import load_catalog
-from bot.composition.app import settle_memory
-from bot.dispatch.core import Core
+from bot.composition.app import make_core, settle_memory
 from bot.jobs.scheduler import StudyScheduler
 from bot.kernel.clock import SystemClock
 from bot.kernel.types import ConversationRef, Reply
-from storage.store import SqlStore
+from storage.sql_store import SqlStore
 
 
 class Recorder:
@@ -87,7 +86,7 @@ async def run(store: SqlStore, label: str, n: int) -> None:
             now=now,
         )
     print(f"{label}: {n:,} cohorts created in {time.perf_counter() - made:.1f} s; all due at {due:%H:%M} UTC")
-    core = Core(store, load_catalog(), clock)
+    core = make_core(store, load_catalog(), clock)
     platform = Recorder(n)
     scheduler = StudyScheduler(core, {"bench": platform})
     await scheduler.start()

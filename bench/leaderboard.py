@@ -58,7 +58,7 @@ from bot.dispatch.core import Core
 from bot.features.leaderboard import PERIODS
 from bot.kernel.clock import FakeClock
 from bot.kernel.types import ConversationRef, Invocation, UserRef
-from storage.store import SqlStore
+from storage.sql_store import SqlStore
 
 WHERE = ConversationRef("bench", "ws", "general")
 # A Tuesday: "week" holds two days of history, "month" 24 and "all" 30.

@@ -65,7 +65,7 @@ from bench.common import (
     quiz_ids,
 )
 from bot.catalog.content import load_catalog
-from storage.store import SqlStore
+from storage.sql_store import SqlStore
 from tests.fakes.slack.server import CHANNEL_ID, TEAM_ID, FakeSlack, sign, slash_command_body
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -113,7 +113,7 @@ async def seed(url: str, args: argparse.Namespace) -> str:
 
     from bench.common import seed_world
     from bot.catalog.content import load_catalog
-    from storage.store import SqlStore
+    from storage.sql_store import SqlStore
 
     store = SqlStore.from_url(url)
     await store.migrate()

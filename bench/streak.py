@@ -61,7 +61,7 @@ from bot.images.heatmap import render_heatmap
 from bot.kernel.clock import FakeClock
 from bot.kernel.types import ConversationRef, Invocation, UserRef
 from bot.rules.streaks import summarize
-from storage.store import SqlStore
+from storage.sql_store import SqlStore
 from storage.tables import ExcusalRow
 
 WHERE = ConversationRef("bench", "ws", "general")

@@ -10,7 +10,7 @@ Seeds one workspace the way a large, old community would leave it:
   year 1 unless the fold is bounded);
 * 300 more cohorts in the workspace (`cohort list`, cohort autocomplete), and scratch cohorts to change.
 
-Then for every command in bot.kernel.registry.REGISTRY it sends each input class through `core.dispatch` (the
+Then for every command in the registry it sends each input class through `core.dispatch` (the
 longest arguments up to the 2,000-character input cap, many words, long single words, old and far dates,
 the biggest histories) and also times autocomplete, the weekly recap, the daily post and the streak
 reminders. Per class: a warm-up run, then timed runs (median and max), then one run under tracemalloc for
@@ -65,15 +65,16 @@ from bench.common import (
 from bench.null_platform import NullPlatform
 from bot.catalog.content import load_catalog
 from bot.composition.app import settle_memory
+from bot.composition.commands import command_registry
 from bot.dispatch.core import Core
-from bot.features.reminders import send_reminders
 from bot.jobs.posting import post_day
 from bot.jobs.recap import build_recap
+from bot.jobs.reminders import send_reminders
 from bot.kernel.clock import FakeClock
 from bot.kernel.ports import ChatPlatform
-from bot.kernel.registry import MAX_INPUT_CHARS, REGISTRY
+from bot.kernel.registry import MAX_INPUT_CHARS
 from bot.kernel.types import Cohort, ConversationRef, Invocation, UserRef
-from storage.store import SqlStore
+from storage.sql_store import SqlStore
 from storage.tables import ExcusalRow, LearnedTopicRow, ReviewCardRow
 
 PLATFORM = "bench"
@@ -601,7 +602,7 @@ async def main(quick: bool, only: list[str]) -> None:
                 figure = Figure(case, float("nan"), float("nan"), float("nan"), f"raised {exc!r}"[:70])
             figures.append(figure)
             print(line(figure), flush=True)
-        missing = [spec.name for spec in REGISTRY if spec.name not in covered and not only]
+        missing = [spec.name for spec in command_registry() if spec.name not in covered and not only]
         over = [f for f in figures if f.over or f.max_ms != f.max_ms]
         slow = [f for f in figures if not f.over and f.max_ms > LIMIT_MS]
         print()

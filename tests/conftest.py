@@ -14,11 +14,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.catalog.content import load_catalog
+from bot.composition.app import make_core
 from bot.dispatch.core import Core
 from bot.jobs.posting import Poster
 from bot.kernel.clock import FakeClock
 from bot.kernel.types import ConversationRef, Invocation, Reply, UserRef
-from storage.store import SqlStore
+from storage.sql_store import SqlStore
 from tests.fakes.platform import RecordingPlatform, shown
 
 PG_URL = os.environ.get("STUDYBOT_TEST_POSTGRES_URL", "")
@@ -96,7 +97,7 @@ def catalog():  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def core(store: SqlStore, catalog, clock: FakeClock) -> Core:  # type: ignore[no-untyped-def]
-    return Core(store, catalog, clock)
+    return make_core(store, catalog, clock)
 
 
 @dataclass

@@ -153,7 +153,7 @@ def test_a_bad_variable_is_named_in_one_line_not_a_traceback(
 
 def test_the_pool_size_setting_sizes_the_postgresql_pool(monkeypatch: pytest.MonkeyPatch) -> None:
     from bot.composition.settings import Settings
-    from storage.store import SqlStore
+    from storage.sql_store import SqlStore
 
     monkeypatch.setenv("STUDYBOT_DB_POOL_SIZE", "25")
     store = SqlStore.from_url(

@@ -21,7 +21,7 @@ import yaml
 
 from adapters.console.session import ConsoleClock, ConsoleSession
 from bot.catalog.content import Catalog, ContentError, load_catalog_keeping_good
-from bot.composition.app import ContentReloader, build_core
+from bot.composition.app import ContentReloader, build_core, console_jobs
 from bot.composition.settings import Settings
 from bot.dispatch.core import Core
 from bot.kernel.clock import FakeClock
@@ -196,6 +196,7 @@ async def test_the_console_reloads_with_a_meta_command(tmp_path: Path, started: 
         interactive=False,
         files_dir=tmp_path / "files",
         reload=ContentReloader(core, [pack]).reload,
+        jobs=console_jobs(core),
     )
     broken_yaml(pack)
     await session.handle(":reload")

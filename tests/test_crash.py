@@ -23,10 +23,10 @@ from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.catalog.content import LETTERS, load_catalog
-from bot.features.challenges import pick_challenge
+from bot.catalog.daily import pick_challenge
 from bot.kernel.clock import local_date
 from bot.kernel.types import ActivityKind, ConversationRef
-from storage.store import SqlStore
+from storage.sql_store import SqlStore
 from tests.conftest import _postgres_or_skip
 from tests.fakes.loadgen import Answer, BotProcess, burst, reply_text
 from tests.fakes.slack import CHANNEL_ID, TEAM_ID, FakeSlack

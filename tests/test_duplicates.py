@@ -7,11 +7,11 @@ import asyncio
 import datetime as dt
 
 from bot.catalog.content import LETTERS, Catalog
-from bot.dispatch.core import Core
-from bot.features.challenges import POINTS_CHECKIN, POINTS_CORRECT, POINTS_WRONG
+from bot.composition.app import make_core
 from bot.kernel.clock import FakeClock
 from bot.kernel.types import Activity, ActivityKind, Invocation, Reply
-from storage.store import SqlStore
+from bot.rules.points import POINTS_CHECKIN, POINTS_CORRECT, POINTS_WRONG
+from storage.sql_store import SqlStore
 from tests.conftest import CHANNEL, Bot, text_of
 from tests.test_member_flow import post_quiz_day, quiz_answer, start_cohort
 
@@ -99,7 +99,7 @@ async def test_twenty_answers_at_once_with_different_choices_store_the_first_onl
     store: SqlStore, catalog: Catalog, clock: FakeClock
 ) -> None:
     # Without the spam limit, so that all twenty reach the database and race there.
-    bot = Bot(Core(store, catalog, clock, rate_limit=False), clock, admins={"Mia"})
+    bot = Bot(make_core(store, catalog, clock, rate_limit=False), clock, admins={"Mia"})
     post = await quiz_day(bot)
     right, _ = quiz_answer(bot, post)
     choices = [LETTERS[i % len(LETTERS)] for i in range(20)]

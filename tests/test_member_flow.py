@@ -9,7 +9,7 @@ import io
 from PIL import Image
 
 from bot.catalog.content import LETTERS
-from bot.features.challenges import POINTS_CHECKIN, POINTS_CORRECT, POINTS_WRONG
+from bot.rules.points import POINTS_CHECKIN, POINTS_CORRECT, POINTS_WRONG
 from tests.conftest import CHANNEL, Bot, snapshot, text_of
 
 HOUR = dt.timedelta(hours=1)

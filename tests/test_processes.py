@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bot.kernel.registry import parse_days
 from bot.kernel.types import ConversationRef
 from bot.rules.schedule import due_instant, is_scheduled
-from storage.store import SqlStore
+from storage.sql_store import SqlStore
 from tests.conftest import PG_URL, _postgres_or_skip
 
 ROOT = Path(__file__).resolve().parent.parent

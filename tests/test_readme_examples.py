@@ -16,13 +16,15 @@ from pathlib import Path
 
 from adapters.console.session import CONVERSATION
 from bot.catalog.content import Catalog
+from bot.composition.app import make_core
+from bot.composition.commands import command_registry
 from bot.composition.demo import seed_demo
 from bot.dispatch.core import Core
 from bot.jobs.posting import Poster
 from bot.kernel.clock import FakeClock
-from bot.kernel.registry import REGISTRY, CommandSpec
+from bot.kernel.registry import CommandSpec
 from bot.kernel.types import ConversationRef, Reply, UserRef
-from storage.store import SqlStore
+from storage.sql_store import SqlStore
 from tests.adapters.console.harness import demo_console
 from tests.fakes.platform import RecordingPlatform, shown
 
@@ -147,11 +149,11 @@ async def run(core: Core, user: UserRef, line: str, where: ConversationRef = CON
 
 async def test_every_help_example_is_accepted(sqlite_store: SqlStore, catalog: Catalog) -> None:
     clock = FakeClock(SETUP)
-    core = Core(sqlite_store, catalog, clock)
+    core = make_core(sqlite_store, catalog, clock)
     await seed_demo(core, CONVERSATION, MODERATOR)
-    missing = [spec.name for spec in REGISTRY if not spec.example.startswith(f"/study {spec.name}")]
+    missing = [spec.name for spec in command_registry() if not spec.example.startswith(f"/study {spec.name}")]
     assert missing == [], "commands whose help shows no example of themselves"
-    specs = ordered(list(REGISTRY))
+    specs = ordered(list(command_registry()))
     assert [s.name for s in specs[: len(FIRST)]] == list(FIRST), "an example the others need is missing"
     create, *rest = specs
     reply = await run(core, MODERATOR, create.example, ELSEWHERE)  # #general hosts the demo already

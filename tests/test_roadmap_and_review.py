@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.features.review import INTERVALS, POINTS_REVIEW, reschedule
+from bot.rules.points import POINTS_REVIEW
+from bot.rules.review import INTERVALS, reschedule
 from tests.conftest import Bot, snapshot, text_of
 
 DAY = dt.timedelta(days=1)

@@ -9,14 +9,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.dispatch.core import Core
+from bot.composition.app import make_core
 from bot.jobs.posting import UNDELIVERED, Poster
 from bot.jobs.scheduler import SchedulerRefused, StudyScheduler
 from bot.kernel.clock import FakeClock
 from bot.kernel.ports import Undeliverable
 from bot.kernel.registry import format_days
 from bot.kernel.types import ConversationRef, Reply
-from storage.store import SqlStore
+from storage.sql_store import SqlStore
 from tests.conftest import Bot
 from tests.fakes.clock import drive_apscheduler
 from tests.fakes.platform import RecordingPlatform
@@ -66,7 +66,7 @@ async def test_fifty_cohorts_sixty_days_one_post_per_scheduled_day(
     end = start + dt.timedelta(days=60)
     clock = FakeClock(start)
     drive_apscheduler(monkeypatch, clock.now)
-    core = Core(sqlite_store, catalog, clock, rate_limit=False)  # Mia creates 50 cohorts in one instant
+    core = make_core(sqlite_store, catalog, clock, rate_limit=False)  # Mia creates 50 cohorts in one instant
     bot = Bot(core, clock, admins={"Mia"})
     rng = random.Random(60)
     for i in range(50):
@@ -173,10 +173,10 @@ async def test_a_second_scheduler_on_the_same_sqlite_file_is_refused(
     catalog,  # type: ignore[no-untyped-def]
 ) -> None:
     clock = FakeClock(dt.datetime(2026, 11, 24, tzinfo=dt.UTC))
-    first = StudyScheduler(Core(sqlite_store, catalog, clock), {"console": RecordingPlatform()})
+    first = StudyScheduler(make_core(sqlite_store, catalog, clock), {"console": RecordingPlatform()})
     await first.start()
     other = SqlStore.from_url(str(sqlite_store.engine.url))  # another process's connection to the same file
-    second = StudyScheduler(Core(other, catalog, clock), {"console": RecordingPlatform()})
+    second = StudyScheduler(make_core(other, catalog, clock), {"console": RecordingPlatform()})
     with pytest.raises(SchedulerRefused, match="SQLite is for one process"):
         await second.start()
     await first.stop()

@@ -23,12 +23,13 @@ import pytest
 from adapters.discord.client import DiscordPlatform, build_client
 from adapters.slack.app import SlackPlatform, SlackService, build_app, make_client
 from bot.catalog.content import Catalog
+from bot.composition.app import make_core
 from bot.composition.logsafe import REDACTED, RedactSecrets, configure_logging, hide_password
 from bot.composition.settings import Settings
 from bot.dispatch.core import Core
 from bot.jobs.posting import Poster
 from bot.kernel.clock import FakeClock
-from storage.store import SqlStore
+from storage.sql_store import SqlStore
 from tests.fakes.discord import CHANNEL_ID as DISCORD_CHANNEL
 from tests.fakes.discord import FakeDiscord, FakeInteraction
 from tests.fakes.slack import CHANNEL_ID as SLACK_CHANNEL
@@ -115,7 +116,7 @@ def logs(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, tmp_
 
 @pytest.fixture
 def core(sqlite_store: SqlStore, catalog: Catalog, clock: FakeClock) -> Core:
-    return Core(sqlite_store, catalog, clock)
+    return make_core(sqlite_store, catalog, clock)
 
 
 async def test_a_discord_run_logs_no_token(logs: Logs, core: Core, clock: FakeClock) -> None:

@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot.catalog.content import Catalog
-from bot.composition.app import serve
-from bot.dispatch.core import Core
+from bot.composition.app import make_core, serve
 from bot.kernel.clock import FakeClock
-from storage.store import SqlStore
+from storage.sql_store import SqlStore
 from tests.fakes.loadgen import BotProcess, free_port
 from tests.fakes.platform import RecordingPlatform
 from tests.fakes.slack import FakeSlack
@@ -37,7 +36,7 @@ class Tracked(RecordingPlatform):
 async def test_a_platform_failing_to_start_closes_what_started_and_the_database(
     sqlite_store: SqlStore, catalog: Catalog, clock: FakeClock
 ) -> None:
-    core = Core(sqlite_store, catalog, clock)
+    core = make_core(sqlite_store, catalog, clock)
     events: list[str] = []
     first = Tracked("discord", events=events)
     second = Tracked("slack", events=events, refuse=True)
@@ -53,7 +52,7 @@ async def test_a_platform_failing_to_start_closes_what_started_and_the_database(
 async def test_a_clean_stop_closes_every_platform_once(
     sqlite_store: SqlStore, catalog: Catalog, clock: FakeClock
 ) -> None:
-    core = Core(sqlite_store, catalog, clock)
+    core = make_core(sqlite_store, catalog, clock)
     events: list[str] = []
     stop = asyncio.Event()
     stop.set()  # asked to stop as soon as it has started

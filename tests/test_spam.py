@@ -16,12 +16,13 @@ from adapters.console.session import ConsoleClock, ConsoleSession
 from adapters.discord.client import DiscordPlatform, build_client
 from adapters.discord.commands import SKIPPED
 from bot.catalog.content import Catalog
+from bot.composition.app import console_jobs, make_core
 from bot.dispatch.core import Core
 from bot.dispatch.ratelimit import LIMIT, WINDOW, RateLimiter
 from bot.jobs.posting import Poster
 from bot.kernel.clock import FakeClock
 from bot.kernel.types import Invocation, Reply, UserRef
-from storage.store import SqlStore
+from storage.sql_store import SqlStore
 from tests.conftest import CHANNEL, Bot, snapshot, text_of
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord.server import CHANNEL_ID, DEFAULT_TOKEN
@@ -159,7 +160,15 @@ def test_members_are_forgotten_once_their_window_has_passed() -> None:
 async def test_the_console_is_not_limited_so_a_piped_script_runs_every_line(bot: Bot, tmp_path: Path) -> None:
     # One person sits at the console, often piping a script: every line runs, however fast.
     out = io.StringIO()
-    session = ConsoleSession(bot.core, ConsoleClock(), "ada", out, interactive=False, files_dir=tmp_path)
+    session = ConsoleSession(
+        bot.core,
+        ConsoleClock(),
+        "ada",
+        out,
+        interactive=False,
+        files_dir=tmp_path,
+        jobs=console_jobs(bot.core),
+    )
     for line in [":mod on", "cohort create ml time=08:00 tz=UTC days=daily", "join ml"]:
         await session.handle(line)
     for _ in range(3 * LIMIT):
@@ -181,7 +190,7 @@ MANAGE_GUILD = str(discord.Permissions(manage_guild=True).value)
 async def discord_setup(
     sqlite_store: SqlStore, catalog: Catalog
 ) -> AsyncIterator[tuple[FakeDiscord, Core, DiscordPlatform]]:
-    core = Core(sqlite_store, catalog, FakeClock(dt.datetime(2026, 11, 24, 9, 1, tzinfo=dt.UTC)))
+    core = make_core(sqlite_store, catalog, FakeClock(dt.datetime(2026, 11, 24, 9, 1, tzinfo=dt.UTC)))
     async with FakeDiscord() as fake:
         client, _ = build_client(core, guild_ready_timeout=0.05)
         await fake.start_client(client)

@@ -22,10 +22,9 @@ from adapters.console.screen import Screen, logs_on
 from adapters.console.ticker import TICK_SECONDS, ConsoleTicker
 from bot.dispatch.core import Core
 from bot.dispatch.members import find_member
-from bot.jobs.posting import Poster, Sweep
-from bot.kernel.registry import UserError
-from bot.kernel.types import Button, Cohort, ConversationRef, Invocation, Reply, UserRef
-from bot.rules.schedule import describe_schedule
+from bot.kernel.ports import ChatPlatform, PostingJob
+from bot.kernel.registry import UserError, describe_schedule
+from bot.kernel.types import Button, Cohort, ConversationRef, Invocation, Reply, Sweep, UserRef
 
 __all__ = ["CONVERSATION", "ConsoleClock", "ConsolePlatform", "ConsoleSession", "is_tty"]
 
@@ -99,6 +98,7 @@ class ConsoleSession:
         files_dir: Path,
         reload: Reload | None = None,
         tick_every: float = TICK_SECONDS,
+        jobs: Callable[[ChatPlatform], PostingJob],
     ) -> None:
         self.core = core
         self.reload = reload
@@ -116,7 +116,8 @@ class ConsoleSession:
         self.refusals = 0
         self.screen = Screen(out, interactive=interactive, typed_so_far=_typed_so_far)
         self.platform = ConsolePlatform(self.show)
-        self.poster = Poster(core, {PLATFORM: self.platform})
+        # The daily posts, swept on the console's clock (the composition root makes the job).
+        self.poster = jobs(self.platform)
         # One command or one sweep at a time: a scheduled post never lands inside a command's output.
         self.busy = asyncio.Lock()
         self.ticker = ConsoleTicker(self.poster.sweep, core.clock, self.busy, every=tick_every)
@@ -253,13 +254,13 @@ class ConsoleSession:
         """The user id and display name `name` stands for: an existing member matched ignoring case keeps
         their own (`grace` is the demo's Grace, not a renamed one); anyone else is new, as typed."""
         try:
-            member = await find_member(self.core.store, self.conversation, name)
+            member = await find_member(self.core.members, self.conversation, name)
         except UserError:  # no one, or more than one, by that name: a new member
             return name.lower(), name
         return member.user_id, member.name
 
     async def _cohorts(self) -> list[Cohort]:
-        return await self.core.store.list_cohorts(PLATFORM, self.conversation.workspace_id)
+        return await self.core.cohorts.list_cohorts(PLATFORM, self.conversation.workspace_id)
 
     async def _cohort_in(self, channel: str) -> Cohort | None:
         return next((c for c in await self._cohorts() if c.channel_id == channel), None)

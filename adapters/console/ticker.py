@@ -3,7 +3,7 @@
 `studybot run` arms APScheduler on the real clock; the console's clock is real time moved by `:clock`,
 which APScheduler cannot follow (it reads the system clock and sleeps until the next job). So the console
 looks at its own clock every second and, whenever that clock has entered a new minute, runs the sweep
-the scheduler runs every minute (bot.jobs.posting.Poster.sweep): the day's posts that are due (each cohort's
+the scheduler runs every minute (jobs/posting.py, Poster.sweep): the day's posts that are due (each cohort's
 weekly recap before them), re-sends, and streak reminders. Post and reminder times are whole minutes, so
 this is what the scheduler's own jobs would have done, at most a second later.
 """
@@ -15,8 +15,8 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 
-from bot.jobs.posting import Sweep
 from bot.kernel.ports import Clock
+from bot.kernel.types import Sweep
 
 log = logging.getLogger(__name__)
 

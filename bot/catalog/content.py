@@ -166,6 +166,11 @@ class Catalog:
     def stage(self, stage_id: str) -> Stage | None:
         return next((s for s in self.stages if s.id == stage_id), None)
 
+    def is_quiz(self, challenge_id: str) -> bool:
+        """Whether `challenge_id` is a quiz of this catalog (a pack reload may have dropped it)."""
+        challenge = self.challenges.get(challenge_id)
+        return challenge is not None and challenge.is_quiz
+
     def ordered_challenges(self) -> list[Challenge]:
         """Challenges in roadmap order: by stage, then by id."""
         rank = {s.id: i for i, s in enumerate(self.stages)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from bot.catalog.content import (
@@ -15,13 +15,15 @@ from bot.catalog.content import (
     load_catalog_keeping_good,
     problem_report,
 )
+from bot.composition.commands import command_registry
 from bot.composition.settings import SettingError, Settings
 from bot.dispatch.core import Core
+from bot.jobs.posting import Poster
 from bot.jobs.scheduler import StudyScheduler
 from bot.kernel.clock import SystemClock
-from bot.kernel.ports import ChatPlatform, Clock
+from bot.kernel.ports import ChatPlatform, Clock, Store
 from storage.engine import POOL_SIZE, database_problem, url_problem
-from storage.store import SqlStore
+from storage.sql_store import SqlStore
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +177,12 @@ async def build_core(settings: Settings, database_url: str | None = None, clock:
         setting="--db" if database_url else "STUDYBOT_DATABASE_URL",
         pool_size=settings.db_pool_size,
     )
-    return Core(store, catalog, clock or SystemClock())
+    return make_core(store, catalog, clock or SystemClock())
+
+
+def make_core(store: Store, catalog: Catalog, clock: Clock, *, rate_limit: bool = True) -> Core:
+    """A core that serves every feature's commands (tests and benchmarks build theirs here too)."""
+    return Core(store, catalog, clock, command_registry(), rate_limit=rate_limit)
 
 
 def settle_memory() -> None:
@@ -226,3 +233,8 @@ async def serve(
             except Exception:
                 log.exception("closing %s failed", type(platform).__name__)
         await core.store.close()
+
+
+def console_jobs(core: Core) -> Callable[[ChatPlatform], Poster]:
+    """What a console session sweeps on its own clock: the daily posts to its terminal."""
+    return lambda platform: Poster(core, {"console": platform})

@@ -51,7 +51,7 @@ def _console_user() -> str:
 
 async def _console(settings: Settings, db: str | None, user: str) -> int:
     from adapters.console.session import CONVERSATION, ConsoleClock, ConsoleSession, is_tty
-    from bot.composition.app import ContentReloader, build_core
+    from bot.composition.app import ContentReloader, build_core, console_jobs
     from bot.composition.demo import seed_demo
 
     clock = ConsoleClock()
@@ -65,6 +65,7 @@ async def _console(settings: Settings, db: str | None, user: str) -> int:
         interactive=interactive,
         files_dir=Path(settings.files_dir),
         reload=ContentReloader(core, settings.community_packs()).reload,
+        jobs=console_jobs(core),
     )
     try:
         demo = await seed_demo(core, CONVERSATION, session.user)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+from bot.catalog.daily import pick_challenge
 from bot.dispatch.core import Core
-from bot.features.challenges import POINTS_CHECKIN, POINTS_CORRECT, POINTS_WRONG, pick_challenge
 from bot.kernel.clock import local_date
 from bot.kernel.registry import parse_days
 from bot.kernel.types import Activity, ActivityKind, Cohort, ConversationRef, UserRef
+from bot.rules.points import POINTS_CHECKIN, POINTS_CORRECT, POINTS_WRONG
 
 DEMO_COHORT = "demo"
 # Three weeks of history: enough for streaks, a freeze and a lively leaderboard.

@@ -1,26 +1,91 @@
-"""What a handler gets: the caller, where they are, and the core's services."""
+"""What a handler gets: the caller, where they are, and the core's services (storage by area, the catalog,
+the clock, the registry)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from bot.catalog.content import Catalog
+from bot.catalog.search import ResourceSearch, Suggester
+from bot.dispatch.ratelimit import RateLimiter
+from bot.dispatch.workload import WorkspaceGate
 from bot.kernel.clock import local_date
-from bot.kernel.registry import UserError
-from bot.kernel.types import Cohort, Member, UserRef
+from bot.kernel.ports import (
+    ActivityStore,
+    Clock,
+    CohortStore,
+    DailyPoster,
+    LearningStore,
+    MemberStore,
+    NoticeStore,
+    PostStore,
+    Store,
+)
+from bot.kernel.registry import Registry, UserError
+from bot.kernel.types import Cohort, ConversationRef, Member, UserRef
 from bot.rules.calendar import Calendar
 from bot.rules.dayguard import hop_problem
 
-if TYPE_CHECKING:
-    from bot.dispatch.core import Core
-    from bot.kernel.ports import Store
-    from bot.kernel.types import ConversationRef
+
+class Services:
+    """The core's services a handler may use: storage by area, the catalog and its indexes, the clock."""
+
+    def __init__(
+        self,
+        store: Store,
+        catalog: Catalog,
+        clock: Clock,
+        registry: Registry,
+        *,
+        rate_limit: bool = True,
+    ) -> None:
+        # The whole store, for the composition root and tests; the core's own code, the features and the jobs
+        # use the area they need, each typed by its port.
+        self.store = store
+        self.members: MemberStore = store
+        self.cohorts: CohortStore = store
+        self.posts: PostStore = store
+        self.activity: ActivityStore = store
+        self.learning: LearningStore = store
+        self.notices: NoticeStore = store
+        self.catalog = catalog
+        self.clock = clock
+        self.registry = registry
+        # The spam limit per member; rate_limit=False leaves it off, for tests that flood the core on purpose.
+        self.limiter: RateLimiter | None = RateLimiter() if rate_limit else None
+        # Called after a moderator creates or changes a cohort (the scheduler moves its job).
+        self.cohort_listeners: list[Callable[[Cohort], Awaitable[None]]] = []
+        # What sends a moderator's `cohort post`: the jobs' Poster, once the composition root made one.
+        self.poster: DailyPoster | None = None
+        self.search, self._suggester = self.build_indexes(catalog)
+        # Heavy commands (search, images, exports) one workspace may have running at once.
+        self.heavy = WorkspaceGate()
+
+    async def cohort_changed(self, cohort: Cohort) -> None:
+        for listener in self.cohort_listeners:
+            await listener(cohort)
+
+    def use_catalog(self, catalog: Catalog) -> None:
+        """Serve `catalog` from now on: the content and the indexes built from it change together.
+
+        The indexes are built first (cached on the catalog: a caller may call `build_indexes` beforehand in
+        a worker thread), then the three attributes are set with no await in between: no command can run
+        while some are old and some new.
+        """
+        search, suggester = self.build_indexes(catalog)
+        self.catalog, self.search, self._suggester = catalog, search, suggester
+
+    @staticmethod
+    def build_indexes(catalog: Catalog) -> tuple[ResourceSearch, Suggester]:
+        """The indexes the core serves from `catalog`, built the first time (they are cached on it)."""
+        return catalog.index("search", ResourceSearch), catalog.index("suggest", Suggester)
 
 
 @dataclass
 class Context:
-    core: Core
+    core: Services
     user: UserRef
     conversation: ConversationRef
     member: Member
@@ -52,7 +117,9 @@ class Context:
         The cohort's timezone changes too (a moderator's `cohort set tz`), so every member is checked.
         """
         day = self.member_today(cohort)
-        recent = await self.core.store.activities(cohort.id, self.member.id, since=day - dt.timedelta(days=2))
+        recent = await self.core.activity.activities(
+            cohort.id, self.member.id, since=day - dt.timedelta(days=2)
+        )
         problem = hop_problem(recent, day, self.now, self.member_timezone(cohort))
         if problem:
             raise UserError(problem)
@@ -61,15 +128,25 @@ class Context:
     async def cohort_here(self) -> Cohort | None:
         """The cohort that lives in this channel, if any."""
         conv = self.conversation
-        for cohort in await self.core.store.list_cohorts(conv.platform, conv.workspace_id):
+        for cohort in await self.core.cohorts.list_cohorts(conv.platform, conv.workspace_id):
             if cohort.channel_id == conv.channel_id:
                 return cohort
         return None
 
+    async def named_cohort(self, name: str) -> Cohort:
+        """The cohort of this workspace called `name` (a moderator's command names it)."""
+        conv = self.conversation
+        cohort = await self.core.cohorts.find_cohort(conv.platform, conv.workspace_id, name)
+        if cohort is None:
+            raise UserError(f"There is no cohort called `{name}` here. See them with `/study cohort list`.")
+        return cohort
+
     async def my_cohort(self, name: str | None = None) -> Cohort:
         """The caller's cohort: the one named, else the one of this channel, else the latest joined."""
         # A member is one per platform, not per server: only this workspace's cohorts are theirs here.
-        mine = [c for c in await self.core.store.member_cohorts(self.member.id) if self.in_this_workspace(c)]
+        mine = [
+            c for c in await self.core.cohorts.member_cohorts(self.member.id) if self.in_this_workspace(c)
+        ]
         if name:
             for cohort in mine:
                 if cohort.name.lower() == name.lower():
@@ -88,14 +165,14 @@ class Context:
         if mine:
             return "Your cohorts: " + ", ".join(f"`{c.name}`" for c in mine) + "."
         conv = self.conversation
-        names = [c.name for c in await self.core.store.list_cohorts(conv.platform, conv.workspace_id)]
+        names = [c.name for c in await self.core.cohorts.list_cohorts(conv.platform, conv.workspace_id)]
         if names:
             return "Join one with `/study join <cohort>`: " + ", ".join(f"`{n}`" for n in names) + "."
         return "There are no cohorts here yet; a moderator can start one with `/study cohort create <name>`."
 
 
-async def is_moderator(store: Store, user: UserRef, conversation: ConversationRef) -> bool:
+async def is_moderator(members: MemberStore, user: UserRef, conversation: ConversationRef) -> bool:
     """Platform admins are moderators; so are members a moderator granted in this workspace."""
     if user.is_admin:
         return True
-    return await store.is_moderator(conversation.platform, conversation.workspace_id, user.id)
+    return await members.is_moderator(conversation.platform, conversation.workspace_id, user.id)

@@ -5,17 +5,13 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Awaitable, Callable
 
-from bot.catalog.content import Catalog
-from bot.catalog.search import MAX_PREFIX_CHARS, Choice, ResourceSearch, Suggester
-from bot.dispatch.context import Context, is_moderator
+from bot.catalog.search import MAX_PREFIX_CHARS, Choice, Suggester
+from bot.dispatch.context import Context, Services, is_moderator
 from bot.dispatch.ratelimit import RateLimiter, Verdict
-from bot.dispatch.workload import WorkspaceGate
-from bot.kernel.ports import Clock, Store
-from bot.kernel.registry import GROUPS, MAX_INPUT_CHARS, REGISTRY, Registry, UsageError, UserError
+from bot.kernel.registry import GROUPS, MAX_INPUT_CHARS, UsageError, UserError
 from bot.kernel.replies import error_reply, plural
-from bot.kernel.types import Cohort, ConversationRef, Invocation, Reply, UserRef
+from bot.kernel.types import ConversationRef, Invocation, Reply, UserRef
 from bot.kernel.untrusted import clean_name, mend
 
 log = logging.getLogger(__name__)
@@ -23,26 +19,6 @@ log = logging.getLogger(__name__)
 # C0 control characters other than tab and newlines: PostgreSQL refuses NUL in text, and none of them
 # belongs in a note, a reason or a name.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def _load_commands() -> None:
-    # Importing a feature module declares its commands on REGISTRY; platforms list them in this order.
-    from bot.features import (
-        challenges,
-        cohorts,
-        help,
-        leaderboard,
-        lookup,
-        membership,
-        progress,
-        reminders,
-        restdays,
-        review,
-        roadmap,
-    )
-
-    modules = [challenges, cohorts, help, leaderboard, lookup, membership, progress, reminders, restdays]
-    REGISTRY.arrange([m.__name__ for m in [*modules, review, roadmap]])
 
 
 def _cleaned(inv: Invocation) -> Invocation:
@@ -58,30 +34,8 @@ def _cleaned(inv: Invocation) -> Invocation:
     return Invocation(inv.command, args, cleaned, inv.conversation, inv.typed)
 
 
-class Core:
-    """Everything platform-neutral: dispatch, plus the services handlers use."""
-
-    def __init__(
-        self,
-        store: Store,
-        catalog: Catalog,
-        clock: Clock,
-        registry: Registry | None = None,
-        *,
-        rate_limit: bool = True,
-    ) -> None:
-        _load_commands()
-        self.store = store
-        self.catalog = catalog
-        self.clock = clock
-        self.registry = registry or REGISTRY
-        # The spam limit per member; rate_limit=False leaves it off, for tests that flood the core on purpose.
-        self.limiter: RateLimiter | None = RateLimiter() if rate_limit else None
-        # Called after a moderator creates or changes a cohort (the scheduler moves its job).
-        self.cohort_listeners: list[Callable[[Cohort], Awaitable[None]]] = []
-        self.search, self._suggester = self.build_indexes(catalog)
-        # Heavy commands (search, images, exports) one workspace may have running at once.
-        self.heavy = WorkspaceGate()
+class Core(Services):
+    """Everything platform-neutral: dispatch of an Invocation to its handler, and the services it has."""
 
     async def suggest(
         self, kind: str, prefix: str, conversation: ConversationRef | None = None
@@ -96,13 +50,9 @@ class Core:
             )
         extra: list[Choice] = []
         if kind == "cohort" and conversation is not None:
-            cohorts = await self.store.list_cohorts(conversation.platform, conversation.workspace_id)
+            cohorts = await self.cohorts.list_cohorts(conversation.platform, conversation.workspace_id)
             extra = [Choice(c.name, c.name) for c in cohorts]
         return self._suggester.suggest(kind, prefix, extra)
-
-    async def cohort_changed(self, cohort: Cohort) -> None:
-        for listener in self.cohort_listeners:
-            await listener(cohort)
 
     def invocation(self, text: str, user: UserRef, conversation: ConversationRef) -> Invocation:
         """Build an Invocation from typed text (console, Slack's one slash command)."""
@@ -137,13 +87,13 @@ class Core:
             return error_reply(f"{exc} Usage: `{spec.usage()}`{example}")
         except UserError as exc:
             return error_reply(str(exc))
-        if spec.moderator and not await is_moderator(self.store, inv.user, inv.conversation):
+        if spec.moderator and not await is_moderator(self.members, inv.user, inv.conversation):
             return error_reply(
                 f"`{spec.name}` is for moderators: server/workspace admins and members a moderator granted "
                 "(`/study cohort grant <member>`). Nothing was changed."
             )
         try:
-            member = await self.store.upsert_member(inv.user.platform, inv.user.id, inv.user.name)
+            member = await self.members.upsert_member(inv.user.platform, inv.user.id, inv.user.name)
             context = Context(self, inv.user, inv.conversation, member)
             if not spec.heavy:
                 return await spec.handler(context, values)
@@ -187,18 +137,3 @@ class Core:
         close = self.registry.closest(name)
         hint = f" Did you mean {' or '.join(f'`{c}`' for c in close)}?" if close else ""
         return error_reply(f"Unknown command `{name}`.{hint} Type `/study help` for the list.")
-
-    def use_catalog(self, catalog: Catalog) -> None:
-        """Serve `catalog` from now on: the content and the indexes built from it change together.
-
-        The indexes are built first (cached on the catalog: a caller may call `build_indexes` beforehand in
-        a worker thread), then the three attributes are set with no await in between: no command can run
-        while some are old and some new.
-        """
-        search, suggester = self.build_indexes(catalog)
-        self.catalog, self.search, self._suggester = catalog, search, suggester
-
-    @staticmethod
-    def build_indexes(catalog: Catalog) -> tuple[ResourceSearch, Suggester]:
-        """The indexes the core serves from `catalog`, built the first time (they are cached on it)."""
-        return catalog.index("search", ResourceSearch), catalog.index("suggest", Suggester)

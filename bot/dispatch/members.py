@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.kernel.ports import Store
+from bot.kernel.ports import MemberStore
 from bot.kernel.registry import UserError
 from bot.kernel.types import ConversationRef, Member
 
@@ -13,14 +13,14 @@ _MENTION = re.compile(r"^<@!?([A-Za-z0-9]+)(?:\|[^>]*)?>$")
 
 
 async def find_member(
-    store: Store, conversation: ConversationRef, query: str, cohort_id: int | None = None
+    members: MemberStore, conversation: ConversationRef, query: str, cohort_id: int | None = None
 ) -> Member:
     """The member `query` names in this workspace (in one cohort, given its id), read by the database.
 
     Only the few members the name or id matches are read, so the cost does not grow with the workspace.
     """
     key = _key(query)
-    found = await store.find_members(conversation.platform, conversation.workspace_id, key, cohort_id)
+    found = await members.find_members(conversation.platform, conversation.workspace_id, key, cohort_id)
     return resolve_member(query, found)
 
 

@@ -3,100 +3,44 @@
 from __future__ import annotations
 
 import datetime as dt
-import random
-from collections import Counter
-from enum import Enum
 from typing import Any
 
-from bot.catalog.content import LETTERS, Catalog, Challenge
-from bot.catalog.pace import current_stage
+from bot.catalog.content import LETTERS
+from bot.catalog.daily import challenge_card, closing_card
 from bot.dispatch.context import Context
-from bot.features.review import REF_PREFIX, answer_review, file_daily_answer
-from bot.kernel.clock import format_duration, local_date, local_now
+from bot.kernel.clock import local_date
 from bot.kernel.ports import Conflict
-from bot.kernel.registry import REGISTRY, Arg, ArgKind, UserError
+from bot.kernel.registry import Arg, ArgKind, Registry, UserError
 from bot.kernel.replies import plural
 from bot.kernel.types import (
     Activity,
     ActivityKind,
     Button,
     Card,
+    CardChange,
     Cohort,
-    Field,
     Post,
     Recorded,
     Reply,
+    ReviewCard,
     Style,
 )
 from bot.kernel.untrusted import verbatim
 from bot.rules.calendar import Calendar
-from bot.rules.schedule import describe_schedule, due_instant, is_scheduled, next_post
+from bot.rules.pending import no_post_message
+from bot.rules.points import POINTS_CHECKIN, POINTS_CORRECT, POINTS_REVIEW, POINTS_WRONG
+from bot.rules.review import (
+    INTERVALS,
+    NOT_IN_REVIEW,
+    REF_PREFIX,
+    due_cards,
+    file_daily_answer,
+    reschedule,
+)
 from bot.rules.streaks import DayStatus, summarize
 
-# Points per activity; at most one answer and one check-in count per member per day.
-POINTS_CORRECT = 10
-POINTS_WRONG = 2
-POINTS_CHECKIN = 5
 # A check-in note is a sentence or a link, not an essay.
 MAX_NOTE_CHARS = 500
-
-
-def pick_challenge(catalog: Catalog, cohort: Cohort, day: dt.date, used_before: list[str]) -> Challenge:
-    """The challenge a cohort gets on `day`, given the ids it was posted before.
-
-    It comes from the cohort's current stage, easier ones first (in an order shuffled per cohort within
-    each difficulty), and none repeats until every challenge of that stage has been posted as often.
-    Deterministic for a cohort and its history, so for a cohort and date.
-    """
-    stage = current_stage(catalog, cohort, day)
-    pool = [c for c in catalog.challenges.values() if c.stage == stage.id] or list(
-        catalog.challenges.values()
-    )
-    times = Counter(used_before)
-    rounds = min(times[c.id] for c in pool)
-    fresh = sorted((c for c in pool if times[c.id] == rounds), key=lambda c: c.id)
-    random.Random(f"{cohort.id}:{stage.id}:{rounds}").shuffle(fresh)  # noqa: S311 - variety, not security
-    return min(fresh, key=lambda c: c.difficulty)  # min keeps the shuffled order among equals
-
-
-def challenge_card(catalog: Catalog, cohort: Cohort, post: Post) -> tuple[Card, tuple[Button, ...]]:
-    """The card and buttons of a daily post."""
-    ch = catalog.challenges.get(post.challenge_id)
-    if ch is None:
-        raise UserError("That challenge is no longer in the content pack.")
-    stage = catalog.stage(ch.stage)
-    title = next((t.title for t in stage.topics if t.id == ch.topic), ch.topic) if stage else ch.topic
-    topic = verbatim(title)
-    fields = [
-        Field("Stage", verbatim(stage.title if stage else ch.stage), inline=True),
-        Field("Topic", topic, inline=True),
-    ]
-    fields.append(Field("Difficulty", "★" * ch.difficulty + "☆" * (3 - ch.difficulty), inline=True))
-    links = [f"{verbatim(r.title)}: {r.url}" for rid in ch.resources if (r := catalog.resources.get(rid))]
-    if links:
-        fields.append(Field("Read up", "\n".join(links)))
-    when = f"{post.local_date:%a %d %b %Y}"
-    if ch.is_quiz:
-        body = verbatim(ch.quiz_text())
-        footer = f"Cohort {cohort.name} · {when} · answer with a button or /study answer A-D"
-        buttons = tuple(Button(L, "answer", (L, str(post.id)), Style.PRIMARY) for L in LETTERS)
-    else:
-        body = f"{verbatim(ch.instructions)}\n\nDone when: {verbatim(ch.done_when)}"
-        footer = f"Cohort {cohort.name} · {when} · check in with /study done [note or link]"
-        buttons = (Button("Done ✅", "done", (), Style.SUCCESS),)
-    kind = "quiz" if ch.is_quiz else "task"
-    return Card(f"📚 Daily {kind}: {topic}", body, tuple(fields), footer, style=Style.PRIMARY), buttons
-
-
-def closing_card(challenge: Challenge, post: Post, answered: int, correct: int, checked_in: int = 0) -> Card:
-    """What a closed challenge shows: a quiz its answer, why, and how many answered; a task who did it."""
-    if challenge.is_quiz:
-        body = verbatim(f"{challenge.question}\n\nAnswer: {challenge.answer_text()}\n{challenge.explanation}")
-        tally = Field("Answers", f"{plural(answered, 'member')} answered, {correct} correctly")
-    else:
-        body = f"{verbatim(challenge.instructions)}\n\nDone when: {verbatim(challenge.done_when)}"
-        tally = Field("Check-ins", f"{plural(checked_in, 'member')} checked in")
-    return Card(f"Closed: {post.local_date:%a %d %b}", body, (tally,), style=Style.NEUTRAL)
 
 
 # A post id is a database integer; a longer string of digits is no post (and would overflow the column).
@@ -108,76 +52,14 @@ def _is_ref(ref: str) -> bool:
 
 
 async def _open_post(ctx: Context, cohort: Cohort) -> Post | None:
-    return await ctx.core.store.post_for_day(cohort.id, local_date(ctx.now, cohort.timezone))
+    return await ctx.core.posts.post_for_day(cohort.id, local_date(ctx.now, cohort.timezone))
 
 
-class Pending(Enum):
-    """Where a cohort's challenge of its local today stands while it has no post."""
-
-    PAUSED = "paused"
-    REST_DAY = "rest day"  # not a posting day (or one whose post time no clock can show)
-    NOT_YET_DUE = "not yet due"
-    DUE = "due"  # within the catch-up window: the scheduler's next run (within a minute) posts it
-    SKIPPED = "skipped"  # past the catch-up window: only a moderator's `cohort post` sends it now
+# This module's commands; the composition root declares them on the core's registry.
+COMMANDS = Registry()
 
 
-def catchup_window(cohort: Cohort) -> dt.timedelta:
-    """How late a missed post may still go out on its own."""
-    return dt.timedelta(minutes=cohort.catchup_minutes)
-
-
-def pending(cohort: Cohort, now: dt.datetime) -> tuple[Pending, dt.datetime | None]:
-    """Where the cohort's challenge of its local today stands, if it has no post, and when it falls due."""
-    if cohort.paused:
-        return Pending.PAUSED, None
-    today = local_date(now, cohort.timezone)
-    due = due_instant(cohort, today) if is_scheduled(cohort, today) else None
-    if due is None:
-        return Pending.REST_DAY, None
-    if now < due:
-        return Pending.NOT_YET_DUE, due
-    if now - due > catchup_window(cohort):
-        return Pending.SKIPPED, due
-    return Pending.DUE, due
-
-
-def post_time(cohort: Cohort, due: dt.datetime) -> str:
-    """A post's due instant as the cohort's members read it: "09:00 (Europe/Berlin)"."""
-    return f"{local_now(due, cohort.timezone):%H:%M} ({cohort.timezone})"
-
-
-def rest_day_message(cohort: Cohort, now: dt.datetime) -> str:
-    """Today is no posting day: what the cohort posts, and when next."""
-    upcoming = next_post(cohort, now)
-    when = f" The next one is on {upcoming:%a %d %b at %H:%M} ({cohort.timezone})." if upcoming else ""
-    why = Calendar.of(cohort).rest_reason(local_date(now, cohort.timezone))
-    rest = f" ({why}): a rest day, so no streak breaks today" if why else ""
-    return f"No challenge today{rest}. `{cohort.name}` posts {describe_schedule(cohort)}.{when}"
-
-
-def no_post_message(cohort: Cohort, now: dt.datetime) -> str:
-    """Why the cohort has no challenge post today, and what a member (or a moderator) can do about it."""
-    state, due = pending(cohort, now)
-    name = cohort.name
-    if state is Pending.PAUSED:
-        return f"Cohort `{name}` is paused, so there is no challenge today."
-    if state is Pending.REST_DAY or due is None:
-        return rest_day_message(cohort, now)
-    at = post_time(cohort, due)
-    if state is Pending.NOT_YET_DUE:
-        return f"Today's challenge for `{name}` goes out at {at}, in {format_duration(due - now)}."
-    if state is Pending.DUE:
-        return f"Today's challenge for `{name}` was due at {at} and is on its way; try again in a minute."
-    return (
-        f"Today's challenge for `{name}` was not posted: it was due at {at} and did not go out within the "
-        f"cohort's {format_duration(catchup_window(cohort))} catch-up window (studybot was not running then, "
-        "or the cohort was created, resumed or rescheduled after that time). "
-        f"A moderator can post it now with `/study cohort post {name}`. "
-        "Meanwhile a check-in still counts for today: `/study done [note or link]`."
-    )
-
-
-@REGISTRY.command(
+@COMMANDS.command(
     "today", "Show today's challenge of your cohort, with its answer buttons.", example="/study today"
 )
 async def today(ctx: Context, _: dict[str, Any]) -> Reply:
@@ -186,7 +68,7 @@ async def today(ctx: Context, _: dict[str, Any]) -> Reply:
     if post is None:
         return Reply(text=no_post_message(cohort, ctx.now), ephemeral=True)
     card, buttons = challenge_card(ctx.core.catalog, cohort, post)
-    mine = await ctx.core.store.answer_for_post(post.id, ctx.member.id)
+    mine = await ctx.core.activity.answer_for_post(post.id, ctx.member.id)
     text = ""
     if mine is not None:
         text = (
@@ -196,7 +78,7 @@ async def today(ctx: Context, _: dict[str, Any]) -> Reply:
     return Reply(text=text, cards=(card,), buttons=buttons, ephemeral=True)
 
 
-@REGISTRY.command(
+@COMMANDS.command(
     "answer",
     "Answer today's quiz (your first answer counts) or the question of your review.",
     Arg("choice", ArgKind.CHOICE, choices=LETTERS, help="your answer, A to D"),
@@ -204,13 +86,13 @@ async def today(ctx: Context, _: dict[str, Any]) -> Reply:
     example="/study answer B",
 )
 async def answer(ctx: Context, args: dict[str, Any]) -> Reply:
-    store, catalog = ctx.core.store, ctx.core.catalog
+    catalog = ctx.core.catalog
     choice: str = args["choice"]
     ref = str(args.get("ref", ""))
     if ref.startswith(REF_PREFIX):
         return await answer_review(ctx, await ctx.my_cohort(), choice, ref.removeprefix(REF_PREFIX))
     if ref:
-        found_post = await store.post_for_answer(int(ref), ctx.member.id) if _is_ref(ref) else None
+        found_post = await ctx.core.posts.post_for_answer(int(ref), ctx.member.id) if _is_ref(ref) else None
         # A post of another workspace is answered exactly as one that does not exist: ids are sequential,
         # and a typed ref must not reveal a foreign cohort's name, question or tally.
         if found_post is None or not ctx.in_this_workspace(found_post[1]):
@@ -223,7 +105,7 @@ async def answer(ctx: Context, args: dict[str, Any]) -> Reply:
             )
             if quiz is None or not quiz.is_quiz:
                 raise UserError(closed)
-            answered, right, _ = await store.post_tally(post.id)
+            answered, right, _ = await ctx.core.activity.post_tally(post.id)
             return Reply(text=closed, cards=(closing_card(quiz, post, answered, right),), ephemeral=True)
         if not enrolled:
             raise UserError(f"Join `{cohort.name}` first: `/study join {cohort.name}`.")
@@ -253,9 +135,11 @@ async def answer(ctx: Context, args: dict[str, Any]) -> Reply:
         at=ctx.now,
     )
     try:
-        recorded = await store.record_activity(activity, file_daily_answer(ctx.member.id, ch, correct, day))
+        recorded = await ctx.core.activity.record_activity(
+            activity, file_daily_answer(ctx.member.id, ch.id, correct, day)
+        )
     except Conflict:
-        earlier = await store.answer_for_post(post.id, ctx.member.id)
+        earlier = await ctx.core.activity.answer_for_post(post.id, ctx.member.id)
         if earlier is not None:
             verdict = "right" if earlier.correct else "not right"
             raise UserError(
@@ -275,7 +159,7 @@ async def answer(ctx: Context, args: dict[str, Any]) -> Reply:
     return Reply(cards=(card,), ephemeral=True)
 
 
-@REGISTRY.command(
+@COMMANDS.command(
     "done",
     "Check in for today: a practical task or your own study; add a note or a link if you like.",
     Arg("note", ArgKind.REST, required=False, help="what you did, or a link to it"),
@@ -299,7 +183,7 @@ async def done(ctx: Context, args: dict[str, Any]) -> Reply:
         at=ctx.now,
     )
     try:
-        recorded = await ctx.core.store.record_activity(activity)
+        recorded = await ctx.core.activity.record_activity(activity)
     except Conflict:
         raise UserError(f"You already checked in on {day:%a %d %b}. See you tomorrow!") from None
     summary = streak_line(recorded, day, ctx.calendar(cohort))
@@ -323,3 +207,50 @@ def streak_line(recorded: Recorded, today: dt.date, calendar: Calendar) -> str:
     flame = "🔥 " if s.current else ""
     extra = " · today done" if s.today is DayStatus.DONE else ""
     return f"{flame}streak {plural(s.current, 'day')}{extra}"
+
+
+async def answer_review(ctx: Context, cohort: Cohort, choice: str, challenge_id: str) -> Reply:
+    """Grade a review answer, move the question between boxes and credit the day once."""
+    today = await ctx.activity_day(cohort)
+    quiz = ctx.core.catalog.challenges.get(challenge_id)
+    if quiz is None or not quiz.is_quiz:
+        raise UserError(NOT_IN_REVIEW)
+    correct = choice == quiz.answer
+
+    def answered(card: ReviewCard | None) -> ReviewCard:
+        # Decided inside the store's transaction, so two quick answers cannot both move the card.
+        if card is None:
+            raise UserError(NOT_IN_REVIEW)
+        if card.due > today:
+            raise UserError(f"You have already reviewed that one; it comes back on {card.due:%a %d %b}.")
+        return ReviewCard(ctx.member.id, quiz.id, *reschedule(card.box, correct, today))
+
+    moved = await ctx.core.learning.update_review_card(ctx.member.id, CardChange(quiz.id, answered), ctx.now)
+    box, due = moved.box, moved.due
+    activity = Activity(
+        ctx.member.id,
+        cohort.id,
+        today,
+        ActivityKind.REVIEW,
+        POINTS_REVIEW,
+        choice=choice,
+        correct=correct,
+        note=f"review {quiz.id}",
+        at=ctx.now,
+    )
+    try:
+        await ctx.core.activity.record_activity(activity)
+        points = f"+{POINTS_REVIEW} review points"
+    except Conflict:
+        points = "review points count once a day"
+    title = "✅ Right!" if correct else f"❌ Not quite: the answer is {quiz.answer}"
+    footer = f"Box {box} of {len(INTERVALS)}: back on {due:%a %d %b} · {points}"
+    reply_card = Card(
+        title,
+        verbatim(f"{quiz.answer_text()}\n\n{quiz.explanation}"),
+        footer=footer,
+        style=Style.SUCCESS if correct else Style.DANGER,
+    )
+    more = due_cards(await ctx.core.learning.review_cards(ctx.member.id), today, ctx.core.catalog.is_quiz)
+    buttons = (Button("Next review ➡️", "review"),) if more else ()
+    return Reply(cards=(reply_card,), buttons=buttons, ephemeral=True)

@@ -12,17 +12,18 @@ from collections.abc import Set as AbstractSet
 from contextlib import aclosing
 from typing import Any, cast
 
+from bot.catalog.names import find_stage
 from bot.catalog.pace import position
 from bot.dispatch.context import Context
 from bot.dispatch.members import find_member
-from bot.features.roadmap import find_stage
 from bot.kernel.clock import format_duration, local_date
 from bot.kernel.ports import Conflict
-from bot.kernel.registry import REGISTRY, Arg, ArgKind, UserError, convert, parse_time
+from bot.kernel.registry import Arg, ArgKind, Registry, UserError, convert, describe_schedule, parse_time
+from bot.kernel.replies import error_reply
 from bot.kernel.types import Activity, Attachment, Card, Cohort, Excusal, Field, Member, Reply, ScoreRow
 from bot.kernel.untrusted import verbatim
 from bot.rules.calendar import Calendar, paused_from, resumed_on, with_weekdays
-from bot.rules.schedule import describe_schedule, next_post
+from bot.rules.schedule import next_post
 from bot.rules.streaks import summarize
 
 # Cohort names go into commands and CSV file names: keep them short, lowercase and typeable.
@@ -140,14 +141,6 @@ def _check_name(name: str) -> str:
     return name
 
 
-async def _cohort(ctx: Context, name: str) -> Cohort:
-    conv = ctx.conversation
-    cohort = await ctx.core.store.find_cohort(conv.platform, conv.workspace_id, name)
-    if cohort is None:
-        raise UserError(f"There is no cohort called `{name}` here. See them with `/study cohort list`.")
-    return cohort
-
-
 def _cohort_card(ctx: Context, title: str, cohort: Cohort) -> Card:
     now, catalog = ctx.now, ctx.core.catalog
     upcoming = next_post(cohort, now)
@@ -165,7 +158,11 @@ def _cohort_card(ctx: Context, title: str, cohort: Cohort) -> Card:
     return Card(title, f"Cohort `{cohort.name}` in this channel.", tuple(fields))
 
 
-@REGISTRY.command(
+# This module's commands; the composition root declares them on the core's registry.
+COMMANDS = Registry()
+
+
+@COMMANDS.command(
     "cohort create",
     "Create a cohort that lives in this channel.",
     Arg("name", help=NAME_RULE),
@@ -189,7 +186,7 @@ async def create(ctx: Context, args: dict[str, Any]) -> Reply:
     today = local_date(ctx.now, tz)
     start = _check_start(args["start"], today) if args.get("start") else today
     try:
-        cohort = await ctx.core.store.create_cohort(
+        cohort = await ctx.core.cohorts.create_cohort(
             conversation=ctx.conversation,
             name=name,
             post_time=args.get("time", DEFAULT_TIME),
@@ -206,7 +203,7 @@ async def create(ctx: Context, args: dict[str, Any]) -> Reply:
     return Reply(text=f"Members join with `/study join {cohort.name}`.", cards=(card,))
 
 
-@REGISTRY.command(
+@COMMANDS.command(
     "cohort set",
     "Change a cohort's time, tz, days, start, name, stage (an id, or auto) or catchup window (e.g. 6h).",
     Arg("name", help="the cohort"),
@@ -216,7 +213,7 @@ async def create(ctx: Context, args: dict[str, Any]) -> Reply:
     moderator=True,
 )
 async def set_field(ctx: Context, args: dict[str, Any]) -> Reply:
-    cohort = await _cohort(ctx, args["name"])
+    cohort = await ctx.named_cohort(args["name"])
     what = args["field"]
     value = convert(Arg(what, SETTABLE[what]), args["value"])
     if what == "name":
@@ -240,11 +237,11 @@ async def set_field(ctx: Context, args: dict[str, Any]) -> Reply:
             # Past days keep the weekdays of their time: the change holds from today (the cohort's date) on.
             today = local_date(ctx.now, cohort.timezone)
             days = cast(frozenset[int], value)
-            updated = await ctx.core.store.change_cohort(
+            updated = await ctx.core.cohorts.change_cohort(
                 cohort.id, lambda now: {"weekdays": days, "history": with_weekdays(now, days, today)}
             )
         else:
-            updated = await ctx.core.store.update_cohort(cohort.id, **changes)
+            updated = await ctx.core.cohorts.update_cohort(cohort.id, **changes)
     except Conflict:
         raise UserError(f"A cohort called `{value}` already exists here; pick another name.") from None
     await ctx.core.cohort_changed(updated)
@@ -256,7 +253,7 @@ class _Unchanged(Exception):
 
 
 async def _set_paused(ctx: Context, name: str, paused: bool) -> Reply:
-    cohort = await _cohort(ctx, name)
+    cohort = await ctx.named_cohort(name)
     already = Reply(text=f"`{cohort.name}` is already {'paused' if paused else 'running'}.", ephemeral=True)
     # From today (the cohort's date): a pause makes today a rest day, a resume makes it a posting day again.
     today = local_date(ctx.now, cohort.timezone)
@@ -268,7 +265,7 @@ async def _set_paused(ctx: Context, name: str, paused: bool) -> Reply:
         return {"paused": paused, "history": (paused_from if paused else resumed_on)(now, today)}
 
     try:
-        updated = await ctx.core.store.change_cohort(cohort.id, change)
+        updated = await ctx.core.cohorts.change_cohort(cohort.id, change)
     except _Unchanged:
         return already
     await ctx.core.cohort_changed(updated)
@@ -276,7 +273,7 @@ async def _set_paused(ctx: Context, name: str, paused: bool) -> Reply:
     return Reply(cards=(_cohort_card(ctx, f"Cohort {updated.name} {verb}", updated),))
 
 
-@REGISTRY.command(
+@COMMANDS.command(
     "cohort pause",
     "Stop a cohort's daily posts.",
     Arg("name"),
@@ -287,7 +284,7 @@ async def pause(ctx: Context, args: dict[str, Any]) -> Reply:
     return await _set_paused(ctx, args["name"], True)
 
 
-@REGISTRY.command(
+@COMMANDS.command(
     "cohort resume",
     "Start a paused cohort's posts again.",
     Arg("name"),
@@ -298,7 +295,7 @@ async def resume(ctx: Context, args: dict[str, Any]) -> Reply:
     return await _set_paused(ctx, args["name"], False)
 
 
-@REGISTRY.command(
+@COMMANDS.command(
     "cohort post",
     "Post today's challenge now if it has not gone out (a day skipped while studybot was down).",
     Arg("name"),
@@ -306,21 +303,23 @@ async def resume(ctx: Context, args: dict[str, Any]) -> Reply:
     moderator=True,
 )
 async def post_today(ctx: Context, args: dict[str, Any]) -> Reply:
-    # Here, not at the top: the posting job imports the features, this one command reaches back into it.
-    from bot.jobs.posting import post_now
+    cohort = await ctx.named_cohort(args["name"])
+    if ctx.core.poster is None:  # no scheduler in this process (a tool, a test)
+        return error_reply(
+            f"Nothing was posted: this studybot process is not connected to {cohort.platform}."
+        )
+    return await ctx.core.poster.post_now(cohort)
 
-    return await post_now(ctx.core, await _cohort(ctx, args["name"]))
 
-
-@REGISTRY.command(
+@COMMANDS.command(
     "cohort list", "List this server's or workspace's cohorts.", example="/study cohort list", moderator=True
 )
 async def list_cohorts(ctx: Context, _: dict[str, Any]) -> Reply:
     conv = ctx.conversation
-    cohorts = await ctx.core.store.list_cohorts(conv.platform, conv.workspace_id)
+    cohorts = await ctx.core.cohorts.list_cohorts(conv.platform, conv.workspace_id)
     if not cohorts:
         return Reply(text="No cohorts yet. Create one with `/study cohort create <name>`.", ephemeral=True)
-    counts = await ctx.core.store.member_counts(conv.platform, conv.workspace_id)
+    counts = await ctx.core.cohorts.member_counts(conv.platform, conv.workspace_id)
     lines = []
     for c in cohorts:
         count = counts.get(c.id, 0)
@@ -328,7 +327,7 @@ async def list_cohorts(ctx: Context, _: dict[str, Any]) -> Reply:
     return Reply(cards=(Card("Cohorts", "\n".join(lines)),), ephemeral=True)
 
 
-@REGISTRY.command(
+@COMMANDS.command(
     "cohort fix",
     "Excuse a member's missed day (recorded with who and why).",
     Arg("name", help="the cohort"),
@@ -339,8 +338,8 @@ async def list_cohorts(ctx: Context, _: dict[str, Any]) -> Reply:
     moderator=True,
 )
 async def fix(ctx: Context, args: dict[str, Any]) -> Reply:
-    cohort = await _cohort(ctx, args["name"])
-    member = await find_member(ctx.core.store, ctx.conversation, args["member"], cohort.id)
+    cohort = await ctx.named_cohort(args["name"])
+    member = await find_member(ctx.core.members, ctx.conversation, args["member"], cohort.id)
     day: dt.date = args["date"]
     reason: str = args["reason"]
     name = verbatim(member.name)
@@ -355,10 +354,10 @@ async def fix(ctx: Context, args: dict[str, Any]) -> Reply:
             f"{day.isoformat()} is before cohort `{cohort.name}` started ({cohort.start_date:%Y-%m-%d}); "
             "only days since its start can be excused."
         )
-    active, _ = await ctx.core.store.member_days(cohort.id, member.id)
+    active, _ = await ctx.core.activity.member_days(cohort.id, member.id)
     if day in active:
         raise UserError(f"{name} was active on {day:%Y-%m-%d}; there is nothing to excuse.")
-    joined = await ctx.core.store.joined_at(cohort.id, member.id)
+    joined = await ctx.core.cohorts.joined_at(cohort.id, member.id)
     since = [*active, local_date(joined, ctx.member_timezone(cohort, member))] if joined else [*active]
     first = min(since, default=day)
     # Before a member joined there is nothing to excuse; history from an earlier membership still counts.
@@ -369,7 +368,7 @@ async def fix(ctx: Context, args: dict[str, Any]) -> Reply:
         )
     excusal = Excusal(member.id, cohort.id, day, reason, ctx.user.id, ctx.now)
     try:
-        await ctx.core.store.add_excusal(excusal)
+        await ctx.core.activity.add_excusal(excusal)
     except Conflict:
         raise UserError(f"{day:%Y-%m-%d} is already excused for {name}.") from None
     return Reply(
@@ -377,7 +376,7 @@ async def fix(ctx: Context, args: dict[str, Any]) -> Reply:
     )
 
 
-@REGISTRY.command(
+@COMMANDS.command(
     "cohort export",
     "Download CSVs of members (streaks, points) and of every answer and check-in.",
     Arg("name", help="the cohort"),
@@ -386,17 +385,16 @@ async def fix(ctx: Context, args: dict[str, Any]) -> Reply:
     heavy=True,
 )
 async def export(ctx: Context, args: dict[str, Any]) -> Reply:
-    store = ctx.core.store
-    cohort = await _cohort(ctx, args["name"])
-    members = await store.cohort_members(cohort.id)
-    scores = await store.scores(cohort.id)
-    days = await store.cohort_days(cohort.id)
+    cohort = await ctx.named_cohort(args["name"])
+    members = await ctx.core.cohorts.cohort_members(cohort.id)
+    scores = await ctx.core.activity.scores(cohort.id)
+    days = await ctx.core.activity.cohort_days(cohort.id)
     # A thousand members' streak folds and their rows are CPU work: on a thread, not the event loop.
     people = await asyncio.to_thread(_members_csv, cohort, members, scores, days, ctx.now)
     del days  # a year of a thousand members' days: not held while the ledger is written
     ledger = _CsvBytes()
     await asyncio.to_thread(ledger.write, [LEDGER_HEADER])
-    async with aclosing(store.ledger_pages(cohort.id, EXPORT_PAGE)) as pages:
+    async with aclosing(ctx.core.activity.ledger_pages(cohort.id, EXPORT_PAGE)) as pages:
         async for page in pages:
             await asyncio.to_thread(ledger.write, map(_ledger_row, page))
     files = (
@@ -478,7 +476,7 @@ def _ledger_row(entry: tuple[Activity, str | None, str | None]) -> list[object]:
     ]
 
 
-@REGISTRY.command(
+@COMMANDS.command(
     "cohort grant",
     "Make a member a moderator of this server or workspace.",
     Arg("member", help="a mention, user id or name"),
@@ -488,14 +486,14 @@ def _ledger_row(entry: tuple[Activity, str | None, str | None]) -> list[object]:
 async def grant(ctx: Context, args: dict[str, Any]) -> Reply:
     member = await _known_member(ctx, args["member"])
     conv = ctx.conversation
-    if not await ctx.core.store.grant_moderator(
+    if not await ctx.core.members.grant_moderator(
         conv.platform, conv.workspace_id, member.user_id, ctx.user.id, ctx.now
     ):
         return Reply(text=f"{verbatim(member.name)} is already a moderator.", ephemeral=True)
     return Reply(text=f"🛡️ {verbatim(member.name)} is now a moderator (granted by {verbatim(ctx.user.name)}).")
 
 
-@REGISTRY.command(
+@COMMANDS.command(
     "cohort revoke",
     "Take granted moderator rights away again.",
     Arg("member", help="a mention, user id or name"),
@@ -505,7 +503,7 @@ async def grant(ctx: Context, args: dict[str, Any]) -> Reply:
 async def revoke(ctx: Context, args: dict[str, Any]) -> Reply:
     member = await _known_member(ctx, args["member"])
     conv = ctx.conversation
-    if not await ctx.core.store.revoke_moderator(conv.platform, conv.workspace_id, member.user_id):
+    if not await ctx.core.members.revoke_moderator(conv.platform, conv.workspace_id, member.user_id):
         raise UserError(f"{verbatim(member.name)} has no granted moderator rights here.")
     return Reply(text=f"{verbatim(member.name)} is no longer a moderator.")
 
@@ -513,4 +511,4 @@ async def revoke(ctx: Context, args: dict[str, Any]) -> Reply:
 async def _known_member(ctx: Context, query: str) -> Member:
     """A member of any cohort in this workspace, named by mention, id or name."""
     conv = ctx.conversation
-    return await find_member(ctx.core.store, conv, query)
+    return await find_member(ctx.core.members, conv, query)

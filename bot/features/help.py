@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.dispatch.context import Context
-from bot.kernel.registry import GROUPS, REGISTRY, Arg, ArgKind, CommandSpec, Registry, UserError
+from bot.kernel.registry import GROUPS, Arg, ArgKind, CommandSpec, Registry, UserError
 from bot.kernel.types import Card, Field, Reply
 
 # The sections of `help`, in the order a member looks for things, each with its commands in that order.
@@ -36,7 +36,11 @@ def _detail(spec: CommandSpec) -> Card:
     return Card(f"/study {spec.name}", spec.summary, tuple(fields), footer)
 
 
-@REGISTRY.command(
+# This module's commands; the composition root declares them on the core's registry.
+COMMANDS = Registry()
+
+
+@COMMANDS.command(
     "help",
     "List the commands, or show one command's usage and an example.",
     Arg("command", ArgKind.REST, required=False, help="a command name, such as streak or cohort create"),

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.dispatch.context import Context
 from bot.kernel.clock import local_date
-from bot.kernel.registry import REGISTRY, Arg, ArgKind
+from bot.kernel.registry import Arg, ArgKind, Registry
 from bot.kernel.replies import plural
 from bot.kernel.types import Card, Reply
 from bot.rules.ranking import placings
@@ -23,7 +23,11 @@ LEADERS_READ = 30
 SPANS = {"week": "this week", "month": "this month", "all": "so far"}
 
 
-@REGISTRY.command(
+# This module's commands; the composition root declares them on the core's registry.
+COMMANDS = Registry()
+
+
+@COMMANDS.command(
     "leaderboard",
     "Top 10 of your cohort by points this week, this month or of all time, and your own rank.",
     Arg("period", ArgKind.CHOICE, required=False, choices=PERIODS, help="week (default), month or all"),
@@ -33,7 +37,7 @@ async def leaderboard(ctx: Context, args: dict[str, Any]) -> Reply:
     period = args.get("period", "week")
     cohort = await ctx.my_cohort()
     today = local_date(ctx.now, cohort.timezone)
-    board = await ctx.core.store.standing(cohort.id, period, today, ctx.member.id, LEADERS_READ)
+    board = await ctx.core.activity.standing(cohort.id, period, today, ctx.member.id, LEADERS_READ)
     span = SPANS[period]
     shown = placings(board.top, TOP)
     lines = [place.line() + (" ← you" if place.row.member_id == ctx.member.id else "") for place in shown]

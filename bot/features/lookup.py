@@ -8,7 +8,7 @@ from typing import Any
 from bot.catalog.content import RESOURCE_KINDS
 from bot.catalog.search import MAX_QUERY_CHARS, split_filters
 from bot.dispatch.context import Context
-from bot.kernel.registry import REGISTRY, Arg, ArgKind, UserError
+from bot.kernel.registry import Arg, ArgKind, Registry, UserError
 from bot.kernel.types import Card, Field, Reply
 from bot.kernel.untrusted import verbatim
 
@@ -34,7 +34,11 @@ def _filters(ctx: Context, query: str) -> tuple[str, str | None, str | None]:
     return " ".join(rest), stage, kind
 
 
-@REGISTRY.command(
+# This module's commands; the composition root declares them on the core's registry.
+COMMANDS = Registry()
+
+
+@COMMANDS.command(
     "resources",
     "Find roadmap resources: docs, courses, books, datasets, practice; filter by stage or kind if you like.",
     Arg(

@@ -6,12 +6,14 @@ from typing import Any
 
 from bot.dispatch.context import Context
 from bot.kernel.clock import local_now
-from bot.kernel.registry import REGISTRY, Arg, ArgKind, UserError
+from bot.kernel.registry import Arg, ArgKind, Registry, UserError, describe_schedule
 from bot.kernel.types import Reply
-from bot.rules.schedule import describe_schedule
+
+# This module's commands; the composition root declares them on the core's registry.
+COMMANDS = Registry()
 
 
-@REGISTRY.command(
+@COMMANDS.command(
     "join",
     "Join a cohort of this server or workspace.",
     Arg("cohort", help="the cohort's name"),
@@ -19,10 +21,10 @@ from bot.rules.schedule import describe_schedule
 )
 async def join(ctx: Context, args: dict[str, Any]) -> Reply:
     conv = ctx.conversation
-    cohort = await ctx.core.store.find_cohort(conv.platform, conv.workspace_id, args["cohort"])
+    cohort = await ctx.core.cohorts.find_cohort(conv.platform, conv.workspace_id, args["cohort"])
     if cohort is None:
         raise UserError(f"There is no cohort called `{args['cohort']}` here. {await ctx.join_hint([])}")
-    if not await ctx.core.store.enrol(cohort.id, ctx.member.id, ctx.now):
+    if not await ctx.core.cohorts.enrol(cohort.id, ctx.member.id, ctx.now):
         return Reply(text=f"You are already in `{cohort.name}`.", ephemeral=True)
     return Reply(
         text=(
@@ -33,7 +35,7 @@ async def join(ctx: Context, args: dict[str, Any]) -> Reply:
     )
 
 
-@REGISTRY.command(
+@COMMANDS.command(
     "leave",
     "Leave a cohort (your history is kept if you come back).",
     Arg("cohort", required=False, help="the cohort's name; defaults to your current cohort"),
@@ -41,11 +43,11 @@ async def join(ctx: Context, args: dict[str, Any]) -> Reply:
 )
 async def leave(ctx: Context, args: dict[str, Any]) -> Reply:
     cohort = await ctx.my_cohort(args.get("cohort"))
-    await ctx.core.store.unenrol(cohort.id, ctx.member.id)
+    await ctx.core.cohorts.unenrol(cohort.id, ctx.member.id)
     return Reply(text=f"You left `{cohort.name}`. Your points and streak history are kept.", ephemeral=True)
 
 
-@REGISTRY.command(
+@COMMANDS.command(
     "timezone",
     "Set your timezone, so your day starts and ends at your midnight.",
     Arg("zone", ArgKind.TIMEZONE, help="an IANA timezone such as Europe/Berlin"),
@@ -53,7 +55,7 @@ async def leave(ctx: Context, args: dict[str, Any]) -> Reply:
 )
 async def timezone(ctx: Context, args: dict[str, Any]) -> Reply:
     zone: str = args["zone"]
-    await ctx.core.store.set_member_timezone(ctx.member.id, zone)
+    await ctx.core.members.set_member_timezone(ctx.member.id, zone)
     here = local_now(ctx.now, zone)
     return Reply(
         text=(

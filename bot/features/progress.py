@@ -7,7 +7,7 @@ from typing import Any
 from bot.dispatch.context import Context
 from bot.dispatch.members import find_member
 from bot.images.heatmap import HEATMAPS, WEEKS, render_heatmap
-from bot.kernel.registry import REGISTRY, Arg
+from bot.kernel.registry import Arg, Registry
 from bot.kernel.replies import plural
 from bot.kernel.types import Card, Field, Image, Reply, Style
 from bot.kernel.untrusted import verbatim
@@ -35,7 +35,11 @@ def status_line(s: StreakSummary, rest: str | None, ever_active: bool) -> str:
     return STATUS_TEXT[s.today]
 
 
-@REGISTRY.command(
+# This module's commands; the composition root declares them on the core's registry.
+COMMANDS = Registry()
+
+
+@COMMANDS.command(
     "streak",
     "Show a streak: current and longest, freezes held, today's status and a 16-week heatmap.",
     Arg("member", required=False, help="whose streak; defaults to yours"),
@@ -46,8 +50,8 @@ async def streak(ctx: Context, args: dict[str, Any]) -> Reply:
     cohort = await ctx.my_cohort()
     member = ctx.member
     if "member" in args:
-        member = await find_member(ctx.core.store, ctx.conversation, args["member"], cohort.id)
-    active, excused = await ctx.core.store.member_days(cohort.id, member.id)
+        member = await find_member(ctx.core.members, ctx.conversation, args["member"], cohort.id)
+    active, excused = await ctx.core.activity.member_days(cohort.id, member.id)
     today = ctx.member_today(cohort, member)
     calendar = ctx.calendar(cohort, member)
     s = summarize(active, excused, today, calendar)

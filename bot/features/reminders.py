@@ -1,40 +1,22 @@
-"""Streak reminders: a direct message at a member's chosen local time when their streak is at risk.
-
-At most one a day, only to members who turned them on, only when a streak of at least one day is running
-in one of their cohorts and they have not been active today. Each member's day is decided once (a unique
-row), whether a reminder went out or not, so several processes or sweeps never send two.
-"""
+"""`/study remind`: turn a streak reminder on (at a local time) or off; jobs/reminders.py sends them."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import logging
-from collections import defaultdict
-from collections.abc import Collection, Mapping
-from collections.abc import Set as AbstractSet
 from typing import Any
 
 from bot.dispatch.context import Context
-from bot.dispatch.core import Core
-from bot.kernel.clock import local_now
-from bot.kernel.ports import ChatPlatform, Store
-from bot.kernel.registry import REGISTRY, Arg, ArgKind, UserError, parse_time
-from bot.kernel.replies import plural
-from bot.kernel.types import Card, Cohort, Member, Reply, Style
-from bot.rules.calendar import Calendar
-from bot.rules.streaks import DayStatus, summarize
-
-log = logging.getLogger(__name__)
+from bot.kernel.registry import Arg, ArgKind, Registry, UserError, parse_time
+from bot.kernel.types import Reply
 
 DEFAULT_REMIND_AT = parse_time("20:00")
-# Up to this many members of one cohort due in one sweep have their days read one by one; more, and the
-# cohort's days are read in one query: a sweep of a few members never reads a big cohort's whole year.
-FEW_DUE = 16
-_NO_DAYS: tuple[frozenset[dt.date], frozenset[dt.date]] = (frozenset(), frozenset())
 
 
-@REGISTRY.command(
+# This module's commands; the composition root declares them on the core's registry.
+COMMANDS = Registry()
+
+
+@COMMANDS.command(
     "remind",
     "Turn on a daily reminder when your streak is at risk (default 20:00 your time), or turn it off.",
     Arg("switch", ArgKind.CHOICE, choices=("on", "off"), help="on or off"),
@@ -45,134 +27,20 @@ async def remind(ctx: Context, args: dict[str, Any]) -> Reply:
     if args["switch"] == "off":
         if "time" in args:
             raise UserError("`remind off` takes no time.")
-        await ctx.core.store.set_reminder(ctx.member.id, None)
+        await ctx.core.notices.set_reminder(ctx.member.id, None)
         return Reply(text="🔕 Reminders are off. Turn them back on with `/study remind on`.", ephemeral=True)
     at: dt.time = args.get("time", DEFAULT_REMIND_AT)
-    mine = [c for c in await ctx.core.store.member_cohorts(ctx.member.id) if ctx.in_this_workspace(c)]
+    mine = [c for c in await ctx.core.cohorts.member_cohorts(ctx.member.id) if ctx.in_this_workspace(c)]
     if not mine:
         # A reminder watches a streak, and streaks live in cohorts: with none, it could never be sent.
         raise UserError(
             "Reminders warn you when your streak in a cohort is at risk, and you have not joined a cohort "
             f"here yet, so I turned nothing on. {await ctx.join_hint(mine)}"
         )
-    await ctx.core.store.set_reminder(ctx.member.id, at)
+    await ctx.core.notices.set_reminder(ctx.member.id, at)
     zone = ctx.member.timezone or "your cohort's timezone"
     return Reply(
         text=f"🔔 I'll message you at {at:%H:%M} ({zone}) on days your streak is at risk, at most once a "
         "day. Set your timezone with `/study timezone <Area/City>`.",
         ephemeral=True,
     )
-
-
-async def send_reminders(core: Core, platforms: Mapping[str, ChatPlatform]) -> int:
-    """Decide today's reminder for every member whose reminder time has come; return how many were sent."""
-    store, now = core.store, core.clock.now()
-    decided = await store.reminders_decided(now.date() - dt.timedelta(days=1))
-    everyone = await store.members_with_reminders()
-    # A timezone conversion per member, and a streak fold per member due: thousands of them, on a thread.
-    candidates = await asyncio.to_thread(_candidates, everyone, platforms.keys(), now, decided)
-    cohorts_of = await store.cohorts_of_members([m.id for m in candidates])
-    due = await asyncio.to_thread(_due, candidates, cohorts_of, now, decided)
-    days = await _days_of(store, due)
-    at_risk = await asyncio.to_thread(_at_risk, due, days)
-    made = await store.decide_reminders(
-        [(m.id, day, bool(risk)) for (m, day, _), risk in zip(due, at_risk, strict=True)], now
-    )
-    sent = 0
-    for (member, day, _), risk in zip(due, at_risk, strict=True):
-        if (member.id, day) not in made:
-            continue  # another process decided first
-        if risk:
-            await _send(platforms[member.platform], member, risk)
-            sent += 1
-    return sent
-
-
-Due = tuple[Member, dt.date, list[Cohort]]  # a member, their local date, their cohorts (latest joined first)
-Days = tuple[AbstractSet[dt.date], AbstractSet[dt.date]]  # active and excused dates
-
-
-def _candidates(
-    members: list[Member], platforms: Collection[str], now: dt.datetime, decided: set[tuple[int, dt.date]]
-) -> list[Member]:
-    """Members on a platform here with a reminder, less those whose own timezone says not yet."""
-    return [
-        m
-        for m in members
-        if m.platform in platforms
-        and m.remind_at is not None
-        and not (m.timezone and _not_yet(local_now(now, m.timezone), m, decided))
-    ]
-
-
-def _due(
-    members: list[Member],
-    cohorts_of: Mapping[int, list[Cohort]],
-    now: dt.datetime,
-    decided: set[tuple[int, dt.date]],
-) -> list[Due]:
-    """The members in a cohort whose reminder time has come today (their timezone, else their cohort's)."""
-    due = []
-    for member in members:
-        cohorts = cohorts_of.get(member.id)
-        if not cohorts:
-            continue
-        local = local_now(now, member.timezone or cohorts[0].timezone)
-        if not _not_yet(local, member, decided):
-            due.append((member, local.date(), cohorts))
-    return due
-
-
-async def _days_of(store: Store, due: list[Due]) -> dict[tuple[int, int], Days]:
-    """The days of each due member in each of their cohorts, by (cohort id, member id)."""
-    wanted: dict[int, list[int]] = defaultdict(list)
-    for member, _, cohorts in due:
-        for cohort in cohorts:
-            wanted[cohort.id].append(member.id)
-    days: dict[tuple[int, int], Days] = {}
-    for cohort_id, member_ids in wanted.items():
-        if len(member_ids) <= FEW_DUE:
-            for m in member_ids:
-                days[(cohort_id, m)] = await store.member_days(cohort_id, m)
-            continue
-        everyone = await store.cohort_days(cohort_id)
-        for m in member_ids:
-            days[(cohort_id, m)] = everyone.get(m, _NO_DAYS)
-    return days
-
-
-def _at_risk(due: list[Due], days: Mapping[tuple[int, int], Days]) -> list[list[tuple[str, int]]]:
-    """For each due member, (cohort name, days) of each cohort where their running streak is at risk."""
-    out = []
-    calendars: dict[int, Calendar] = {}  # each cohort's once, not once a due member
-    for member, day, cohorts in due:
-        risk = []
-        for cohort in cohorts:
-            if cohort.id not in calendars:
-                calendars[cohort.id] = Calendar.of(cohort)
-            active, excused = days[(cohort.id, member.id)]
-            streak = summarize(active, excused, day, calendars[cohort.id].with_breaks(member.breaks))
-            if streak.today is DayStatus.AT_RISK:
-                risk.append((cohort.name, streak.current))
-        out.append(risk)
-    return out
-
-
-def _not_yet(local: dt.datetime, member: Member, decided: set[tuple[int, dt.date]]) -> bool:
-    """Before the member's reminder time, or today's reminder already decided."""
-    return member.remind_at is None or local.time() < member.remind_at or (member.id, local.date()) in decided
-
-
-async def _send(platform: ChatPlatform, member: Member, at_risk: list[tuple[str, int]]) -> None:
-    lines = [f"🔥 {plural(days, 'day')} in `{name}`" for name, days in at_risk]
-    card = Card(
-        "⏰ Your streak is at risk",
-        "\n".join(lines)
-        + "\n\nAnswer today's challenge (`/study today`) or check in (`/study done`) to keep it.",
-        footer="Turn these off with /study remind off",
-        style=Style.PRIMARY,
-    )
-    try:
-        await platform.send_direct(member.user_id, Reply(cards=(card,)))
-    except Exception:
-        log.warning("could not send %s their streak reminder", member.name, exc_info=True)

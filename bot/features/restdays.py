@@ -6,9 +6,8 @@ import datetime as dt
 from typing import Any
 
 from bot.dispatch.context import Context
-from bot.features.cohorts import _cohort as named_cohort
 from bot.kernel.clock import local_date
-from bot.kernel.registry import REGISTRY, Arg, ArgKind, UserError, parse_date
+from bot.kernel.registry import Arg, ArgKind, Registry, UserError, parse_date
 from bot.kernel.replies import plural
 from bot.kernel.types import CalendarHistory, Card, Cohort, DaySpan, Reply, SpanKind, Style
 from bot.kernel.untrusted import verbatim
@@ -66,7 +65,11 @@ def _current_break(breaks: tuple[DaySpan, ...], today: dt.date) -> DaySpan | Non
     return next((b for b in breaks if b.last is None or b.last >= today), None)
 
 
-@REGISTRY.command(
+# This module's commands; the composition root declares them on the core's registry.
+COMMANDS = Registry()
+
+
+@COMMANDS.command(
     "break",
     "Rest your streak for a few days (up to 14 in any 90 days); only you are told. `break off` ends it.",
     Arg("days", required=False, usage="[days|off]", help="how many days from today, or off"),
@@ -87,7 +90,7 @@ async def take_break(ctx: Context, args: dict[str, Any]) -> Reply:
         kept = tuple(b for b in breaks if b is not now_on)
         if now_on.first < today:
             kept = (*kept, DaySpan(now_on.first, today - ONE_DAY, SpanKind.BREAK))
-        await ctx.core.store.set_breaks(member.id, tuple(sorted(kept, key=lambda b: b.first)))
+        await ctx.core.members.set_breaks(member.id, tuple(sorted(kept, key=lambda b: b.first)))
         return Reply(
             text="👋 Welcome back: your break is over and today counts again. Answer or check in to go on.",
             ephemeral=True,
@@ -120,7 +123,7 @@ async def take_break(ctx: Context, args: dict[str, Any]) -> Reply:
             f"{plural(used, 'day')} in the last {BREAK_WINDOW_DAYS}, so you can take "
             f"{plural(room, 'day')} now. Nothing was changed."
         )
-    await ctx.core.store.set_breaks(member.id, (*breaks, new))
+    await ctx.core.members.set_breaks(member.id, (*breaks, new))
     return Reply(
         cards=(
             Card(
@@ -171,7 +174,7 @@ def _others(cohort: Cohort, drop: DaySpan | None = None, add: DaySpan | None = N
     return CalendarHistory(cohort.history.eras, spans)
 
 
-@REGISTRY.command(
+@COMMANDS.command(
     "cohort holiday",
     "Declare holidays: no post, and a rest day for everyone's streak.",
     Arg("name", help="the cohort"),
@@ -181,7 +184,7 @@ def _others(cohort: Cohort, drop: DaySpan | None = None, add: DaySpan | None = N
     moderator=True,
 )
 async def add_holiday(ctx: Context, args: dict[str, Any]) -> Reply:
-    cohort = await named_cohort(ctx, args["name"])
+    cohort = await ctx.named_cohort(args["name"])
     first, last = _parse_range(args["dates"])
     # One line: a line break in a label would forge a line of its own in `cohort holidays`.
     label = " ".join(str(args.get("label", "")).split())
@@ -210,7 +213,7 @@ async def add_holiday(ctx: Context, args: dict[str, Any]) -> Reply:
                 )
         return {"history": _others(now, add=new)}
 
-    updated = await ctx.core.store.change_cohort(cohort.id, change)
+    updated = await ctx.core.cohorts.change_cohort(cohort.id, change)
     await ctx.core.cohort_changed(updated)
     lost = Calendar.of(cohort).count(first, last)
     named = f" ({verbatim(label)})" if label else ""
@@ -228,7 +231,7 @@ async def add_holiday(ctx: Context, args: dict[str, Any]) -> Reply:
     )
 
 
-@REGISTRY.command(
+@COMMANDS.command(
     "cohort holidays",
     "List a cohort's holidays.",
     Arg("name", help="the cohort"),
@@ -236,7 +239,7 @@ async def add_holiday(ctx: Context, args: dict[str, Any]) -> Reply:
     moderator=True,
 )
 async def list_holidays(ctx: Context, args: dict[str, Any]) -> Reply:
-    cohort = await named_cohort(ctx, args["name"])
+    cohort = await ctx.named_cohort(args["name"])
     holidays = _holidays(cohort)
     if not holidays:
         return Reply(
@@ -252,7 +255,7 @@ async def list_holidays(ctx: Context, args: dict[str, Any]) -> Reply:
     return Reply(cards=(Card(f"🏖️ Holidays of {cohort.name}", "\n".join(lines)),), ephemeral=True)
 
 
-@REGISTRY.command(
+@COMMANDS.command(
     "cohort unholiday",
     "Take back a holiday that has not begun, or end one that has from today.",
     Arg("name", help="the cohort"),
@@ -261,7 +264,7 @@ async def list_holidays(ctx: Context, args: dict[str, Any]) -> Reply:
     moderator=True,
 )
 async def remove_holiday(ctx: Context, args: dict[str, Any]) -> Reply:
-    cohort = await named_cohort(ctx, args["name"])
+    cohort = await ctx.named_cohort(args["name"])
     day: dt.date = args["date"]
     today = local_date(ctx.now, cohort.timezone)
     said: list[str] = []
@@ -286,6 +289,6 @@ async def remove_holiday(ctx: Context, args: dict[str, Any]) -> Reply:
         said.append(f"Holiday {shown} ended: from today the cohort posts again.")
         return {"history": _others(now, drop=found, add=ended)}
 
-    updated = await ctx.core.store.change_cohort(cohort.id, change)
+    updated = await ctx.core.cohorts.change_cohort(cohort.id, change)
     await ctx.core.cohort_changed(updated)
     return Reply(text=said[-1])

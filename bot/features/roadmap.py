@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from bot.catalog.content import LEVELS, Catalog, Resource, Stage, Topic
+from bot.catalog.names import find_stage, find_topic
 from bot.catalog.pace import Position, position
 from bot.dispatch.context import Context
 from bot.kernel.clock import local_date
-from bot.kernel.registry import REGISTRY, Arg, ArgKind, UserError
+from bot.kernel.registry import Arg, ArgKind, Registry, UserError
 from bot.kernel.types import Button, Card, Field, Reply, Style
 from bot.kernel.untrusted import verbatim
 
@@ -21,41 +21,6 @@ def progress_bar(done: int, total: int) -> str:
     return "▰" * filled + "▱" * (BAR - filled) + f" {done}/{total}"
 
 
-def find_stage(catalog: Catalog, text: str) -> Stage:
-    wanted = text.strip().lower()
-    for stage in catalog.stages:
-        if wanted in (stage.id, stage.title.lower()):
-            return stage
-    ids = [s.id for s in catalog.stages]
-    close = difflib.get_close_matches(wanted, ids, n=1, cutoff=0.5)
-    hint = f" Did you mean `{close[0]}`?" if close else f" Stages: {', '.join(ids)}."
-    raise UserError(f"There is no stage `{text}`.{hint}")
-
-
-def find_topic(catalog: Catalog, text: str) -> tuple[Stage, Topic]:
-    """A topic named by `stage/topic`, by its id, or by its title."""
-    wanted = text.strip().lower()
-    stage_part, slash, topic_part = wanted.partition("/")
-    found = [
-        (s, t)
-        for s in catalog.stages
-        for t in s.topics
-        if (slash and s.id == stage_part and t.id == topic_part)
-        or (not slash and wanted in (t.id, t.title.lower()))
-    ]
-    if len(found) == 1:
-        return found[0]
-    if found:
-        options = ", ".join(f"`{s.id}/{t.id}`" for s, t in found)
-        raise UserError(f"`{text}` is a topic in more than one stage: say which, {options}.")
-    names = {f"{s.id}/{t.id}": f"{s.id}/{t.id}" for s in catalog.stages for t in s.topics}
-    names |= {t.title.lower(): f"{s.id}/{t.id}" for s in catalog.stages for t in s.topics}
-    names |= {t.id: f"{s.id}/{t.id}" for s in catalog.stages for t in s.topics}
-    close = difflib.get_close_matches(wanted, list(names), n=3, cutoff=0.6)
-    hint = f" Did you mean {' or '.join(dict.fromkeys(f'`{names[c]}`' for c in close))}?" if close else ""
-    raise UserError(f"I don't know the topic `{text}`.{hint} See the topics with `/study roadmap <stage>`.")
-
-
 async def _cohort_position(ctx: Context) -> Position | None:
     try:
         cohort = await ctx.my_cohort()
@@ -64,7 +29,11 @@ async def _cohort_position(ctx: Context) -> Position | None:
     return position(ctx.core.catalog, cohort, local_date(ctx.now, cohort.timezone))
 
 
-@REGISTRY.command(
+# This module's commands; the composition root declares them on the core's registry.
+COMMANDS = Registry()
+
+
+@COMMANDS.command(
     "roadmap",
     "Show the roadmap with your progress and your cohort's stage, or one stage's topics.",
     Arg("stage", ArgKind.REST, required=False, help="a stage id or title, to see its topics"),
@@ -72,7 +41,7 @@ async def _cohort_position(ctx: Context) -> Position | None:
 )
 async def roadmap(ctx: Context, args: dict[str, Any]) -> Reply:
     catalog = ctx.core.catalog
-    learned = await ctx.core.store.learned_topics(ctx.member.id)
+    learned = await ctx.core.learning.learned_topics(ctx.member.id)
     if "stage" in args:
         stage = find_stage(catalog, args["stage"])
         lines = [
@@ -113,7 +82,7 @@ async def roadmap(ctx: Context, args: dict[str, Any]) -> Reply:
     )
 
 
-@REGISTRY.command(
+@COMMANDS.command(
     "learned",
     "Mark a roadmap topic as learned.",
     Arg("topic", ArgKind.REST, help="stage/topic, a topic id or its title"),
@@ -121,8 +90,8 @@ async def roadmap(ctx: Context, args: dict[str, Any]) -> Reply:
 )
 async def learned(ctx: Context, args: dict[str, Any]) -> Reply:
     stage, topic = find_topic(ctx.core.catalog, args["topic"])
-    fresh = await ctx.core.store.learn_topic(ctx.member.id, stage.id, topic.id, ctx.now)
-    mine = await ctx.core.store.learned_topics(ctx.member.id)
+    fresh = await ctx.core.learning.learn_topic(ctx.member.id, stage.id, topic.id, ctx.now)
+    mine = await ctx.core.learning.learned_topics(ctx.member.id)
     done = sum((stage.id, t.id) in mine for t in stage.topics)
     title = verbatim(topic.title)
     head = f"✅ {title} is learned" if fresh else f"You had already learned {title}"
@@ -130,7 +99,7 @@ async def learned(ctx: Context, args: dict[str, Any]) -> Reply:
     return Reply(text=f"{head}. {verbatim(stage.title)}: {bar}", ephemeral=True)
 
 
-@REGISTRY.command(
+@COMMANDS.command(
     "unlearn",
     "Take a topic off your learned list.",
     Arg("topic", ArgKind.REST, help="stage/topic, a topic id or its title"),
@@ -138,7 +107,7 @@ async def learned(ctx: Context, args: dict[str, Any]) -> Reply:
 )
 async def unlearn(ctx: Context, args: dict[str, Any]) -> Reply:
     stage, topic = find_topic(ctx.core.catalog, args["topic"])
-    if not await ctx.core.store.unlearn_topic(ctx.member.id, stage.id, topic.id):
+    if not await ctx.core.learning.unlearn_topic(ctx.member.id, stage.id, topic.id):
         raise UserError(f"{verbatim(topic.title)} was not on your learned list.")
     return Reply(
         text=f"{verbatim(topic.title)} ({verbatim(stage.title)}) is no longer marked as learned.",
@@ -156,14 +125,14 @@ def best_resources(catalog: Catalog, stage: Stage, topic: Topic, n: int = 2) -> 
     return sorted(pool, key=rank)[:n]
 
 
-@REGISTRY.command(
+@COMMANDS.command(
     "next",
     "Suggest the next topic to learn, with two resources.",
     example="/study next",
 )
 async def next_topic(ctx: Context, _: dict[str, Any]) -> Reply:
     catalog = ctx.core.catalog
-    learned_set = await ctx.core.store.learned_topics(ctx.member.id)
+    learned_set = await ctx.core.learning.learned_topics(ctx.member.id)
     here = await _cohort_position(ctx)
     start = catalog.stages.index(here.stage) if here else 0
     order = catalog.stages[start:] + catalog.stages[:start]

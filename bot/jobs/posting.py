@@ -11,27 +11,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import weakref
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
+from bot.catalog.daily import challenge_card, closing_card, pick_challenge
 from bot.dispatch.core import Core
-from bot.features.challenges import (
-    Pending,
-    catchup_window,
-    challenge_card,
-    closing_card,
-    pending,
-    pick_challenge,
-    post_time,
-    rest_day_message,
-)
-from bot.features.reminders import send_reminders
 from bot.jobs.recap import post_recap
+from bot.jobs.reminders import send_reminders
 from bot.kernel.clock import format_duration, local_date, local_now
 from bot.kernel.ports import ChatPlatform, Undeliverable
 from bot.kernel.replies import error_reply
-from bot.kernel.types import Cohort, Post, Reply
+from bot.kernel.types import Cohort, Post, Reply, Sweep
+from bot.rules.pending import Pending, catchup_window, pending, post_time, rest_day_message
 from bot.rules.schedule import due_days, due_instant
 
 log = logging.getLogger(__name__)
@@ -42,9 +32,6 @@ UNDELIVERED = "undelivered"
 RESEND_AFTER = dt.timedelta(minutes=2)
 # How long a skip is remembered, so that it is logged once: longer than any local yesterday lasts.
 SKIPS_KEPT = dt.timedelta(days=3)
-# The chat platforms each core's posts go to, registered by the Poster the composition root makes, so that a
-# moderator's `cohort post` sends where the scheduler does. Weak keys: a core that is gone is not kept.
-_PLATFORMS: weakref.WeakKeyDictionary[Core, Mapping[str, ChatPlatform]] = weakref.WeakKeyDictionary()
 
 
 def post_key(post: Post) -> str:
@@ -60,11 +47,11 @@ async def _send(core: Core, cohort: Cohort, post: Post, platform: ChatPlatform) 
         )
     except Undeliverable as exc:
         # Retrying cannot help until a moderator fixes the channel: record it, say so, and move on.
-        await core.store.set_post_message(post.id, UNDELIVERED)
+        await core.posts.set_post_message(post.id, UNDELIVERED)
         log.warning("the %s post of cohort %s could not be delivered: %s", post.local_date, cohort.name, exc)
         await _tell_moderator(cohort, platform, str(exc))
         return Post(post.id, post.cohort_id, post.local_date, post.challenge_id, UNDELIVERED)
-    await core.store.set_post_message(post.id, message_id)
+    await core.posts.set_post_message(post.id, message_id)
     log.info(
         "posted %s for cohort %s on %s as %s", post.challenge_id, cohort.name, post.local_date, message_id
     )
@@ -85,14 +72,14 @@ async def _tell_moderator(cohort: Cohort, platform: ChatPlatform, problem: str) 
 
 async def _close_previous(core: Core, cohort: Cohort, post: Post, platform: ChatPlatform) -> None:
     """Edit the cohort's previous post to show the answer, why, and how many took part."""
-    previous = await core.store.post_before(cohort.id, post.local_date)
+    previous = await core.posts.post_before(cohort.id, post.local_date)
     if (
         previous is None
         or previous.message_id in (None, UNDELIVERED)
         or previous.challenge_id not in core.catalog.challenges
     ):
         return
-    answered, right, checked_in = await core.store.post_tally(previous.id)
+    answered, right, checked_in = await core.activity.post_tally(previous.id)
     card = closing_card(core.catalog.challenges[previous.challenge_id], previous, answered, right, checked_in)
     try:
         await platform.edit(cohort.conversation, previous.message_id, Reply(cards=(card,)))
@@ -105,9 +92,9 @@ async def _close_previous(core: Core, cohort: Cohort, post: Post, platform: Chat
 
 async def post_day(core: Core, cohort: Cohort, day: dt.date, platform: ChatPlatform) -> Post | None:
     """Claim (cohort, day) and post its challenge; None when the day was already claimed."""
-    used = await core.store.used_challenges(cohort.id)
+    used = await core.posts.used_challenges(cohort.id)
     challenge = pick_challenge(core.catalog, cohort, day, used)
-    post = await core.store.claim_post(cohort.id, day, challenge.id, core.clock.now())
+    post = await core.posts.claim_post(cohort.id, day, challenge.id, core.clock.now())
     if post is None:
         return None
     return await _send(core, cohort, post, platform)
@@ -123,7 +110,7 @@ async def _post_with_recap(core: Core, cohort: Cohort, day: dt.date, platform: C
     return await post_day(core, cohort, day, platform)
 
 
-async def post_now(core: Core, cohort: Cohort) -> Reply:
+async def post_now(core: Core, cohort: Cohort, platforms: Mapping[str, ChatPlatform]) -> Reply:
     """A moderator's `cohort post`: today's challenge now, unless it went out already (the same claim as
     the scheduler decides), the cohort is paused, or today is not a posting day."""
     now = core.clock.now()
@@ -135,19 +122,19 @@ async def post_now(core: Core, cohort: Cohort) -> Reply:
         )
     if state is Pending.REST_DAY or due is None:
         return error_reply(f"{rest_day_message(cohort, now)} Nothing was posted.")
-    platform = _PLATFORMS.get(core, {}).get(cohort.platform)
+    platform = platforms.get(cohort.platform)
     if platform is None:
         return error_reply(
             f"Nothing was posted: this studybot process is not connected to {cohort.platform}."
         )
     today = local_date(now, cohort.timezone)
-    post = await core.store.post_for_day(cohort.id, today)
+    post = await core.posts.post_for_day(cohort.id, today)
     if post is None:
         try:
             post = await _post_with_recap(core, cohort, today, platform)
         except Exception:
             log.exception("a moderator's post of the %s challenge of cohort %s failed", today, cohort.name)
-            if await core.store.post_for_day(cohort.id, today) is None:
+            if await core.posts.post_for_day(cohort.id, today) is None:
                 return error_reply(
                     f"Today's challenge for `{cohort.name}` could not be posted (the error is logged); "
                     "nothing was posted. Try again in a minute."
@@ -158,7 +145,7 @@ async def post_now(core: Core, cohort: Cohort) -> Reply:
             )
         if post is not None:
             return _posted(cohort, post, due, now)
-        post = await core.store.post_for_day(cohort.id, today)  # the scheduler claimed it meanwhile
+        post = await core.posts.post_for_day(cohort.id, today)  # the scheduler claimed it meanwhile
     if post is None:  # a claim is never deleted; a store that lost it should not make the reply lie
         raise RuntimeError(f"the {today} post of cohort {cohort.name} was claimed but cannot be read")
     return await _already(core, cohort, post)
@@ -182,7 +169,7 @@ def _posted(cohort: Cohort, post: Post, due: dt.datetime, now: dt.datetime) -> R
 
 async def _already(core: Core, cohort: Cohort, post: Post) -> Reply:
     """The moderator's answer when today's post was claimed before: by whom is no matter, when is."""
-    claimed = await core.store.post_claimed_at(post.id)
+    claimed = await core.posts.post_claimed_at(post.id)
     at = f" at {post_time(cohort, claimed)}" if claimed else ""
     if claimed and local_now(claimed, cohort.timezone).date() != post.local_date:
         at = f" on {local_now(claimed, cohort.timezone):%a %d %b}{at}"
@@ -203,17 +190,6 @@ async def _already(core: Core, cohort: Cohort, post: Post) -> Reply:
     )
 
 
-@dataclass
-class Sweep:
-    """What one sweep did."""
-
-    posted: list[Post] = field(default_factory=list)
-    resent: list[Post] = field(default_factory=list)
-    skipped: list[tuple[str, dt.date]] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    reminded: int = 0
-
-
 class Poster:
     """Posts due days and re-sends stale claims; keeps which skips it already logged."""
 
@@ -224,7 +200,12 @@ class Poster:
         self.platforms = platforms
         self.resend_after = resend_after
         self._skips_logged: set[tuple[int, dt.date]] = set()
-        _PLATFORMS[core] = platforms
+        # A moderator's `cohort post` sends where the scheduler does.
+        core.poster = self
+
+    async def post_now(self, cohort: Cohort) -> Reply:
+        """A moderator's `cohort post` (see post_now)."""
+        return await post_now(self.core, cohort, self.platforms)
 
     async def post_if_due(self, cohort: Cohort, report: Sweep | None = None) -> list[Post]:
         """Post the cohort's due, unclaimed days (yesterday's too, if still in the catch-up window)."""
@@ -235,7 +216,7 @@ class Poster:
         now = self.core.clock.now()
         posted = []
         for day in due_days(cohort, now):
-            if await self.core.store.post_for_day(cohort.id, day) is not None:
+            if await self.core.posts.post_for_day(cohort.id, day) is not None:
                 continue
             due = due_instant(cohort, day)
             if due is None:  # due_days only lists days with an instant; the type checker cannot know
@@ -280,11 +261,11 @@ class Poster:
         """Post every due, unclaimed day within its window, re-send claims that never got a message id,
         and send the streak reminders whose time has come."""
         report = Sweep()
-        store = self.core.store
         now = self.core.clock.now()
-        cohorts = {c.id: c for c in await store.list_cohorts()}
+        cohorts = {c.id: c for c in await self.core.cohorts.list_cohorts()}
         recent = {
-            (p.cohort_id, p.local_date) for p in await store.posts_since(now.date() - dt.timedelta(days=2))
+            (p.cohort_id, p.local_date)
+            for p in await self.core.posts.posts_since(now.date() - dt.timedelta(days=2))
         }
         for cohort in cohorts.values():
             try:
@@ -294,13 +275,13 @@ class Poster:
                 # One cohort's bad row (a date no calendar holds, say) must not keep the others from posting.
                 log.exception("the sweep could not post for cohort %s (id %s)", cohort.name, cohort.id)
                 report.failed.append((cohort.name, str(exc)))
-        for stale in await store.stale_claims(now - self.resend_after):
+        for stale in await self.core.posts.stale_claims(now - self.resend_after):
             owner = cohorts.get(stale.cohort_id)
             platform = self.platforms.get(owner.platform) if owner else None
             if owner is None or platform is None:
                 continue
             cohort = owner
-            if not await store.reclaim_post(stale.id, now, now - self.resend_after):
+            if not await self.core.posts.reclaim_post(stale.id, now, now - self.resend_after):
                 continue
             log.warning(
                 "re-sending the %s post of cohort %s: its claim never got a message id",

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import io
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 
 from bot.dispatch.core import Core
+from bot.images.chart import chart
 from bot.kernel.ports import ChatPlatform
 from bot.kernel.types import Card, Cohort, Field, Image, Member, Reply, ScoreRow, Style
 from bot.kernel.untrusted import verbatim
@@ -32,41 +32,15 @@ def recap_day(cohort: Cohort, day: dt.date) -> bool:
     return bool(cohort.weekdays) and day.weekday() == min(cohort.weekdays)
 
 
-def chart(days: list[dt.date], active: list[int], members: int) -> bytes:
-    """A bar chart PNG of how many members were active on each day."""
-    # Pillow (~30 ms to import) at the first chart, not with this module (posting imports it at start).
-    from PIL import Image as PILImage
-    from PIL import ImageDraw, ImageFont
-
-    width, height, pad, bar = 420, 220, 30, 40
-    img = PILImage.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(img)
-    font = ImageFont.load_default(size=13)
-    top = max(members, max(active, default=0), 1)
-    draw.text((pad, 8), f"Members active each day (of {members})", fill=(87, 96, 106), font=font)
-    base = height - pad
-    for i, (day, count) in enumerate(zip(days, active, strict=True)):
-        x = pad + i * (bar + 12)
-        h = int((base - 40) * count / top)
-        draw.rounded_rectangle(
-            (x, base - h, x + bar, base), radius=4, fill=(46, 160, 67) if count else (235, 237, 240)
-        )
-        draw.text((x + bar // 2 - 6, base - h - 16), str(count), fill=(36, 41, 47), font=font)
-        draw.text((x + 6, base + 6), f"{day:%a}", fill=(87, 96, 106), font=font)
-    out = io.BytesIO()
-    img.save(out, format="PNG")
-    return out.getvalue()
-
-
 async def build_recap(core: Core, cohort: Cohort, day: dt.date) -> Reply | None:
     """The recap of the seven days before `day`, or None when the cohort is younger than that week."""
     start = day - dt.timedelta(days=7)
-    members = await core.store.cohort_members(cohort.id)
+    members = await core.cohorts.cohort_members(cohort.id)
     if cohort.start_date > start or not members:
         return None
     week = [start + dt.timedelta(days=i) for i in range(7)]
     names = {m.id: m.name for m in members}
-    ledger = [a for a in await core.store.activities(cohort.id, since=start) if a.local_date < day]
+    ledger = [a for a in await core.activity.activities(cohort.id, since=start) if a.local_date < day]
     points: Counter[int] = Counter()
     active_on: dict[dt.date, set[int]] = defaultdict(set)
     for a in ledger:
@@ -78,7 +52,7 @@ async def build_recap(core: Core, cohort: Cohort, day: dt.date) -> Reply | None:
         "\n".join(place.line() for place in placings(scores, TOP))
         or "Nobody scored this week. A fresh start today!"
     )
-    days = await core.store.cohort_days(cohort.id)
+    days = await core.activity.cohort_days(cohort.id)
     # A streak fold per member of a big cohort is CPU work: on a thread, not the event loop.
     shown = await asyncio.to_thread(_longest_running, cohort, members, days, day)
     del days  # a year of every member's days: not held while the chart is drawn
@@ -125,10 +99,10 @@ async def post_recap(core: Core, cohort: Cohort, day: dt.date, platform: ChatPla
     reply = await build_recap(core, cohort, day)
     if reply is None:
         return False
-    recap_id = await core.store.claim_recap(cohort.id, day - dt.timedelta(days=7), core.clock.now())
+    recap_id = await core.notices.claim_recap(cohort.id, day - dt.timedelta(days=7), core.clock.now())
     if recap_id is None:
         return False
     message_id = await platform.send(cohort.conversation, reply, key=f"studybot-recap-{recap_id}")
-    await core.store.set_recap_message(recap_id, message_id)
+    await core.notices.set_recap_message(recap_id, message_id)
     log.info("posted the weekly recap of cohort %s for the week before %s", cohort.name, day)
     return True

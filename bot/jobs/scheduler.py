@@ -29,9 +29,9 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.dispatch.core import Core
-from bot.jobs.posting import RESEND_AFTER, Poster, Sweep
+from bot.jobs.posting import RESEND_AFTER, Poster
 from bot.kernel.ports import ChatPlatform, LeaderLock
-from bot.kernel.types import Cohort
+from bot.kernel.types import Cohort, Sweep
 from bot.rules.schedule import next_post
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ class StudyScheduler:
         self.sweep_every = sweep_every
         self.leader_check_every = leader_check_every
         self.leading = False
-        self._lock: LeaderLock = core.store.scheduler_lock()
+        self._lock: LeaderLock = core.posts.scheduler_lock()
         self._aps = AsyncIOScheduler(
             jobstores={"default": MemoryJobStore()},
             # No grace limit and no pile-up: lateness is judged by each cohort's catch-up window instead.
@@ -127,7 +127,7 @@ class StudyScheduler:
                 log.exception("could not try for the scheduler lock; trying again")
 
     async def _lead(self) -> None:
-        for cohort in await self.core.store.list_cohorts():
+        for cohort in await self.core.cohorts.list_cohorts():
             self._schedule(cohort)
         now = self.core.clock.now()
         for name, every in (("sweep", self.sweep_every), ("leader", self.leader_check_every)):
@@ -195,7 +195,7 @@ class StudyScheduler:
                 self._step_down()
                 self._standby = asyncio.create_task(self._wait_to_lead())
         elif what == "post" and cohort_id is not None:
-            cohort = await self.core.store.get_cohort(cohort_id)
+            cohort = await self.core.cohorts.get_cohort(cohort_id)
             if cohort is not None and self.leading:
                 await self.poster.post_if_due(cohort)
                 self._schedule(cohort)

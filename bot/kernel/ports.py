@@ -21,6 +21,7 @@ from bot.kernel.types import (
     ReviewCard,
     ScoreRow,
     Standing,
+    Sweep,
 )
 
 
@@ -50,6 +51,21 @@ class ChatPlatform(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+class DailyPoster(Protocol):
+    """Posts a cohort's challenge of today at a moderator's word (`cohort post`), as the scheduler would."""
+
+    async def post_now(self, cohort: Cohort) -> Reply:
+        """Post today's challenge now unless it went out already; say what happened."""
+        ...
+
+
+class PostingJob(Protocol):
+    """The daily posts' sweep: what is due goes out, stale claims are sent again (the console runs it on its
+    own clock; the scheduler every minute)."""
+
+    async def sweep(self) -> Sweep: ...
 
 
 class Undeliverable(Exception):

@@ -5,17 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from bot.kernel.types import WEEKDAYS, ConversationRef, Invocation, Reply, UserRef
+from bot.kernel.types import WEEKDAYS, Cohort, ConversationRef, Invocation, Reply, UserRef
 from bot.kernel.untrusted import verbatim
-
-if TYPE_CHECKING:
-    from bot.dispatch.context import Context
 
 # Discord caps message content at 2,000 characters; we hold every platform's input to the same bound.
 MAX_INPUT_CHARS = 2000
@@ -89,7 +86,10 @@ class Arg:
         return f"<{inner}>" if self.required else f"[{inner}]"
 
 
-Handler = Callable[["Context", dict[str, Any]], Awaitable[Reply]]
+# A command's handler: `async def handler(ctx: Context, args: dict[str, Any]) -> Reply`. The Context
+# (bot/dispatch/context.py) sits above the kernel, so the kernel names it only as the first argument.
+Handler = Callable[[Any, dict[str, Any]], Awaitable[Reply]]
+H = TypeVar("H", bound=Handler)
 
 
 @dataclass(frozen=True)
@@ -230,6 +230,12 @@ def format_days(days: frozenset[int]) -> str:
 _TOKEN = re.compile(r'"([^"]*)"|(\S+)')
 
 
+def describe_schedule(cohort: Cohort) -> str:
+    """A cohort's schedule as its commands write it: "09:00 Europe/Berlin, mon-fri", and if paused."""
+    state = " (paused)" if cohort.paused else ""
+    return f"{cohort.post_time:%H:%M} {cohort.timezone}, {format_days(cohort.weekdays)}{state}"
+
+
 def tokenize(text: str) -> tuple[str, ...]:
     """Split on whitespace; "double quotes" keep spaces together (apostrophes are just letters)."""
     return tuple(m.group(1) if m.group(1) is not None else m.group(2) for m in _TOKEN.finditer(text))
@@ -246,6 +252,11 @@ class Registry:
             raise ValueError(f"command {spec.name!r} declared twice")
         self.commands[spec.name] = spec
 
+    def include(self, other: Registry) -> None:
+        """Declare every command of `other` (a feature module's) here too, in its order."""
+        for spec in other:
+            self.add(spec)
+
     def command(
         self,
         name: str,
@@ -255,10 +266,10 @@ class Registry:
         moderator: bool = False,
         details: str = "",
         heavy: bool = False,
-    ) -> Callable[[Handler], Handler]:
+    ) -> Callable[[H], H]:
         """Declare a command by decorating its handler."""
 
-        def register(handler: Handler) -> Handler:
+        def register(handler: H) -> H:
             self.add(CommandSpec(name, summary, handler, args, example, moderator, details, heavy))
             return handler
 
@@ -266,16 +277,6 @@ class Registry:
 
     def get(self, name: str) -> CommandSpec | None:
         return self.commands.get(name)
-
-    def arrange(self, modules: Sequence[str]) -> None:
-        """Order the commands by their handler's module in `modules`, then as declared, so platforms see
-        one order whichever module happened to be imported first (a test, a tool)."""
-        rank = {name: i for i, name in enumerate(modules)}
-        ordered = sorted(
-            enumerate(self.commands.values()),
-            key=lambda item: (rank.get(item[1].handler.__module__, len(rank)), item[0]),
-        )
-        self.commands = {spec.name: spec for _, spec in ordered}
 
     def __iter__(self) -> Iterator[CommandSpec]:
         return iter(self.commands.values())
@@ -296,7 +297,3 @@ class Registry:
         if name in GROUPS and rest and f"{name} {rest[0].lower()}" in self.commands:
             name, rest = f"{name} {rest[0].lower()}", rest[1:]
         return Invocation(name, rest, user, conversation, typed=True)
-
-
-# The one registry of the core; feature modules add their commands to it when imported.
-REGISTRY = Registry()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -292,3 +292,14 @@ class Recorded:
     active: frozenset[dt.date]
     excused: frozenset[dt.date]
     card: ReviewCard | None = None
+
+
+@dataclass
+class Sweep:
+    """What one sweep of the daily posts did (jobs/posting.py): posted, re-sent, skipped, failed."""
+
+    posted: list[Post] = field(default_factory=list)
+    resent: list[Post] = field(default_factory=list)
+    skipped: list[tuple[str, dt.date]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    reminded: int = 0

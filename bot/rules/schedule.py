@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from bot.kernel.registry import format_days
 from bot.kernel.types import Cohort
 from bot.rules.calendar import Calendar
 
@@ -105,8 +104,3 @@ def next_post(cohort: Cohort, now: dt.datetime) -> dt.datetime | None:
     except OverflowError:
         pass
     return None
-
-
-def describe_schedule(cohort: Cohort) -> str:
-    state = " (paused)" if cohort.paused else ""
-    return f"{cohort.post_time:%H:%M} {cohort.timezone}, {format_days(cohort.weekdays)}{state}"

@@ -24,7 +24,7 @@ from bot.kernel.types import CalendarHistory, ConversationRef, DaySpan, Invocati
 from bot.kernel.untrusted import plain
 from bot.rules.calendar import Calendar
 from bot.rules.streaks import summarize
-from storage.store import SqlStore
+from storage.sql_store import SqlStore
 from tests.conftest import CHANNEL, Bot, snapshot, text_of
 
 DAY = dt.timedelta(days=1)

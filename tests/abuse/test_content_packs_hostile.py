@@ -16,8 +16,8 @@ from adapters.discord.render import CUSTOM_ID_MAX, encode_custom_id
 from adapters.slack.render import ACTION_ID_MAX, encode_action
 from bot.catalog.content import load_catalog_keeping_good
 from bot.composition.cli import main
-from bot.features.review import REF_PREFIX
 from bot.kernel.types import Button
+from bot.rules.review import REF_PREFIX
 
 # What `content check` may print about a hostile pack: a few clear lines, never the pack's payload.
 OUTPUT_MAX = 10_000

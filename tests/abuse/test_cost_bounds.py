@@ -21,9 +21,9 @@ import pytest
 from bot.catalog import search as search_module
 from bot.catalog.content import Catalog
 from bot.catalog.search import ResourceSearch
-from bot.dispatch.core import Core
+from bot.composition.app import make_core
 from bot.kernel.clock import FakeClock
-from storage.store import SqlStore
+from storage.sql_store import SqlStore
 from tests.conftest import CHANNEL, Bot, text_of
 
 # The typo expansion of a word of n characters makes about n * n / 2 candidate strings; the longest word it
@@ -46,7 +46,7 @@ class Work:
 
 @pytest.fixture
 async def bot(sqlite_store: SqlStore, catalog: Catalog, clock: FakeClock) -> AsyncIterator[Bot]:
-    yield Bot(Core(sqlite_store, catalog, clock), clock)
+    yield Bot(make_core(sqlite_store, catalog, clock), clock)
 
 
 @pytest.fixture
@@ -169,7 +169,7 @@ async def test_a_pack_word_too_long_to_correct_is_found_exactly_and_adds_no_typo
     odd = replace(base, id="club:long-word", title="A Long Word", description=f"All about {long_word}.")
     packed = Catalog(list(catalog.stages), {**catalog.resources, odd.id: odd}, dict(catalog.challenges))
 
-    core = Core(sqlite_store, packed, clock)  # builds the search index from the pack
+    core = make_core(sqlite_store, packed, clock)  # builds the search index from the pack
 
     # Its deletions would be 11,000 strings of 150 characters; it is left out of the typo table.
     assert work.longest_expanded <= 32 and max(work.candidates) <= MOST_CANDIDATES_PER_WORD

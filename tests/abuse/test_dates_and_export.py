@@ -15,13 +15,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.dispatch.core import Core
+from bot.composition.app import make_core
 from bot.jobs.scheduler import StudyScheduler
 from bot.kernel.clock import FakeClock
 from bot.kernel.types import ConversationRef, Excusal, Reply, UserRef
 from bot.kernel.untrusted import CLOSE, OPEN, plain
 from bot.rules.streaks import EMPTY, settle, summarize
-from storage.store import SqlStore
+from storage.sql_store import SqlStore
 from tests.conftest import CHANNEL, Bot, snapshot, text_of
 from tests.fakes.clock import drive_apscheduler
 from tests.fakes.platform import RecordingPlatform
@@ -109,7 +109,7 @@ async def test_one_bad_cohort_row_is_skipped_and_logged_and_the_others_still_pos
 ) -> None:
     clock = FakeClock(dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC))
     drive_apscheduler(monkeypatch, clock.now)
-    core = Core(sqlite_store, catalog, clock, rate_limit=False)
+    core = make_core(sqlite_store, catalog, clock, rate_limit=False)
     bot = Bot(core, clock, admins={"Mia"})
     rooms = [ConversationRef("console", "ws1", f"room{i}") for i in range(3)]
     for name, room in zip(("overflow", "nowhere", "good"), rooms, strict=True):

@@ -21,6 +21,7 @@ from adapters.discord.client import DiscordPlatform, build_client
 from adapters.discord.commands import UNRENDERABLE
 from adapters.discord.render import CONTENT_MAX, CUSTOM_ID_MAX, EMBED_TOTAL_MAX, discord_escape, render
 from bot.catalog.content import Catalog
+from bot.composition.app import make_core
 from bot.dispatch.context import Context
 from bot.dispatch.core import Core
 from bot.jobs.posting import Poster
@@ -28,7 +29,7 @@ from bot.kernel.clock import FakeClock
 from bot.kernel.registry import CommandSpec, Registry
 from bot.kernel.types import Button, Card, ConversationRef, Field, Reply
 from bot.kernel.untrusted import verbatim
-from storage.store import SqlStore
+from storage.sql_store import SqlStore
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord.server import CHANNEL_ID, DEFAULT_TOKEN, GUILD_ID, USER_ID, RecordedRequest
 
@@ -82,7 +83,7 @@ class World:
 @pytest.fixture
 async def world(sqlite_store: SqlStore, catalog: Catalog) -> AsyncIterator[World]:
     clock = FakeClock(dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC))
-    core = Core(sqlite_store, catalog, clock, rate_limit=False)
+    core = make_core(sqlite_store, catalog, clock, rate_limit=False)
     shown: list[Reply] = [Reply(text="nothing yet")]
 
     async def show(ctx: Context, values: dict[str, Any]) -> Reply:
@@ -174,7 +175,7 @@ async def test_a_slow_reply_is_followed_up_without_pings(
 
 
 async def test_the_client_pings_no_one_even_when_its_caller_asks(catalog: Catalog) -> None:
-    core = Core(None, catalog, FakeClock(dt.datetime(2026, 11, 24, tzinfo=dt.UTC)))  # type: ignore[arg-type]
+    core = make_core(None, catalog, FakeClock(dt.datetime(2026, 11, 24, tzinfo=dt.UTC)))  # type: ignore[arg-type]
     client, _ = build_client(core, allowed_mentions=discord.AllowedMentions.all())
     assert client.allowed_mentions is not None and dict(client.allowed_mentions.to_dict()) == NO_PINGS
 

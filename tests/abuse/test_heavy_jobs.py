@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from bot.features.reminders import send_reminders
 from bot.jobs.recap import build_recap
+from bot.jobs.reminders import send_reminders
 from bot.kernel.types import Cohort, ConversationRef, Excusal
 from bot.kernel.untrusted import verbatim
 from bot.rules.streaks import summarize

@@ -22,12 +22,13 @@ import pytest
 
 from adapters.slack.app import HomeRefresher, InFlight, SlackPlatform, build_app, make_client
 from bot.catalog.content import Catalog
+from bot.composition.app import make_core
 from bot.composition.logsafe import RedactSecrets, configure_logging
 from bot.composition.settings import Settings
 from bot.dispatch.core import Core
 from bot.jobs.posting import Poster
 from bot.kernel.clock import FakeClock
-from storage.store import SqlStore
+from storage.sql_store import SqlStore
 from tests.fakes.slack import (
     USER_ID,
     FakeSlack,
@@ -88,7 +89,7 @@ async def serve(
 
 @pytest.fixture
 def core(sqlite_store: SqlStore, catalog: Catalog) -> Core:
-    return Core(sqlite_store, catalog, FakeClock(START))
+    return make_core(sqlite_store, catalog, FakeClock(START))
 
 
 @pytest.fixture

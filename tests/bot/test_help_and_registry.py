@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from bot.kernel.registry import REGISTRY, tokenize
+from bot.composition.commands import command_registry
+from bot.kernel.registry import tokenize
 from bot.kernel.types import ConversationRef, UserRef
 from tests.conftest import Bot, text_of
 
+REGISTRY = command_registry()
 ISSUE_COMMANDS = {
     "help",
     "today",
@@ -106,9 +108,8 @@ def test_the_command_order_platforms_see_does_not_depend_on_what_was_imported_fi
     import subprocess
     import sys
 
-    probe = "{}\nfrom bot.dispatch.core import _load_commands\n_load_commands()\n"
-    probe += "from bot.kernel.registry import REGISTRY\n"
-    probe += "print([s.name for s in REGISTRY])"
+    probe = "{}\nfrom bot.composition.commands import command_registry\n"
+    probe += "print([s.name for s in command_registry()])"
     orders = [
         subprocess.run(
             [sys.executable, "-c", probe.format(first)], capture_output=True, text=True, check=True

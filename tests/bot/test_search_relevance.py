@@ -15,10 +15,10 @@ import pytest
 import yaml
 
 from bot.catalog.content import Catalog, Resource
-from bot.dispatch.core import Core
+from bot.composition.app import make_core
 from bot.kernel.clock import FakeClock
 from bot.kernel.types import Reply
-from storage.store import SqlStore
+from storage.sql_store import SqlStore
 from tests.conftest import Bot
 
 QUERIES: list[dict[str, Any]] = yaml.safe_load((Path(__file__).parent / "search_queries.yaml").read_text())
@@ -32,7 +32,7 @@ TOP_1_FLOOR = 0.75
 @pytest.fixture
 async def bot(sqlite_store: SqlStore, catalog: Catalog, clock: FakeClock) -> AsyncIterator[Bot]:
     # No spam limit: one member sends the whole query set.
-    yield Bot(Core(sqlite_store, catalog, clock, rate_limit=False), clock)
+    yield Bot(make_core(sqlite_store, catalog, clock, rate_limit=False), clock)
 
 
 def shown_ids(reply: Reply, catalog: Catalog) -> list[str]:

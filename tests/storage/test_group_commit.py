@@ -14,7 +14,7 @@ from sqlalchemy import Connection, text
 
 from bot.kernel.ports import Conflict
 from bot.kernel.types import Activity, ActivityKind, ConversationRef, Recorded
-from storage.store import SqlStore
+from storage.sql_store import SqlStore
 
 NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
 WHERE = ConversationRef("console", "ws", "general")

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from storage.engine import alembic_config, current_revisions, head_revision
-from storage.store import SqlStore
+from storage.sql_store import SqlStore
 from tests.conftest import _postgres_or_skip
 
 
@@ -77,7 +77,7 @@ def test_the_head_is_read_from_the_scripts_text(
 
 PROBE = """
 import asyncio, json, sys
-from storage.store import SqlStore
+from storage.sql_store import SqlStore
 
 async def main(url):
     store = SqlStore.from_url(url)

@@ -12,9 +12,10 @@ from alembic import command
 from sqlalchemy import Connection, insert
 
 from bot.kernel.types import Activity, ActivityKind, ConversationRef, ScoreRow, Standing
+from storage.base import activity_t, cohort_t, enrolment_t, member_t
 from storage.engine import alembic_config
 from storage.points import PERIODS, bucket_start
-from storage.store import SqlStore, activity_t, cohort_t, enrolment_t, member_t
+from storage.sql_store import SqlStore
 
 NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
 WHERE = ConversationRef("console", "ws", "general")

@@ -15,7 +15,7 @@ from sqlmodel import SQLModel
 
 import storage.tables  # noqa: F401
 from bot.kernel.types import Activity, ActivityKind, Cohort, Invocation
-from storage.store import SqlStore
+from storage.sql_store import SqlStore
 from tests.conftest import CHANNEL, PG_URL, Bot, postgres_store, text_of
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.kernel.types import ConversationRef
-from storage.store import SqlStore
+from storage.sql_store import SqlStore
 
 NOW = dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC)
 

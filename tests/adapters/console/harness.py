@@ -12,10 +12,10 @@ from pathlib import Path
 from adapters.console.clock import ConsoleClock
 from adapters.console.session import CONVERSATION, ConsoleSession
 from bot.catalog.content import Catalog
+from bot.composition.app import console_jobs, make_core
 from bot.composition.demo import seed_demo
-from bot.dispatch.core import Core
 from bot.kernel.clock import FakeClock
-from storage.store import SqlStore
+from storage.sql_store import SqlStore
 
 # A Wednesday morning; the demo's history is the three weeks before it.
 START = dt.datetime(2026, 12, 2, 10, 0, tzinfo=dt.UTC)
@@ -46,10 +46,17 @@ async def demo_console(
     store = SqlStore.from_url(f"sqlite+aiosqlite:///{tmp_path}/console.db")
     await store.migrate()
     try:
-        core = Core(store, catalog, clock)
+        core = make_core(store, catalog, clock)
         out = io.StringIO()
         session = ConsoleSession(
-            core, clock, user, out, interactive=False, files_dir=tmp_path / "files", tick_every=FAST_TICK
+            core,
+            clock,
+            user,
+            out,
+            interactive=False,
+            files_dir=tmp_path / "files",
+            tick_every=FAST_TICK,
+            jobs=console_jobs(core),
         )
         await seed_demo(core, CONVERSATION, session.user)
         await session.start()

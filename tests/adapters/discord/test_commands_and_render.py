@@ -21,7 +21,7 @@ from adapters.discord.render import (
     render,
 )
 from bot.catalog.content import Catalog
-from bot.dispatch.core import Core
+from bot.composition.app import make_core
 from bot.kernel.clock import FakeClock
 from bot.kernel.types import Button, Card, Field, Image, Reply
 from tests.conftest import START
@@ -32,7 +32,7 @@ SNAPSHOT = Path(__file__).with_name("commands.snapshot.json")
 @pytest.fixture
 def sync_payload(catalog: Catalog) -> list[dict[str, object]]:
     client = discord.Client(intents=discord.Intents.none())
-    core = Core(None, catalog, FakeClock(START))  # type: ignore[arg-type]  # building the tree needs no store
+    core = make_core(None, catalog, FakeClock(START))  # type: ignore[arg-type]  # building the tree needs no store
     return payload(install(client, core))
 
 
@@ -51,7 +51,7 @@ def test_every_core_command_is_a_slash_command_once(
     names = [f"study {o['name']}" for o in study["options"]] + [
         f"cohort {o['name']}" for o in cohort["options"]
     ]  # type: ignore[index, union-attr]
-    core = Core(None, catalog, FakeClock(START))  # type: ignore[arg-type]
+    core = make_core(None, catalog, FakeClock(START))  # type: ignore[arg-type]
     expected = [s.name if s.name.startswith("cohort ") else f"study {s.name}" for s in core.registry]
     assert sorted(names) == sorted(expected) and len(names) == len(set(names))
 

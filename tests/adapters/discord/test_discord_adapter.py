@@ -13,10 +13,11 @@ import pytest
 
 from adapters.discord.client import DiscordPlatform, build_client
 from bot.catalog.content import Catalog
+from bot.composition.app import make_core
 from bot.dispatch.core import Core
 from bot.jobs.posting import Poster
 from bot.kernel.clock import FakeClock
-from storage.store import SqlStore
+from storage.sql_store import SqlStore
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord.server import CHANNEL_ID, DEFAULT_TOKEN, GUILD_ID, USER_ID
 
@@ -45,7 +46,7 @@ class Setup:
 async def setup(sqlite_store: SqlStore, catalog: Catalog) -> AsyncIterator[Setup]:
     store = sqlite_store
     clock = FakeClock(dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC))
-    core = Core(store, catalog, clock)
+    core = make_core(store, catalog, clock)
     async with FakeDiscord() as fake:
         client, _ = build_client(core, guild_ready_timeout=0.05)
         await fake.start_client(client)
@@ -202,7 +203,7 @@ async def test_help_on_discord_names_the_cohort_command_as_discord_shows_it(setu
 
 
 async def test_commands_sync_to_one_server_for_development(sqlite_store: SqlStore, catalog: Catalog) -> None:
-    core = Core(sqlite_store, catalog, FakeClock(dt.datetime(2026, 11, 24, tzinfo=dt.UTC)))
+    core = make_core(sqlite_store, catalog, FakeClock(dt.datetime(2026, 11, 24, tzinfo=dt.UTC)))
     async with FakeDiscord() as fake:
         client, _ = build_client(core, guild_id=GUILD_ID, guild_ready_timeout=0.05)
         await fake.start_client(client)
@@ -228,7 +229,7 @@ def test_the_factory_points_rest_at_a_proxy_and_can_shard(
     catalog: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)  # restored after the test
-    core = Core(None, catalog, FakeClock(dt.datetime(2026, 11, 24, tzinfo=dt.UTC)))  # type: ignore[arg-type]
+    core = make_core(None, catalog, FakeClock(dt.datetime(2026, 11, 24, tzinfo=dt.UTC)))  # type: ignore[arg-type]
     client, _ = build_client(core, api_base="http://ratelimit-proxy.internal:8080/api/v10/", sharded=True)
     assert discord.http.Route.BASE == "http://ratelimit-proxy.internal:8080/api/v10"
     assert isinstance(client, discord.AutoShardedClient)
@@ -236,7 +237,7 @@ def test_the_factory_points_rest_at_a_proxy_and_can_shard(
 
 
 def test_an_instance_can_be_one_shard_of_several(catalog: Catalog) -> None:
-    core = Core(None, catalog, FakeClock(dt.datetime(2026, 11, 24, tzinfo=dt.UTC)))  # type: ignore[arg-type]
+    core = make_core(None, catalog, FakeClock(dt.datetime(2026, 11, 24, tzinfo=dt.UTC)))  # type: ignore[arg-type]
     client, _ = build_client(core, shard=(1, 3))
     assert (client.shard_id, client.shard_count) == (1, 3)
     with pytest.raises(ValueError, match="DISCORD_SHARD_ID must be from 0 to 2"):

@@ -16,10 +16,11 @@ from slack_bolt.util.utils import get_arg_names_of_callable
 import adapters.slack.app as slack_app
 from adapters.slack.app import HomeRefresher, InFlight, SlackService, build_app, make_client
 from bot.catalog.content import Catalog
+from bot.composition.app import make_core
 from bot.dispatch.core import Core
 from bot.kernel.clock import FakeClock
 from bot.kernel.types import UserRef
-from storage.store import SqlStore
+from storage.sql_store import SqlStore
 from tests.fakes.slack import USER_ID, FakeSlack
 
 MEMBER = "U0MEMBER"
@@ -51,7 +52,7 @@ class PeerSlack(FakeSlack):
 
 @pytest.fixture
 def core(sqlite_store: SqlStore, catalog: Catalog) -> Core:
-    return Core(sqlite_store, catalog, FakeClock(dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC)))
+    return make_core(sqlite_store, catalog, FakeClock(dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC)))
 
 
 @pytest.fixture

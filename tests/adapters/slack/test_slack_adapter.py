@@ -13,11 +13,12 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from adapters.slack.app import HomeRefresher, SlackPlatform, SlackService, build_app, make_client
 from bot.catalog.content import Catalog
+from bot.composition.app import make_core
 from bot.dispatch.core import Core
 from bot.jobs.posting import Poster
 from bot.kernel.clock import FakeClock
 from bot.kernel.ports import PlatformRefused
-from storage.store import SqlStore
+from storage.sql_store import SqlStore
 from tests.fakes.slack import (
     CHANNEL_ID,
     USER_ID,
@@ -49,7 +50,7 @@ class Setup:
 async def setup(sqlite_store: SqlStore, catalog: Catalog) -> AsyncIterator[Setup]:
     store = sqlite_store
     clock = FakeClock(dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC))
-    core = Core(store, catalog, clock)
+    core = make_core(store, catalog, clock)
     async with FakeSlack() as fake:
         fake.set_user(USER_ID, is_admin=True, name="mia")
         fake.set_user(MEMBER, name="ada")
@@ -189,7 +190,7 @@ async def test_a_rate_limit_is_waited_out_and_a_channel_without_the_bot_is_repor
 
 async def test_the_same_flow_works_over_socket_mode(sqlite_store: SqlStore, catalog: Catalog) -> None:
     store = sqlite_store
-    core = Core(store, catalog, FakeClock(dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC)))
+    core = make_core(store, catalog, FakeClock(dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC)))
     async with FakeSlack() as fake:
         fake.set_user(USER_ID, is_admin=True)
         client = make_client("xoxb-fake", fake.api_url)
@@ -226,7 +227,7 @@ async def test_the_same_flow_works_over_socket_mode(sqlite_store: SqlStore, cata
 async def test_the_service_studybot_run_uses_connects_over_socket_mode(
     sqlite_store: SqlStore, catalog: Catalog
 ) -> None:
-    core = Core(sqlite_store, catalog, FakeClock(dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC)))
+    core = make_core(sqlite_store, catalog, FakeClock(dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC)))
     with pytest.raises(ValueError, match="SLACK_APP_TOKEN"):
         SlackService(core, make_client("xoxb-fake"))
     with pytest.raises(ValueError, match="SLACK_SIGNING_SECRET"):
@@ -255,7 +256,7 @@ async def test_the_service_studybot_run_uses_connects_over_socket_mode(
 async def test_a_refused_token_stops_the_start_and_names_the_setting(
     sqlite_store: SqlStore, catalog: Catalog, method: str, http_port: int | None, setting: str
 ) -> None:
-    core = Core(sqlite_store, catalog, FakeClock(dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC)))
+    core = make_core(sqlite_store, catalog, FakeClock(dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC)))
     async with FakeSlack() as fake:
         fake.fail_next(method, error="invalid_auth")
         service = SlackService(

@@ -1,0 +1,41 @@
+"""The feature modules studybot serves, and the registry of their commands that the core dispatches from."""
+
+from __future__ import annotations
+
+from bot.features import (
+    challenges,
+    cohorts,
+    help,
+    leaderboard,
+    lookup,
+    membership,
+    progress,
+    reminders,
+    restdays,
+    review,
+    roadmap,
+)
+from bot.kernel.registry import Registry
+
+# Platforms list the commands in this order (Discord's command tree, Slack's and the console's help).
+FEATURES = (
+    challenges,
+    cohorts,
+    help,
+    leaderboard,
+    lookup,
+    membership,
+    progress,
+    reminders,
+    restdays,
+    review,
+    roadmap,
+)
+
+
+def command_registry() -> Registry:
+    """Every feature's commands, declared on one new registry."""
+    registry = Registry()
+    for feature in FEATURES:
+        registry.include(feature.COMMANDS)
+    return registry

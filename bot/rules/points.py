@@ -1,0 +1,7 @@
+"""Points per activity: at most one answer and one check-in count per member and day, and one review."""
+
+# A right answer to the daily quiz, a wrong one (showing up counts), a check-in on a task, a review answer.
+POINTS_CORRECT = 10
+POINTS_WRONG = 2
+POINTS_CHECKIN = 5
+POINTS_REVIEW = 3
