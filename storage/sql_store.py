@@ -1,0 +1,51 @@
+"""SqlStore: kernel.ports.Store on SQLAlchemy's async engine, one class per area; returns kernel types."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from bot.kernel.ports import Store
+from storage.activity import SqlActivity
+from storage.cohorts import SqlCohorts
+from storage.engine import POOL_SIZE, is_sqlite, make_engine, upgrade
+from storage.learning import SqlLearning
+from storage.members import SqlMembers
+from storage.notices import SqlNotices
+from storage.posts import SqlPosts
+from storage.sqlite_io import GroupWriter
+
+
+class SqlStore(SqlMembers, SqlCohorts, SqlPosts, SqlActivity, SqlLearning, SqlNotices):
+    """The Store on SQLite or PostgreSQL; every public method is one committed transaction."""
+
+    @property
+    def group_writer(self) -> GroupWriter | None:
+        """SQLite's writer thread (its batch counts show how writes were grouped); None on PostgreSQL."""
+        return self._writer
+
+    @classmethod
+    def from_url(cls, url: str, *, pool_size: int = POOL_SIZE, **connect_args: Any) -> SqlStore:
+        """A store on the database at `url`; `pool_size` connections on PostgreSQL (SQLite ignores it)."""
+        return cls(make_engine(url, pool_size=pool_size, **connect_args))
+
+    @property
+    def is_sqlite(self) -> bool:
+        return is_sqlite(str(self.engine.url))
+
+    async def migrate(self) -> None:
+        await upgrade(self.engine)
+
+    async def close(self) -> None:
+        if self._writer is not None and self._readers is not None:
+            await asyncio.to_thread(self._writer.close)
+            await asyncio.to_thread(self._readers.close)
+            self._sync.dispose()
+        await self.engine.dispose()
+
+
+if TYPE_CHECKING:
+
+    def _implements_the_store(store: SqlStore) -> Store:
+        """Where mypy checks that SqlStore has every method of Store, with the same signatures."""
+        return store
