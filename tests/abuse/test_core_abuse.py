@@ -13,8 +13,8 @@ from bot.kernel.registry import Registry
 from bot.kernel.types import ConversationRef, Invocation, Reply, UserRef
 from bot.kernel.untrusted import CLOSE, MAX_NAME_CHARS, OPEN, plain
 from storage.sql_store import SqlStore
+from tests.bot.features.test_member_flow import post_quiz_day, start_cohort
 from tests.conftest import CHANNEL, Bot, text_of
-from tests.test_member_flow import post_quiz_day, start_cohort
 
 ELSEWHERE = ConversationRef("console", "other-workspace", "general")
 

@@ -22,10 +22,10 @@ from bot.kernel.types import ConversationRef, Excusal, Reply, UserRef
 from bot.kernel.untrusted import CLOSE, OPEN, plain
 from bot.rules.streaks import EMPTY, settle, summarize
 from storage.sql_store import SqlStore
+from tests.bot.jobs.test_scheduler import run_until
 from tests.conftest import CHANNEL, Bot, snapshot, text_of
 from tests.fakes.clock import drive_apscheduler
 from tests.fakes.platform import RecordingPlatform
-from tests.test_scheduler import run_until
 
 DAY = dt.timedelta(days=1)
 SOMETHING_WENT_WRONG = "Something went wrong"

@@ -12,8 +12,8 @@ from bot.kernel.clock import FakeClock
 from bot.kernel.types import Activity, ActivityKind, Invocation, Reply
 from bot.rules.points import POINTS_CHECKIN, POINTS_CORRECT, POINTS_WRONG
 from storage.sql_store import SqlStore
+from tests.bot.features.test_member_flow import post_quiz_day, quiz_answer, start_cohort
 from tests.conftest import CHANNEL, Bot, text_of
-from tests.test_member_flow import post_quiz_day, quiz_answer, start_cohort
 
 
 async def quiz_day(bot: Bot) -> Reply:

@@ -26,7 +26,7 @@ from bot.rules.schedule import due_instant, is_scheduled
 from storage.sql_store import SqlStore
 from tests.conftest import PG_URL, _postgres_or_skip
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 ZONES = ["America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "Asia/Kolkata", "UTC"]
 
 

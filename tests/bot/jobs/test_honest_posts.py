@@ -12,9 +12,9 @@ import pytest
 from bot.jobs.posting import Poster
 from bot.jobs.scheduler import StudyScheduler
 from bot.kernel.clock import format_duration
+from tests.bot.jobs.test_scheduler import RefusingPlatform, run_until
 from tests.conftest import CHANNEL, Bot, text_of
 from tests.fakes.clock import drive_apscheduler
-from tests.test_scheduler import RefusingPlatform, run_until
 
 # The cohorts here start on a Tuesday: no yesterday to catch up, and no weekly recap (that goes out on the
 # first posting day of the week, Monday).

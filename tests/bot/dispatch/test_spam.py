@@ -23,10 +23,10 @@ from bot.jobs.posting import Poster
 from bot.kernel.clock import FakeClock
 from bot.kernel.types import Invocation, Reply, UserRef
 from storage.sql_store import SqlStore
+from tests.bot.features.test_member_flow import start_cohort
 from tests.conftest import CHANNEL, Bot, snapshot, text_of
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord.server import CHANNEL_ID, DEFAULT_TOKEN
-from tests.test_member_flow import start_cohort
 
 STEP = dt.timedelta(milliseconds=500)
 SLOW_DOWN = "Slow down a little, please: that is more than 10 commands in 10 seconds."

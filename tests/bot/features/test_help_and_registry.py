@@ -33,9 +33,6 @@ ISSUE_COMMANDS = {
 
 
 def test_every_command_of_the_issue_is_registered_with_help_and_an_example() -> None:
-    from bot.dispatch.core import _load_commands
-
-    _load_commands()
     names = {spec.name for spec in REGISTRY}
     assert ISSUE_COMMANDS <= names
     for spec in REGISTRY:
@@ -67,10 +64,8 @@ async def test_help_lists_every_command_once_grouped_as_a_member_looks_for_them(
 
 
 def test_every_member_command_has_its_own_section() -> None:
-    from bot.dispatch.core import _load_commands
     from bot.features.help import MODERATORS, MORE, sections
 
-    _load_commands()
     titles = [title for title, _ in sections(REGISTRY)]
     assert MORE not in titles  # a new member command is sorted into SECTIONS in bot/features/help.py
     assert titles[-1] == MODERATORS
