@@ -9,6 +9,7 @@ from bot.features import (
     leaderboard,
     lookup,
     membership,
+    moderation,
     progress,
     reminders,
     restdays,
@@ -21,6 +22,7 @@ from bot.kernel.registry import Registry
 FEATURES = (
     challenges,
     cohorts,
+    moderation,  # its commands (cohort fix, export, grant, revoke) follow cohorts' in the listed order
     help,
     leaderboard,
     lookup,

@@ -73,7 +73,7 @@ async def cohort_of(bot: Bot, size: int) -> Cohort:
 async def old_export(bot: Bot, cohort: Cohort) -> tuple[bytes, bytes]:
     """The export as it was built before, one member at a time: the reference for the bytes."""
     store, now = bot.core.store, bot.clock.now()
-    from bot.features.cohorts import _csv_row
+    from bot.features.moderation import _csv_row
     from bot.kernel.clock import local_date
 
     members = await store.cohort_members(cohort.id)

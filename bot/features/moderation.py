@@ -1,0 +1,258 @@
+"""Moderator commands about members: excuse a missed day, export the records, grant or revoke moderators."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from contextlib import aclosing
+from typing import Any
+
+from bot.dispatch.context import Context
+from bot.dispatch.members import find_member
+from bot.kernel.clock import local_date
+from bot.kernel.ports import Conflict
+from bot.kernel.registry import Arg, ArgKind, Registry, UserError
+from bot.kernel.types import Activity, Attachment, Cohort, Excusal, Member, Reply, ScoreRow
+from bot.kernel.untrusted import verbatim
+from bot.rules.calendar import Calendar
+from bot.rules.streaks import summarize
+
+# The audit trail keeps a sentence, not an essay (and the column is sized for it).
+MAX_REASON_CHARS = 500
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP's CSV injection list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: object) -> object:
+    """`value` safe to open in a spreadsheet: text that would start a formula gets a leading `'`."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+MEMBERS_HEADER: list[object] = [
+    "member",
+    "user_id",
+    "timezone",
+    "current_streak",
+    "longest_streak",
+    "freezes",
+    "points",
+    "answers",
+    "correct",
+    "checkins",
+]
+LEDGER_HEADER: list[object] = [
+    "local_date",
+    "member",
+    "user_id",
+    "kind",
+    "challenge_post",
+    "choice",
+    "correct",
+    "points",
+    "note",
+]
+# Ledger entries per page of an export: a page's rows cost a few milliseconds to write (on a thread) and a
+# megabyte or so of objects, so a year of a thousand members never sits in memory whole.
+EXPORT_PAGE = 2_000
+_NO_DAYS: tuple[frozenset[dt.date], frozenset[dt.date]] = (frozenset(), frozenset())
+
+
+def _csv_row(values: list[object]) -> list[object]:
+    return [_csv_cell(v) for v in values]
+
+
+# This module's commands; the composition root declares them on the core's registry.
+COMMANDS = Registry()
+
+
+@COMMANDS.command(
+    "cohort fix",
+    "Excuse a member's missed day (recorded with who and why).",
+    Arg("name", help="the cohort"),
+    Arg("member", help="a mention, user id or name"),
+    Arg("date", ArgKind.DATE, help="the missed day, YYYY-MM-DD"),
+    Arg("reason", ArgKind.REST, help="why it is excused"),
+    example="/study cohort fix ml-2026 @ada 2026-11-20 server outage",
+    moderator=True,
+)
+async def fix(ctx: Context, args: dict[str, Any]) -> Reply:
+    cohort = await ctx.named_cohort(args["name"])
+    member = await find_member(ctx.core.members, ctx.conversation, args["member"], cohort.id)
+    day: dt.date = args["date"]
+    reason: str = args["reason"]
+    name = verbatim(member.name)
+    if len(reason) > MAX_REASON_CHARS:
+        raise UserError(f"Keep the reason under {MAX_REASON_CHARS} characters (yours has {len(reason)}).")
+    # Every bound is checked before anything is stored: a day in the future, before the cohort began, or
+    # in year 1 (a typo of 2026) has nothing to excuse and would make every streak fold walk centuries.
+    if day > ctx.member_today(cohort, member):
+        raise UserError(f"{day.isoformat()} is in the future for {name}; only past days can be excused.")
+    if day < cohort.start_date:
+        raise UserError(
+            f"{day.isoformat()} is before cohort `{cohort.name}` started ({cohort.start_date:%Y-%m-%d}); "
+            "only days since its start can be excused."
+        )
+    active, _ = await ctx.core.activity.member_days(cohort.id, member.id)
+    if day in active:
+        raise UserError(f"{name} was active on {day:%Y-%m-%d}; there is nothing to excuse.")
+    joined = await ctx.core.cohorts.joined_at(cohort.id, member.id)
+    since = [*active, local_date(joined, ctx.member_timezone(cohort, member))] if joined else [*active]
+    first = min(since, default=day)
+    # Before a member joined there is nothing to excuse; history from an earlier membership still counts.
+    if day < first:
+        raise UserError(
+            f"{day.isoformat()} is before {name} joined `{cohort.name}` ({first:%Y-%m-%d}); "
+            "only days since then can be excused."
+        )
+    excusal = Excusal(member.id, cohort.id, day, reason, ctx.user.id, ctx.now)
+    try:
+        await ctx.core.activity.add_excusal(excusal)
+    except Conflict:
+        raise UserError(f"{day:%Y-%m-%d} is already excused for {name}.") from None
+    return Reply(
+        text=f"✔️ Excused {day:%a %d %b %Y} for {name}: {verbatim(reason)} (by {verbatim(ctx.user.name)})."
+    )
+
+
+@COMMANDS.command(
+    "cohort export",
+    "Download CSVs of members (streaks, points) and of every answer and check-in.",
+    Arg("name", help="the cohort"),
+    example="/study cohort export ml-2026",
+    moderator=True,
+    heavy=True,
+)
+async def export(ctx: Context, args: dict[str, Any]) -> Reply:
+    cohort = await ctx.named_cohort(args["name"])
+    members = await ctx.core.cohorts.cohort_members(cohort.id)
+    scores = await ctx.core.activity.scores(cohort.id)
+    days = await ctx.core.activity.cohort_days(cohort.id)
+    # A thousand members' streak folds and their rows are CPU work: on a thread, not the event loop.
+    people = await asyncio.to_thread(_members_csv, cohort, members, scores, days, ctx.now)
+    del days  # a year of a thousand members' days: not held while the ledger is written
+    ledger = _CsvBytes()
+    await asyncio.to_thread(ledger.write, [LEDGER_HEADER])
+    async with aclosing(ctx.core.activity.ledger_pages(cohort.id, EXPORT_PAGE)) as pages:
+        async for page in pages:
+            await asyncio.to_thread(ledger.write, map(_ledger_row, page))
+    files = (
+        Attachment(f"{cohort.name}-members.csv", people, "text/csv"),
+        Attachment(f"{cohort.name}-activity.csv", await asyncio.to_thread(ledger.close), "text/csv"),
+    )
+    return Reply(
+        text=f"📦 Export of `{cohort.name}`: {len(members)} members.", attachments=files, ephemeral=True
+    )
+
+
+class _CsvBytes:
+    """CSV rows written straight into UTF-8 bytes: no intermediate text of the whole file to copy."""
+
+    def __init__(self) -> None:
+        self._bytes = io.BytesIO()
+        # newline="": the csv module writes its own \r\n line ends, which must reach the bytes unchanged.
+        self._text = io.TextIOWrapper(self._bytes, encoding="utf-8", newline="")
+        self._csv = csv.writer(self._text)
+
+    def write(self, rows: Iterable[list[object]]) -> None:
+        self._csv.writerows(_csv_row(r) for r in rows)
+
+    def close(self) -> bytes:
+        """The file's bytes; nothing more can be written."""
+        self._text.flush()
+        self._text.detach()  # else closing the text layer (when it is collected) would close the bytes
+        return self._bytes.getvalue()
+
+
+def _members_csv(
+    cohort: Cohort,
+    members: list[Member],
+    rows: Sequence[ScoreRow],
+    days: Mapping[int, tuple[AbstractSet[dt.date], AbstractSet[dt.date]]],
+    now: dt.datetime,
+) -> bytes:
+    """The members file: each member's streak (as of their own today) and points, by name."""
+    scores = {s.member_id: s for s in rows}
+    out = _CsvBytes()
+    out.write([MEMBERS_HEADER])
+    calendar = Calendar.of(cohort)
+    for m in sorted(members, key=lambda m: m.name.casefold()):
+        active, excused = days.get(m.id, _NO_DAYS)
+        today = local_date(now, m.timezone or cohort.timezone)
+        s = summarize(active, excused, today, calendar.with_breaks(m.breaks))
+        sc = scores.get(m.id)
+        out.write(
+            [
+                [
+                    m.name,
+                    m.user_id,
+                    m.timezone or cohort.timezone,
+                    s.current,
+                    s.longest,
+                    s.freezes,
+                    sc.points if sc else 0,
+                    sc.answers if sc else 0,
+                    sc.correct if sc else 0,
+                    sc.checkins if sc else 0,
+                ]
+            ]
+        )
+    return out.close()
+
+
+def _ledger_row(entry: tuple[Activity, str | None, str | None]) -> list[object]:
+    a, name, user_id = entry
+    return [
+        a.local_date.isoformat(),
+        name if name is not None else a.member_id,
+        user_id if user_id is not None else "",
+        a.kind.value,
+        a.post_id or "",
+        a.choice or "",
+        "" if a.correct is None else a.correct,
+        a.points,
+        a.note,
+    ]
+
+
+@COMMANDS.command(
+    "cohort grant",
+    "Make a member a moderator of this server or workspace.",
+    Arg("member", help="a mention, user id or name"),
+    example="/study cohort grant @ada",
+    moderator=True,
+)
+async def grant(ctx: Context, args: dict[str, Any]) -> Reply:
+    member = await _known_member(ctx, args["member"])
+    conv = ctx.conversation
+    if not await ctx.core.members.grant_moderator(
+        conv.platform, conv.workspace_id, member.user_id, ctx.user.id, ctx.now
+    ):
+        return Reply(text=f"{verbatim(member.name)} is already a moderator.", ephemeral=True)
+    return Reply(text=f"🛡️ {verbatim(member.name)} is now a moderator (granted by {verbatim(ctx.user.name)}).")
+
+
+@COMMANDS.command(
+    "cohort revoke",
+    "Take granted moderator rights away again.",
+    Arg("member", help="a mention, user id or name"),
+    example="/study cohort revoke @ada",
+    moderator=True,
+)
+async def revoke(ctx: Context, args: dict[str, Any]) -> Reply:
+    member = await _known_member(ctx, args["member"])
+    conv = ctx.conversation
+    if not await ctx.core.members.revoke_moderator(conv.platform, conv.workspace_id, member.user_id):
+        raise UserError(f"{verbatim(member.name)} has no granted moderator rights here.")
+    return Reply(text=f"{verbatim(member.name)} is no longer a moderator.")
+
+
+async def _known_member(ctx: Context, query: str) -> Member:
+    """A member of any cohort in this workspace, named by mention, id or name."""
+    conv = ctx.conversation
+    return await find_member(ctx.core.members, conv, query)
