@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Boolean, Column, Date, DateTime, Table, Time, event, insert, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.catalog.content import Catalog
+from bot.catalog.model import Catalog
 from bot.composition.app import make_core as core_with_every_feature
 from bot.dispatch.core import Core
 from bot.kernel.ports import Clock

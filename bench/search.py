@@ -18,8 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.catalog.content import RESOURCE_KINDS, load_catalog
-from bot.catalog.search import SYNONYMS, ResourceSearch, Suggester, words
+from bot.catalog.content import load_catalog
+from bot.catalog.model import RESOURCE_KINDS
+from bot.catalog.search import SYNONYMS, ResourceSearch, words
+from bot.catalog.suggest import Suggester
 
 QUERIES = 1000
 FIXED = [

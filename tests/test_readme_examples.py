@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from adapters.console.session import CONVERSATION
-from bot.catalog.content import Catalog
+from bot.catalog.model import Catalog
 from bot.composition.app import make_core
 from bot.composition.commands import command_registry
 from bot.composition.demo import seed_demo

@@ -1,4 +1,4 @@
-"""The roadmap content schema and its loader: stages, topics, resources and challenges from YAML.
+"""Loading content packs: stages, topics, resources and challenges read from YAML, checked, into a Catalog.
 
 Content packs are files written by people who may be careless or hostile, so the loader bounds what a file
 can cost (its size, its number of values, its nesting; no YAML anchors, which let a small file expand
@@ -8,59 +8,35 @@ in a problem line.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from importlib import resources as importlib_resources
 from itertools import islice
 from pathlib import Path
-from typing import Any, TypeVar, cast
-from urllib.parse import urlparse
+from typing import Any
 
 import yaml
 
-from bot.kernel.untrusted import CLOSE, OPEN, clean
+from bot.catalog.checks import (
+    _SLUG,
+    EXCERPT_CHARS,
+    ID_MAX,
+    PACK_NAME_MAX,
+    _challenge,
+    _check_references,
+    _Checker,
+    _excerpt,
+    _kind,
+    _resource,
+    _stage,
+)
+from bot.catalog.model import Catalog
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
-RESOURCE_KINDS = ("docs", "course", "book", "dataset", "tool", "practice", "certification", "community")
-LEVELS = ("beginner", "intermediate", "advanced")
-LETTERS = ("A", "B", "C", "D")
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _PACK_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-
-# Ids travel in button payloads, and Discord caps a custom_id at 100 characters (Slack: action_id 255,
-# value 2,000). A payload is "study␟<command>␟<args joined by ␟>"; a community id is "<pack>:<id>". The
-# longest two:
-#   a review answer  "study␟answer␟A␟review:" (22) + pack (20) + ":" (1) + challenge id (40)        = 83
-#   a topic learned  "study␟learned␟" (14) + pack (20) + ":" (1) + stage id (24) + "/" + topic id (32) = 92
-# The longest built-in ids: resource 39, challenge 38, topic 24, stage 13.
-ID_MAX = 40  # challenge and resource ids
-STAGE_ID_MAX = 24
-TOPIC_ID_MAX = 32
-PACK_NAME_MAX = 20
-# A reference may name another pack's id ("<pack>:<id>"); nothing longer can match anything.
-REF_MAX = PACK_NAME_MAX + 1 + ID_MAX
-
-# Text bounds, so each piece fits the slot it is shown in on both platforms (the renderers still shorten,
-# visibly, a card that several long pieces fill). The built-in pack's longest is in brackets.
-TITLE_MAX = 100  # a card title; Slack headers stop at 150, after a prefix like "📚 Daily quiz: " [94]
-DESCRIPTION_MAX = 300  # a stage summary, a topic or resource description [232]
-# A resource's description and URL share one Discord field value (1,024): 300 + 1 + 300 [129].
-URL_MAX = 300
-QUESTION_MAX = 1000  # [200]
-OPTION_MAX = 200  # [113]
-EXPLANATION_MAX = 1000  # [357]
-# A quiz card (question, four lettered options) and its closing card (question, answer, explanation) stay
-# under Slack's 3,000-character section: 1,000 + 4 x (200 + 4) < 1,000 + 200 + 1,000 + 20 < 3,000.
-INSTRUCTIONS_MAX = 1500  # a task card is instructions and done_when: 1,500 + 500 + 12 < 3,000 [433]
-DONE_WHEN_MAX = 500  # [164]
-TOPICS_PER_STAGE_MAX = 12  # a stage card lists every topic on one line each [9]
-TOPICS_PER_RESOURCE_MAX = 12  # [7]
-RESOURCES_PER_CHALLENGE_MAX = 5  # a daily card lists them in one "Read up" field [3]
 
 # File and pack bounds: what one pack may cost to load, whatever is in it. The built-in pack is 0.3 MiB in
 # 16 files (largest 70 KB, about 4,400 YAML values), with 464 entries.
@@ -71,110 +47,10 @@ ENTRIES_MAX = 5000  # stages, resources and challenges of one pack together
 # Loading costs about 350 bytes per YAML value (node, marks, object), so one file stays under ~20 MB.
 VALUES_PER_FILE_MAX = 50_000
 NESTING_MAX = 10  # the schema nests 5 deep (stages > list > stage > topics > topic)
-# A problem line quotes at most this much of a bad value: enough to find it, never a flood.
-EXCERPT_CHARS = 60
 # A YAML syntax error keeps its quoted line and caret (PyYAML cuts the quote to about 80 characters), but
 # not a tag or token of any length it names.
 YAML_ERROR_LINE_MAX = 120
 YAML_ERROR_LINES_MAX = 12
-# URLs are shown as links on every platform; these characters would end or change the link markup
-# (Slack's <url|label>, Discord's masked links, HTML) or hide part of the URL from the reader.
-# Besides what ends a link on Slack (<, >, |) or in text: markdown's brackets, parentheses, * and ~, since a
-# URL is shown as it is in the core's markup ("Read up" fields) and a URL ending ")[Claim](https://..." would
-# close one link and open another. A real URL percent-encodes them (%28, %29, %5B, %5D, %2A, %7E).
-_URL_FORBIDDEN = re.compile(rf"[\s<>|\"'`\\\x00-\x1f\x7f-\x9f\[\]()*~{OPEN}{CLOSE}]")
-
-
-@dataclass(frozen=True)
-class Topic:
-    id: str
-    title: str
-    description: str
-
-
-@dataclass(frozen=True)
-class Stage:
-    id: str
-    title: str
-    summary: str
-    weeks: int
-    topics: tuple[Topic, ...]
-
-
-@dataclass(frozen=True)
-class Resource:
-    id: str
-    title: str
-    url: str
-    kind: str
-    stage: str
-    topics: tuple[str, ...]
-    level: str
-    free: bool
-    description: str
-
-
-@dataclass(frozen=True)
-class Challenge:
-    """A quiz (question, four options, answer letter, explanation) or a practical task."""
-
-    id: str
-    type: str  # "quiz" or "task"
-    stage: str
-    topic: str
-    difficulty: int
-    resources: tuple[str, ...]
-    question: str = ""
-    options: tuple[str, ...] = ()
-    answer: str = ""
-    explanation: str = ""
-    instructions: str = ""
-    done_when: str = ""
-
-    @property
-    def is_quiz(self) -> bool:
-        return self.type == "quiz"
-
-    def quiz_text(self) -> str:
-        """The question and its lettered options."""
-        options = "\n".join(
-            f"{letter}) {option}" for letter, option in zip(LETTERS, self.options, strict=True)
-        )
-        return f"{self.question}\n\n{options}"
-
-    def answer_text(self) -> str:
-        """The right option with its letter, e.g. `C) 3.5`."""
-        return f"{self.answer}) {self.options[LETTERS.index(self.answer)]}"
-
-
-@dataclass
-class Catalog:
-    """All content, in roadmap order, with lookups by id."""
-
-    stages: list[Stage] = field(default_factory=list)
-    resources: dict[str, Resource] = field(default_factory=dict)
-    challenges: dict[str, Challenge] = field(default_factory=dict)
-    # Indexes built from the content (search, autocomplete), kept with it so each is built once.
-    indexes: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
-
-    def index(self, name: str, build: Callable[[Catalog], T]) -> T:
-        """The index called `name`, built by `build(self)` the first time it is asked for."""
-        if name not in self.indexes:
-            self.indexes[name] = build(self)
-        return cast(T, self.indexes[name])
-
-    def stage(self, stage_id: str) -> Stage | None:
-        return next((s for s in self.stages if s.id == stage_id), None)
-
-    def is_quiz(self, challenge_id: str) -> bool:
-        """Whether `challenge_id` is a quiz of this catalog (a pack reload may have dropped it)."""
-        challenge = self.challenges.get(challenge_id)
-        return challenge is not None and challenge.is_quiz
-
-    def ordered_challenges(self) -> list[Challenge]:
-        """Challenges in roadmap order: by stage, then by id."""
-        rank = {s.id: i for i, s in enumerate(self.stages)}
-        return sorted(self.challenges.values(), key=lambda c: (rank.get(c.stage, len(rank)), c.id))
 
 
 # Problem lines shown for one pack: enough to fix a pack by, while a generated file with thousands of bad
@@ -204,79 +80,6 @@ class ContentError(Exception):
     def __init__(self, problems: list[str]) -> None:
         super().__init__(f"{len(problems)} content problem(s):\n" + problem_report(problems))
         self.problems = problems
-
-
-def _excerpt(value: str) -> str:
-    """Quote at most EXCERPT_CHARS of `value`, escaped, with an ellipsis when it was cut."""
-    return repr(value[:EXCERPT_CHARS] + ("…" if len(value) > EXCERPT_CHARS else ""))
-
-
-def _kind(value: object) -> str:
-    """Name a YAML value's type the way a pack author writes it, without formatting the value."""
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, dt.date):
-        return "a date"
-    return "empty" if value is None else f"a {type(value).__name__}"
-
-
-class _Checker:
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-        # ("challenge", id) -> "file: id", so reference problems name the file they come from.
-        self.where: dict[tuple[str, str], str] = {}
-        # What this directory has cost so far, against PACK_BYTES_MAX and ENTRIES_MAX.
-        self.bytes_read = 0
-        self.entries = 0
-
-    def text(self, where: str, item: dict[str, Any], key: str, limit: int) -> str:
-        value = item.get(key)
-        if not isinstance(value, str):
-            self.problems.append(f"{where}: `{key}` must be a non-empty string, not {_kind(value)}")
-            return ""
-        value = clean(value).strip()
-        if not value:
-            self.problems.append(f"{where}: `{key}` must be a non-empty string")
-        elif len(value) > limit:
-            self.problems.append(
-                f"{where}: `{key}` {_excerpt(value)} is {len(value):,} characters; at most {limit:,}"
-            )
-            return ""
-        return value
-
-    def slug(self, where: str, item: dict[str, Any], limit: int, key: str = "id") -> str:
-        value = self.text(where, item, key, limit)
-        if value and not _SLUG.match(value):
-            self.problems.append(
-                f"{where}: `{key}` {_excerpt(value)} must be lowercase letters, digits and dashes"
-            )
-        return value
-
-    def strings(self, where: str, item: dict[str, Any], key: str, limit: int, count: int) -> tuple[str, ...]:
-        value = item.get(key)
-        if (
-            not isinstance(value, list)
-            or not value
-            or not all(isinstance(v, str) and v.strip() for v in value)
-        ):
-            self.problems.append(f"{where}: `{key}` must be a non-empty list of strings")
-            return ()
-        if len(value) > count:
-            self.problems.append(f"{where}: `{key}` lists {len(value):,}; at most {count}")
-            return ()
-        long = next((v for v in value if len(v.strip()) > limit), None)
-        if long is not None:
-            self.problems.append(f"{where}: `{key}`: {_excerpt(long)} is longer than {limit} characters")
-            return ()
-        return tuple(clean(v).strip() for v in value)
 
 
 class _Refused(Exception):
@@ -621,167 +424,3 @@ def _merge(catalog: Catalog, pack: Catalog, checker: _Checker) -> None:
         if cid in catalog.challenges:
             checker.problems.append(f"{checker.where.get(('challenge', cid), cid)}: duplicate challenge id")
         catalog.challenges[cid] = ch
-
-
-def _whole(value: object, low: int, high: int) -> bool:
-    """Whether `value` is a whole number from `low` to `high` (YAML's true and false are not numbers)."""
-    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
-
-
-def _stage(where: str, item: dict[str, Any], c: _Checker) -> Stage:
-    weeks = item.get("weeks")
-    if not _whole(weeks, 1, 52):
-        c.problems.append(f"{where}: `weeks` must be a whole number of weeks from 1 to 52")
-        weeks = 1
-    topics = []
-    raw_topics = item.get("topics")
-    if not isinstance(raw_topics, list) or not raw_topics:
-        c.problems.append(f"{where}: `topics` must be a non-empty list")
-        raw_topics = []
-    elif len(raw_topics) > TOPICS_PER_STAGE_MAX:
-        c.problems.append(f"{where}: `topics` lists {len(raw_topics):,}; at most {TOPICS_PER_STAGE_MAX}")
-        raw_topics = []
-    seen: set[str] = set()
-    for t in raw_topics:
-        if not isinstance(t, dict):
-            c.problems.append(f"{where}: a topic is not a mapping but {_kind(t)}")
-            continue
-        tid = c.slug(f"{where}/topic", t, TOPIC_ID_MAX)
-        if tid in seen:
-            c.problems.append(f"{where}: duplicate topic id {tid!r}")
-        seen.add(tid)
-        topics.append(
-            Topic(
-                tid,
-                c.text(f"{where}/{tid}", t, "title", TITLE_MAX),
-                c.text(f"{where}/{tid}", t, "description", DESCRIPTION_MAX),
-            )
-        )
-    return Stage(
-        c.slug(where, item, STAGE_ID_MAX),
-        c.text(where, item, "title", TITLE_MAX),
-        c.text(where, item, "summary", DESCRIPTION_MAX),
-        cast(int, weeks),
-        tuple(topics),
-    )
-
-
-def _url_problem(url: str) -> str | None:
-    """Why `url` cannot be shown as a link, or None when it can."""
-    if len(url) > URL_MAX:
-        return f"is {len(url):,} characters; at most {URL_MAX}"
-    try:
-        parsed = urlparse(url)
-        host = parsed.hostname or ""
-        parsed.port  # noqa: B018 - raises ValueError on a port that is not a number
-    except ValueError:
-        return "is not a well-formed http(s) URL"
-    if parsed.scheme not in ("https", "http") or "." not in host or " " in url:
-        return "is not a well-formed http(s) URL"
-    if _URL_FORBIDDEN.search(url):
-        return (
-            "has a space, quote, backslash, control character, `<`, `>`, `|`, `[`, `]`, `(`, `)`, `*` or "
-            "`~`; a URL must be one plain link, so percent-encode them"
-        )
-    if parsed.username is not None or parsed.password is not None:
-        return "has a user name before the host (`user@`), which hides where the link goes"
-    return None
-
-
-def _resource(where: str, item: dict[str, Any], c: _Checker) -> Resource:
-    url = c.text(where, item, "url", URL_MAX)
-    problem = _url_problem(url) if url else None
-    if problem:
-        c.problems.append(f"{where}: `url` {_excerpt(url)} {problem}")
-        url = ""
-    kind = c.text(where, item, "kind", ID_MAX)
-    if kind and kind not in RESOURCE_KINDS:
-        c.problems.append(f"{where}: `kind` must be one of {', '.join(RESOURCE_KINDS)}")
-    level = c.text(where, item, "level", ID_MAX)
-    if level and level not in LEVELS:
-        c.problems.append(f"{where}: `level` must be one of {', '.join(LEVELS)}")
-    free = item.get("free")
-    if not isinstance(free, bool):
-        c.problems.append(f"{where}: `free` must be true or false")
-    return Resource(
-        id=c.slug(where, item, ID_MAX),
-        title=c.text(where, item, "title", TITLE_MAX),
-        url=url,
-        kind=kind,
-        stage=c.text(where, item, "stage", REF_MAX),
-        topics=c.strings(where, item, "topics", REF_MAX, TOPICS_PER_RESOURCE_MAX),
-        level=level,
-        free=bool(free),
-        description=c.text(where, item, "description", DESCRIPTION_MAX),
-    )
-
-
-def _challenge(where: str, item: dict[str, Any], c: _Checker) -> Challenge:
-    kind = item.get("type")
-    difficulty = item.get("difficulty")
-    if not _whole(difficulty, 1, 3):
-        c.problems.append(f"{where}: `difficulty` must be 1, 2 or 3")
-        difficulty = 1
-    common = dict(
-        id=c.slug(where, item, ID_MAX),
-        type=kind if isinstance(kind, str) else "",
-        stage=c.text(where, item, "stage", REF_MAX),
-        topic=c.text(where, item, "topic", REF_MAX),
-        difficulty=difficulty,
-        resources=c.strings(where, item, "resources", REF_MAX, RESOURCES_PER_CHALLENGE_MAX),
-    )
-    if kind == "quiz":
-        options = c.strings(where, item, "options", OPTION_MAX, len(LETTERS))
-        if options and len(options) != len(LETTERS):
-            c.problems.append(f"{where}: a quiz needs exactly {len(LETTERS)} options, found {len(options)}")
-        if len({o.casefold() for o in options}) != len(options):
-            c.problems.append(f"{where}: duplicate options")
-        raw_answer = item.get("answer")
-        answer = raw_answer.strip().upper() if isinstance(raw_answer, str) else ""
-        if not isinstance(raw_answer, str):
-            c.problems.append(f"{where}: `answer` must be a letter A-D, not {_kind(raw_answer)}")
-        elif answer not in LETTERS[: max(len(options), 1)]:
-            c.problems.append(f"{where}: `answer` {_excerpt(raw_answer)} is out of range (A-D)")
-        return Challenge(
-            **common,  # type: ignore[arg-type]
-            question=c.text(where, item, "question", QUESTION_MAX),
-            options=options,
-            answer=answer,
-            explanation=c.text(where, item, "explanation", EXPLANATION_MAX),
-        )
-    if kind == "task":
-        return Challenge(
-            **common,  # type: ignore[arg-type]
-            instructions=c.text(where, item, "instructions", INSTRUCTIONS_MAX),
-            done_when=c.text(where, item, "done_when", DONE_WHEN_MAX),
-        )
-    c.problems.append(f"{where}: `type` must be quiz or task")
-    return Challenge(**common)  # type: ignore[arg-type]
-
-
-def _check_references(catalog: Catalog, c: _Checker) -> None:
-    stages = {s.id: s for s in catalog.stages}  # one lookup per entry, however many stages packs add
-    for res in catalog.resources.values():
-        where = c.where.get(("resource", res.id), res.id)
-        stage = stages.get(res.stage)
-        if stage is None:
-            if res.stage:  # an empty one is reported where it was read
-                c.problems.append(f"{where}: unknown stage {_excerpt(res.stage)}")
-            continue
-        topic_ids = {t.id for t in stage.topics}
-        for t in res.topics:
-            if t not in topic_ids:
-                c.problems.append(f"{where}: unknown topic {_excerpt(t)} in stage {_excerpt(res.stage)}")
-    for ch in catalog.challenges.values():
-        where = c.where.get(("challenge", ch.id), ch.id)
-        stage = stages.get(ch.stage)
-        if stage is None:
-            if ch.stage:  # an empty one is reported where it was read
-                c.problems.append(f"{where}: unknown stage {_excerpt(ch.stage)}")
-        elif ch.topic and ch.topic not in {t.id for t in stage.topics}:
-            c.problems.append(f"{where}: unknown topic {_excerpt(ch.topic)} in stage {_excerpt(ch.stage)}")
-        for rid in ch.resources:
-            if rid not in catalog.resources:
-                c.problems.append(f"{where}: unknown resource {_excerpt(rid)}")
-    if not catalog.challenges:
-        c.problems.append("content: no challenges found")

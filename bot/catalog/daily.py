@@ -6,7 +6,7 @@ import datetime as dt
 import random
 from collections import Counter
 
-from bot.catalog.content import LETTERS, Catalog, Challenge
+from bot.catalog.model import LETTERS, Catalog, Challenge
 from bot.catalog.pace import current_stage
 from bot.kernel.registry import UserError
 from bot.kernel.replies import plural

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 
-from bot.catalog.content import Catalog, Stage, Topic
+from bot.catalog.model import Catalog, Stage, Topic
 from bot.kernel.registry import UserError
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from bot.catalog.content import Catalog, Stage
+from bot.catalog.model import Catalog, Stage
 from bot.kernel.types import Cohort
 
 

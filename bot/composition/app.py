@@ -8,13 +8,8 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from bot.catalog.content import (
-    Catalog,
-    ContentError,
-    builtin_content_dir,
-    load_catalog_keeping_good,
-    problem_report,
-)
+from bot.catalog.content import ContentError, builtin_content_dir, load_catalog_keeping_good, problem_report
+from bot.catalog.model import Catalog
 from bot.composition.commands import command_registry
 from bot.composition.settings import SettingError, Settings
 from bot.dispatch.core import Core

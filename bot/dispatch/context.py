@@ -7,8 +7,9 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.catalog.content import Catalog
-from bot.catalog.search import ResourceSearch, Suggester
+from bot.catalog.model import Catalog
+from bot.catalog.search import ResourceSearch
+from bot.catalog.suggest import Suggester
 from bot.dispatch.ratelimit import RateLimiter
 from bot.dispatch.workload import WorkspaceGate
 from bot.kernel.clock import local_date

@@ -6,7 +6,7 @@ import logging
 import math
 import re
 
-from bot.catalog.search import MAX_PREFIX_CHARS, Choice, Suggester
+from bot.catalog.suggest import MAX_PREFIX_CHARS, Choice, Suggester
 from bot.dispatch.context import Context, Services, is_moderator
 from bot.dispatch.ratelimit import RateLimiter, Verdict
 from bot.kernel.registry import GROUPS, MAX_INPUT_CHARS, UsageError, UserError

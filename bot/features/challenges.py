@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot.catalog.content import LETTERS
 from bot.catalog.daily import challenge_card, closing_card
+from bot.catalog.model import LETTERS
 from bot.dispatch.context import Context
 from bot.kernel.clock import local_date
 from bot.kernel.ports import Conflict

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from bot.catalog.content import RESOURCE_KINDS
+from bot.catalog.model import RESOURCE_KINDS
 from bot.catalog.search import MAX_QUERY_CHARS, split_filters
 from bot.dispatch.context import Context
 from bot.kernel.registry import Arg, ArgKind, Registry, UserError

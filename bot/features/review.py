@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.catalog.content import LETTERS
+from bot.catalog.model import LETTERS
 from bot.dispatch.context import Context
 from bot.kernel.registry import Registry
 from bot.kernel.replies import plural

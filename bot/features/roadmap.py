@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.catalog.content import LEVELS, Catalog, Resource, Stage, Topic
+from bot.catalog.model import LEVELS, Catalog, Resource, Stage, Topic
 from bot.catalog.names import find_stage, find_topic
 from bot.catalog.pace import Position, position
 from bot.dispatch.context import Context

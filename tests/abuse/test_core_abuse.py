@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 from typing import Any
 
-from bot.catalog.content import LETTERS
+from bot.catalog.model import LETTERS
 from bot.dispatch.core import Core
 from bot.kernel.clock import FakeClock
 from bot.kernel.registry import Registry

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from bot.catalog import search as search_module
-from bot.catalog.content import Catalog
+from bot.catalog.model import Catalog
 from bot.catalog.search import ResourceSearch
 from bot.composition.app import make_core
 from bot.kernel.clock import FakeClock

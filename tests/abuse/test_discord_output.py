@@ -20,7 +20,7 @@ import pytest
 from adapters.discord.client import DiscordPlatform, build_client
 from adapters.discord.commands import UNRENDERABLE
 from adapters.discord.render import CONTENT_MAX, CUSTOM_ID_MAX, EMBED_TOTAL_MAX, discord_escape, render
-from bot.catalog.content import Catalog
+from bot.catalog.model import Catalog
 from bot.composition.app import make_core
 from bot.dispatch.context import Context
 from bot.dispatch.core import Core

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from adapters.slack.app import HomeRefresher, InFlight, SlackPlatform, build_app, make_client
-from bot.catalog.content import Catalog
+from bot.catalog.model import Catalog
 from bot.composition.app import make_core
 from bot.composition.logsafe import RedactSecrets, configure_logging
 from bot.composition.settings import Settings

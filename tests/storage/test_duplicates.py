@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from bot.catalog.content import LETTERS, Catalog
+from bot.catalog.model import LETTERS, Catalog
 from bot.composition.app import make_core
 from bot.kernel.clock import FakeClock
 from bot.kernel.types import Activity, ActivityKind, Invocation, Reply

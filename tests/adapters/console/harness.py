@@ -11,7 +11,7 @@ from pathlib import Path
 
 from adapters.console.clock import ConsoleClock
 from adapters.console.session import CONVERSATION, ConsoleSession
-from bot.catalog.content import Catalog
+from bot.catalog.model import Catalog
 from bot.composition.app import console_jobs, make_core
 from bot.composition.demo import seed_demo
 from bot.kernel.clock import FakeClock

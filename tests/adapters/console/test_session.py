@@ -15,7 +15,7 @@ import pytest
 
 from adapters.console.clock import wall_clock
 from adapters.console.screen import Screen, logs_on
-from bot.catalog.content import Catalog
+from bot.catalog.model import Catalog
 from tests.adapters.console.harness import Console, demo_console
 
 EVENING = "cohort create evening time=19:00 tz=Europe/Berlin days=mon-fri"

@@ -20,7 +20,7 @@ from adapters.discord.render import (
     encode_custom_id,
     render,
 )
-from bot.catalog.content import Catalog
+from bot.catalog.model import Catalog
 from bot.composition.app import make_core
 from bot.kernel.clock import FakeClock
 from bot.kernel.types import Button, Card, Field, Image, Reply

@@ -12,7 +12,7 @@ import discord
 import pytest
 
 from adapters.discord.client import DiscordPlatform, build_client
-from bot.catalog.content import Catalog
+from bot.catalog.model import Catalog
 from bot.composition.app import make_core
 from bot.dispatch.core import Core
 from bot.jobs.posting import Poster

@@ -15,7 +15,7 @@ from slack_bolt.util.utils import get_arg_names_of_callable
 
 import adapters.slack.app as slack_app
 from adapters.slack.app import HomeRefresher, InFlight, SlackService, build_app, make_client
-from bot.catalog.content import Catalog
+from bot.catalog.model import Catalog
 from bot.composition.app import make_core
 from bot.dispatch.core import Core
 from bot.kernel.clock import FakeClock

@@ -12,7 +12,7 @@ import pytest
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from adapters.slack.app import HomeRefresher, SlackPlatform, SlackService, build_app, make_client
-from bot.catalog.content import Catalog
+from bot.catalog.model import Catalog
 from bot.composition.app import make_core
 from bot.dispatch.core import Core
 from bot.jobs.posting import Poster

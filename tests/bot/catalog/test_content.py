@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.catalog.content import LETTERS, ContentError, builtin_content_dir, load_catalog
+from bot.catalog.content import ContentError, builtin_content_dir, load_catalog
+from bot.catalog.model import LETTERS
 
 
 def test_the_builtin_starter_pack_is_valid_and_big_enough() -> None:

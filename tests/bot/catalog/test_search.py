@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.catalog.content import Catalog
-from bot.catalog.search import SUGGEST_LIMIT, ResourceSearch, Suggester, osa_distance
+from bot.catalog.model import Catalog
+from bot.catalog.search import ResourceSearch, osa_distance
+from bot.catalog.suggest import SUGGEST_LIMIT, Suggester
 from tests.conftest import CHANNEL, Bot
 
 

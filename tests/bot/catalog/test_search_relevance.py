@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.catalog.content import Catalog, Resource
+from bot.catalog.model import Catalog, Resource
 from bot.composition.app import make_core
 from bot.kernel.clock import FakeClock
 from bot.kernel.types import Reply

@@ -20,7 +20,8 @@ import pytest
 import yaml
 
 from adapters.console.session import ConsoleClock, ConsoleSession
-from bot.catalog.content import Catalog, ContentError, load_catalog_keeping_good
+from bot.catalog.content import ContentError, load_catalog_keeping_good
+from bot.catalog.model import Catalog
 from bot.composition.app import ContentReloader, build_core, console_jobs
 from bot.composition.settings import Settings
 from bot.dispatch.core import Core

@@ -22,7 +22,7 @@ import pytest
 
 from adapters.discord.client import DiscordPlatform, build_client
 from adapters.slack.app import SlackPlatform, SlackService, build_app, make_client
-from bot.catalog.content import Catalog
+from bot.catalog.model import Catalog
 from bot.composition.app import make_core
 from bot.composition.logsafe import REDACTED, RedactSecrets, configure_logging, hide_password
 from bot.composition.settings import Settings

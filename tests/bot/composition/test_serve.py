@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.catalog.content import Catalog
+from bot.catalog.model import Catalog
 from bot.composition.app import make_core, serve
 from bot.kernel.clock import FakeClock
 from storage.sql_store import SqlStore

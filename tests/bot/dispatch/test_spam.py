@@ -15,7 +15,7 @@ import pytest
 from adapters.console.session import ConsoleClock, ConsoleSession
 from adapters.discord.client import DiscordPlatform, build_client
 from adapters.discord.commands import SKIPPED
-from bot.catalog.content import Catalog
+from bot.catalog.model import Catalog
 from bot.composition.app import console_jobs, make_core
 from bot.dispatch.core import Core
 from bot.dispatch.ratelimit import LIMIT, WINDOW, RateLimiter

@@ -8,7 +8,7 @@ import io
 
 from PIL import Image
 
-from bot.catalog.content import LETTERS
+from bot.catalog.model import LETTERS
 from bot.rules.points import POINTS_CHECKIN, POINTS_CORRECT, POINTS_WRONG
 from tests.conftest import CHANNEL, Bot, snapshot, text_of
 

@@ -22,8 +22,9 @@ import pytest
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.catalog.content import LETTERS, load_catalog
+from bot.catalog.content import load_catalog
 from bot.catalog.daily import pick_challenge
+from bot.catalog.model import LETTERS
 from bot.kernel.clock import local_date
 from bot.kernel.types import ActivityKind, ConversationRef
 from storage.sql_store import SqlStore

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.catalog.content import Catalog
 from bot.catalog.daily import pick_challenge
+from bot.catalog.model import Catalog
 from bot.catalog.pace import current_stage, position
 from bot.kernel.types import Cohort
 from bot.rules.schedule import due_days, due_instant, is_due, next_post
