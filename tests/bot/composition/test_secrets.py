@@ -285,7 +285,9 @@ async def test_secrets_are_redacted_from_messages_arguments_and_tracebacks_of_ev
     assert written.count(REDACTED) >= 7
     assert f"postgresql+asyncpg://studybot:{REDACTED}@db.invalid:5432/studybot" in written
     assert "ConnectionError: could not connect to" in written and "Traceback" in written
-    assert {r.name.split(".")[0] for r in logs.records()} == {*LIBRARY_LOGGERS, "bot"}
+    # Every logger written to above reached the handler. Not "only those": aiosqlite's worker thread of the
+    # previous test's store may still log its last "operation completed" line at DEBUG while this one runs.
+    assert {r.name.split(".")[0] for r in logs.records()} >= {*LIBRARY_LOGGERS, "bot"}
 
 
 @pytest.mark.parametrize(
