@@ -1,1 +1,2 @@
-"""studybot's platform-neutral core: commands, streaks, challenges and lookups."""
+"""studybot's core in layers (kernel, rules, catalog, images, dispatch, features, jobs) and its
+composition root; see the README's Architecture section."""

@@ -232,4 +232,7 @@ async def serve(
 
 def console_jobs(core: Core) -> Callable[[ChatPlatform], Poster]:
     """What a console session sweeps on its own clock: the daily posts to its terminal."""
-    return lambda platform: Poster(core, {"console": platform})
+    from adapters.console.session import PLATFORM  # the console's modules load with the console only
+
+    # The Poster also becomes the core's DailyPoster, so a moderator's `cohort post` prints here too.
+    return lambda platform: Poster(core, {PLATFORM: platform})

@@ -43,14 +43,8 @@ class Services:
         rate_limit: bool = True,
     ) -> None:
         # The whole store, for the composition root and tests; the core's own code, the features and the jobs
-        # use the area they need, each typed by its port.
+        # use the area they need (the properties below), each typed by its port.
         self.store = store
-        self.members: MemberStore = store
-        self.cohorts: CohortStore = store
-        self.posts: PostStore = store
-        self.activity: ActivityStore = store
-        self.learning: LearningStore = store
-        self.notices: NoticeStore = store
         self.catalog = catalog
         self.clock = clock
         self.registry = registry
@@ -63,6 +57,30 @@ class Services:
         self.search, self._suggester = self.build_indexes(catalog)
         # Heavy commands (search, images, exports) one workspace may have running at once.
         self.heavy = WorkspaceGate()
+
+    @property
+    def members(self) -> MemberStore:
+        return self.store
+
+    @property
+    def cohorts(self) -> CohortStore:
+        return self.store
+
+    @property
+    def posts(self) -> PostStore:
+        return self.store
+
+    @property
+    def activity(self) -> ActivityStore:
+        return self.store
+
+    @property
+    def learning(self) -> LearningStore:
+        return self.store
+
+    @property
+    def notices(self) -> NoticeStore:
+        return self.store
 
     async def cohort_changed(self, cohort: Cohort) -> None:
         for listener in self.cohort_listeners:

@@ -1,1 +1,2 @@
-"""One module per command family; each declares its commands on the registry it is given."""
+"""One module per command family; each declares its commands on its own COMMANDS registry, which the
+composition root (bot/composition/commands.py) puts together."""

@@ -1,4 +1,4 @@
-"""The daily challenge: picking it for a cohort and date, showing it, answering it and checking in."""
+"""The daily challenge: `today`, `answer` (the daily quiz, and a review question's buttons) and `done`."""
 
 from __future__ import annotations
 

@@ -1,9 +1,7 @@
-"""Spaced review: questions a member met come back on a Leitner schedule, as a personal quiz.
+"""`/study review`: the member's next due question as a personal quiz (spaced review).
 
-Every daily quiz a member answers enters their review: a wrong answer in box 1 (due the next day), a right
-one in box 2. A right review answer moves the question up a box, a wrong one back to box 1; box k is due
-again INTERVALS[k - 1] days later. A review answer counts as activity for the streak and earns review
-points, once a day.
+Every daily quiz a member answers enters their review (rules/review.py holds the Leitner boxes and
+intervals). A review question's buttons answer through `/study answer`, graded in features/challenges.py.
 """
 
 from __future__ import annotations

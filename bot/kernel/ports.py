@@ -1,4 +1,5 @@
-"""The Protocols the core needs from the outside world: a clock, chat platforms, and storage by area."""
+"""The Protocols the core needs from outside: a clock, chat platforms, storage by area, leader locks, and the
+posting job's two faces (DailyPoster for `cohort post`, PostingJob for the console's sweep)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The command registry: every command declared once, parsed from an Invocation, dispatched to a handler."""
+"""The command registry: every command declared once, with its arguments parsed from an Invocation."""
 
 from __future__ import annotations
 

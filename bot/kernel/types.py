@@ -1,4 +1,4 @@
-"""Frozen value types shared by the core, the adapters and storage."""
+"""Value types shared by the core, the adapters and storage (frozen, except a sweep's running report)."""
 
 from __future__ import annotations
 

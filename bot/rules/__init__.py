@@ -1,1 +1,2 @@
-"""Pure rules: no I/O and no clock of their own (streaks, calendar, schedule, day guard, ranking)."""
+"""Pure rules, no I/O and no clock of their own: calendar, streaks, schedule, pending posts, day guard,
+ranking, review intervals, points."""

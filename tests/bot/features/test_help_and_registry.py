@@ -116,3 +116,17 @@ def test_the_command_order_platforms_see_does_not_depend_on_what_was_imported_fi
         )
     ]
     assert orders[0] and orders[0] == orders[1] == orders[2]
+
+
+def test_every_feature_module_is_served() -> None:
+    """A feature module left out of FEATURES would declare commands nobody can run."""
+    import importlib
+    import pkgutil
+
+    import bot.features
+    from bot.composition.commands import FEATURES
+
+    names = [m.name for m in pkgutil.iter_modules(bot.features.__path__)]
+    modules = [importlib.import_module(f"bot.features.{name}") for name in names]
+    assert len(names) >= 12 and all(hasattr(m, "COMMANDS") for m in modules)
+    assert sorted(m.__name__ for m in FEATURES) == sorted(m.__name__ for m in modules)
