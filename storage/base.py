@@ -99,7 +99,14 @@ REVIEW_CARD = (
 
 
 def _upsert_review_card(insert: Any) -> Any:
-    values: dict[str, Any] = {"box": P("box"), "due_date": P("due"), "updated_at": P("now")}
+    values: dict[str, Any] = {
+        "box": P("reviews"),
+        "due_date": P("due"),
+        "stability": P("stability"),
+        "difficulty": P("difficulty"),
+        "last_review": P("last_review"),
+        "updated_at": P("now"),
+    }
     return (
         insert(review_t)
         .values(member_id=P("member_id"), challenge_id=P("challenge_id"), **values)
@@ -108,6 +115,20 @@ def _upsert_review_card(insert: Any) -> Any:
 
 
 SAVE_REVIEW_CARD = ByDialect(_upsert_review_card)
+
+
+def _review_card(row: Any) -> ReviewCard:
+    """A stored review card; migration 0007 gave every card from before FSRS a memory."""
+    return ReviewCard(
+        row.member_id,
+        row.challenge_id,
+        row.due_date,
+        row.stability or 0.0,
+        row.difficulty or 0.0,
+        row.last_review,
+        row.box,
+    )
+
 
 # A unique constraint broken: SQLAlchemy's error, or sqlite3's own from a prepared statement (on PostgreSQL
 # the store adds asyncpg's).
@@ -356,10 +377,8 @@ class SqlBase:
         """Inside an operation: read a member's review card (locked on PostgreSQL), change it, store it."""
         key = {"member_id": member_id, "challenge_id": review.challenge_id}
         row = self._first(conn, REVIEW_CARD, key)
-        card = review.change(
-            ReviewCard(row.member_id, row.challenge_id, row.box, row.due_date) if row else None
-        )
-        self._execute(
-            conn, SAVE_REVIEW_CARD[conn.dialect.name], {**key, "box": card.box, "due": card.due, "now": now}
-        )
+        card = review.change(_review_card(row) if row else None)
+        memory = {"stability": card.stability, "difficulty": card.difficulty, "last_review": card.last_review}
+        values = {**key, **memory, "reviews": card.reviews, "due": card.due, "now": now}
+        self._execute(conn, SAVE_REVIEW_CARD[conn.dialect.name], values)
         return card

@@ -9,13 +9,13 @@ from sqlalchemy import select
 
 from bot.kernel.ports import LearningStore
 from bot.kernel.types import CardChange, ReviewCard
-from storage.base import P, SqlBase, learned_t, review_t
+from storage.base import P, SqlBase, _review_card, learned_t, review_t
 
 # Run prepared (SqlBase._prepared): built once with bind parameters, compiled once per dialect.
 REVIEW_CARDS = (
     select(review_t)
     .where(review_t.c.member_id == P("member_id"))
-    .order_by(review_t.c.due_date, review_t.c.box, review_t.c.challenge_id)
+    .order_by(review_t.c.due_date, review_t.c.stability, review_t.c.challenge_id)
 )
 
 
@@ -45,7 +45,7 @@ class SqlLearning(SqlBase):
 
     async def review_cards(self, member_id: int) -> list[ReviewCard]:
         rows = await self._rows(REVIEW_CARDS, member_id=member_id)
-        return [ReviewCard(r.member_id, r.challenge_id, r.box, r.due_date) for r in rows]
+        return [_review_card(r) for r in rows]
 
 
 if TYPE_CHECKING:

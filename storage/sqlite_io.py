@@ -24,7 +24,7 @@ from collections import namedtuple
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, Date, DateTime, Engine, create_engine, event
+from sqlalchemy import Connection, Date, DateTime, Engine, Float, create_engine, event
 from sqlalchemy.pool import NullPool
 
 log = logging.getLogger(__name__)
@@ -258,6 +258,10 @@ def _reader(type_: Any, dialect: Any) -> Callable[[Any], Any] | None:
     which SQLAlchemy stores on SQLite as YYYY-MM-DD and the standard library parses several times faster."""
     if type(type_) is Date and dialect.name == "sqlite":
         return _date
+    if isinstance(type_, Float) and not type_.asdecimal:
+        # Both drivers return a float already; asyncpg's processor needs the column's type code, which a
+        # statement compiled ahead of time does not have.
+        return None
     processor: Callable[[Any], Any] | None = type_.dialect_impl(dialect).result_processor(dialect, None)
     return processor
 

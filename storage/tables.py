@@ -134,7 +134,7 @@ class LearnedTopicRow(SQLModel, table=True):
 
 
 class ReviewCardRow(SQLModel, table=True):
-    """A question in a member's spaced review (Leitner box and next due local date)."""
+    """A question in a member's spaced review: next due local date and its FSRS memory (migration 0007)."""
 
     __tablename__ = "review_card"
     __table_args__ = (UniqueConstraint("member_id", "challenge_id", name="uq_review_card"),)
@@ -142,8 +142,11 @@ class ReviewCardRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     member_id: int = Field(foreign_key="member.id", index=True)
     challenge_id: str = Field(max_length=100)
-    box: int
+    box: int  # the Leitner box before FSRS (migration 0007); now the answers that moved the card
     due_date: dt.date
+    stability: float | None = None
+    difficulty: float | None = None
+    last_review: dt.date | None = None
     updated_at: dt.datetime = Field(sa_column=_utc_column())
 
 

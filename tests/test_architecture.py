@@ -59,6 +59,7 @@ LIBRARIES = {
     "pydantic": {"bot.composition"},
     "pydantic_settings": {"bot.composition"},
     "rich": {"adapters.console"},
+    "fsrs": {"bot.rules.review"},
 }
 STDLIB = set(sys.stdlib_module_names) | {"__future__"}
 # Pure layers: beyond the project's own lower layers, nothing that touches files, threads or the network.

@@ -30,7 +30,6 @@ from bot.rules.calendar import Calendar
 from bot.rules.pending import no_post_message
 from bot.rules.points import POINTS_CHECKIN, POINTS_CORRECT, POINTS_REVIEW, POINTS_WRONG
 from bot.rules.review import (
-    INTERVALS,
     NOT_IN_REVIEW,
     REF_PREFIX,
     due_cards,
@@ -210,7 +209,7 @@ def streak_line(recorded: Recorded, today: dt.date, calendar: Calendar) -> str:
 
 
 async def answer_review(ctx: Context, cohort: Cohort, choice: str, challenge_id: str) -> Reply:
-    """Grade a review answer, move the question between boxes and credit the day once."""
+    """Grade a review answer, schedule the question's next day (FSRS) and credit the day once."""
     today = await ctx.activity_day(cohort)
     quiz = ctx.core.catalog.challenges.get(challenge_id)
     if quiz is None or not quiz.is_quiz:
@@ -223,10 +222,10 @@ async def answer_review(ctx: Context, cohort: Cohort, choice: str, challenge_id:
             raise UserError(NOT_IN_REVIEW)
         if card.due > today:
             raise UserError(f"You have already reviewed that one; it comes back on {card.due:%a %d %b}.")
-        return ReviewCard(ctx.member.id, quiz.id, *reschedule(card.box, correct, today))
+        return reschedule(card, ctx.member.id, quiz.id, correct, today)
 
     moved = await ctx.core.learning.update_review_card(ctx.member.id, CardChange(quiz.id, answered), ctx.now)
-    box, due = moved.box, moved.due
+    due = moved.due
     activity = Activity(
         ctx.member.id,
         cohort.id,
@@ -244,13 +243,14 @@ async def answer_review(ctx: Context, cohort: Cohort, choice: str, challenge_id:
     except Conflict:
         points = "review points count once a day"
     title = "✅ Right!" if correct else f"❌ Not quite: the answer is {quiz.answer}"
-    footer = f"Box {box} of {len(INTERVALS)}: back on {due:%a %d %b} · {points}"
+    more = due_cards(await ctx.core.learning.review_cards(ctx.member.id), today, ctx.core.catalog.is_quiz)
+    left = f"{plural(len(more), 'question')} still due today" if more else "nothing else due today"
+    footer = f"Back on {due:%a %d %b} (in {plural((due - today).days, 'day')}) · {points} · {left}"
     reply_card = Card(
         title,
         verbatim(f"{quiz.answer_text()}\n\n{quiz.explanation}"),
         footer=footer,
         style=Style.SUCCESS if correct else Style.DANGER,
     )
-    more = due_cards(await ctx.core.learning.review_cards(ctx.member.id), today, ctx.core.catalog.is_quiz)
     buttons = (Button("Next review ➡️", "review"),) if more else ()
     return Reply(cards=(reply_card,), buttons=buttons, ephemeral=True)

@@ -1,7 +1,7 @@
 """`/study review`: the member's next due question as a personal quiz (spaced review).
 
-Every daily quiz a member answers enters their review (rules/review.py holds the Leitner boxes and
-intervals). A review question's buttons answer through `/study answer`, graded in features/challenges.py.
+Every daily quiz a member answers enters their review (rules/review.py schedules it with FSRS). A review
+question's buttons answer through `/study answer`, graded in features/challenges.py.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from bot.kernel.types import (
     Style,
 )
 from bot.kernel.untrusted import verbatim
-from bot.rules.review import INTERVALS, REF_PREFIX, due_cards
+from bot.rules.review import REF_PREFIX, due_cards
 
 # This module's commands; the composition root declares them on the core's registry.
 COMMANDS = Registry()
@@ -53,8 +53,9 @@ async def review(ctx: Context, _: dict[str, Any]) -> Reply:
     buttons = tuple(
         Button(letter, "answer", (letter, REF_PREFIX + quiz.id), Style.PRIMARY) for letter in LETTERS
     )
+    seen = "new to your review" if card.reviews <= 1 else f"answered {card.reviews} times"
     shown = Card(
-        f"🔁 Review · box {card.box} of {len(INTERVALS)}",
+        f"🔁 Review · {seen}",
         verbatim(quiz.quiz_text()),
         footer=f"{plural(len(due), 'question')} due · answer with a button or /study answer A-D",
         style=Style.PRIMARY,

@@ -264,12 +264,15 @@ class Standing:
 
 @dataclass(frozen=True)
 class ReviewCard:
-    """A question in a member's spaced review: its Leitner box (1-5) and when it is next due."""
+    """A question in a member's spaced review: when it is next due, and the FSRS memory that set that day."""
 
     member_id: int
     challenge_id: str
-    box: int
     due: dt.date
+    stability: float  # days until the chance of recalling it falls to 90%
+    difficulty: float  # FSRS difficulty, 1 (easy) to 10 (hard)
+    last_review: dt.date | None  # the member's local date of the last answer
+    reviews: int  # answers that moved it (the daily quiz's included)
 
 
 @dataclass(frozen=True)

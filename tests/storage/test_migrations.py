@@ -4,6 +4,7 @@ without importing Alembic; an older or new one is migrated, on PostgreSQL by sev
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.rules.review import reschedule
 from storage.engine import alembic_config, current_revisions, head_revision
 from storage.sql_store import SqlStore
 from tests.conftest import _postgres_or_skip
@@ -157,3 +159,33 @@ async def test_instances_starting_together_on_postgres_migrate_a_new_database_on
     finally:
         for s in stores:
             await s.close()
+
+
+async def test_leitner_cards_keep_their_day_and_get_an_fsrs_memory(new_database: dict[str, Any]) -> None:
+    """Migration 0007: a card in box k (interval 1, 3, 7, 14, 30 days) keeps its due day, and its memory says
+    it was last answered that interval before, held that long; the next right answer spaces it further."""
+    store = SqlStore.from_url(**new_database)
+    due = dt.date(2026, 12, 10)
+    try:
+        async with store.engine.begin() as conn:
+            await conn.run_sync(lambda c: command.upgrade(alembic_config(c), "0006"))
+            await conn.execute(
+                text("INSERT INTO member (platform, user_id, name) VALUES ('console', 'ada', 'Ada')")
+            )
+            for box in range(1, 6):
+                await conn.execute(
+                    text(
+                        "INSERT INTO review_card (member_id, challenge_id, box, due_date, updated_at) "
+                        "VALUES (1, :q, :box, :due, CURRENT_TIMESTAMP)"
+                    ),
+                    {"q": f"q{box}", "box": box, "due": due},
+                )
+        await store.migrate()
+        cards = {c.challenge_id: c for c in await store.review_cards(1)}
+        for box, days in enumerate((1, 3, 7, 14, 30), start=1):
+            card = cards[f"q{box}"]
+            assert (card.due, card.stability, card.last_review) == (due, days, due - dt.timedelta(days=days))
+            after = reschedule(card, 1, card.challenge_id, True, due)
+            assert after.due - due > dt.timedelta(days=days)  # remembered on time: a longer gap than before
+    finally:
+        await store.close()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+from pathlib import Path
 
 from bot.rules.points import POINTS_REVIEW
-from bot.rules.review import INTERVALS, reschedule
+from bot.rules.review import reschedule
 from tests.conftest import Bot, snapshot, text_of
 
 DAY = dt.timedelta(days=1)
@@ -105,7 +107,7 @@ async def answer_todays_quiz(bot: Bot, name: str, right: bool) -> str:
     raise AssertionError("no quiz in 30 days")
 
 
-async def test_a_missed_question_comes_back_the_next_day_and_climbs_the_boxes(bot: Bot) -> None:
+async def test_a_missed_question_comes_back_the_next_day_and_then_later(bot: Bot) -> None:
     await cohort_with(bot, "Ada")
     bot.clock.set(MORNING)
     assert "Nothing to review yet" in (await bot.say("Ada", "review")).text
@@ -116,16 +118,45 @@ async def test_a_missed_question_comes_back_the_next_day_and_climbs_the_boxes(bo
     assert f"Your next review is on {answered_on + DAY:%a %d %b}" in early.text
     bot.clock.advance(DAY)
     shown = await bot.say("Ada", "review")
-    assert shown.cards[0].title == "🔁 Review · box 1 of 5" and quiz.question in shown.cards[0].body
+    assert shown.cards[0].title == "🔁 Review · new to your review" and quiz.question in shown.cards[0].body
+    assert shown.cards[0].footer.startswith("1 question due")
     graded = await bot.click("Ada", shown, quiz.answer)
-    due = answered_on + DAY + dt.timedelta(days=INTERVALS[1])
-    assert "✅ Right!" in graded.cards[0].title
-    assert f"Box 2 of 5: back on {due:%a %d %b} · +{POINTS_REVIEW} review points" == graded.cards[0].footer
+    [ada] = [m for m in await bot.core.store.find_members("console", "ws1", "Ada") if m.name == "Ada"]
+    [card] = await bot.core.store.review_cards(ada.id)
+    gap = (card.due - (answered_on + DAY)).days
+    assert "✅ Right!" in graded.cards[0].title and gap >= 2  # right after a miss: more than a day
+    back = f"Back on {card.due:%a %d %b} (in {gap} days)"
+    assert graded.cards[0].footer == f"{back} · +{POINTS_REVIEW} review points · nothing else due today"
     twice = await bot.click("Ada", shown, quiz.answer)
     assert twice.error and "already reviewed" in twice.text
     board = (await bot.say("Ada", "leaderboard all")).cards[0].body
     assert f"Ada: {2 + POINTS_REVIEW} pts" in board  # a wrong daily answer, then a review
     assert "Current: 2 days" in text_of(await bot.say("Ada", "streak"))  # the review kept the streak going
+
+
+async def test_over_months_right_answers_space_a_question_out_and_a_miss_brings_it_back(bot: Bot) -> None:
+    """Four months of a member reviewing every day something is due, with the fake clock."""
+    await cohort_with(bot, "Ada")
+    bot.clock.set(MORNING)
+    quiz_id = await answer_todays_quiz(bot, "Ada", right=False)
+    quiz = bot.core.catalog.challenges[quiz_id]
+    reviewed: list[dt.date] = []
+    for _ in range(120):
+        bot.clock.advance(DAY)
+        shown = await bot.say("Ada", "review")
+        if not shown.cards or quiz.question not in shown.cards[0].body:
+            continue
+        today = bot.clock.now().date()
+        wrong = next(x for x in "ABCD" if x != quiz.answer)
+        miss = len(reviewed) == 4  # the fifth review is missed
+        graded = await bot.click("Ada", shown, wrong if miss else quiz.answer)
+        assert ("Not quite" if miss else "Right!") in graded.cards[0].title
+        reviewed.append(today)
+    gaps = [(b - a).days for a, b in itertools.pairwise(reviewed)]
+    assert len(reviewed) >= 6, reviewed
+    assert gaps[:3] == sorted(gaps[:3]) and gaps[2] > gaps[0]  # right answers: each gap longer
+    assert gaps[4] == 1  # the miss: back the next day
+    assert max(gaps) >= 14  # months in, a well-known question comes back after weeks
 
 
 async def test_review_points_count_once_a_day(bot: Bot) -> None:
@@ -144,10 +175,28 @@ async def test_review_points_count_once_a_day(bot: Bot) -> None:
     assert "review points count once a day" in again.cards[0].footer
 
 
-def test_leitner_schedule() -> None:
+def test_fsrs_schedules_by_whole_days_the_same_way_every_time() -> None:
     today = dt.date(2026, 11, 1)
-    assert reschedule(1, False, today) == (1, today + dt.timedelta(days=1))
-    assert reschedule(1, True, today) == (2, today + dt.timedelta(days=3))
-    assert reschedule(3, True, today) == (4, today + dt.timedelta(days=14))
-    assert reschedule(5, True, today) == (5, today + dt.timedelta(days=30))
-    assert reschedule(4, False, today) == (1, today + dt.timedelta(days=1))
+    new_wrong = reschedule(None, 1, "q", False, today)
+    new_right = reschedule(None, 1, "q", True, today)
+    assert new_wrong.due == today + dt.timedelta(days=1) and new_wrong.reviews == 1
+    assert new_right.due > new_wrong.due and new_right.stability > new_wrong.stability
+    again = reschedule(new_right, 1, "q", True, new_right.due)
+    assert (again.due - new_right.due) > (new_right.due - today) and again.reviews == 2
+    missed = reschedule(again, 1, "q", False, again.due)
+    assert missed.due == again.due + dt.timedelta(days=1) and missed.stability < again.stability
+    assert reschedule(again, 1, "q", True, again.due) == reschedule(again, 1, "q", True, again.due)  # no fuzz
+
+
+def test_the_review_gaps_the_readme_quotes_are_the_schedulers() -> None:
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    start = dt.date(2026, 11, 2)
+    for first, count in ((False, 6), (True, 4)):
+        card = reschedule(None, 1, "q", first, start)
+        gaps = [(card.due - start).days]
+        while len(gaps) < count:
+            after = reschedule(card, 1, "q", True, card.due)
+            gaps.append((after.due - card.due).days)
+            card = after
+        quoted = ", ".join(map(str, gaps[:-1])) + f" and {gaps[-1]}"
+        assert f"after {quoted}" in " ".join(readme.split()), quoted
