@@ -9,6 +9,7 @@ Again: the only two grades a multiple-choice answer can honestly give. A miss co
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable
 
 from fsrs import Card, Rating, Scheduler, State
@@ -32,27 +33,41 @@ def _instant(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, REVIEW_TIME)
 
 
+@functools.cache
+def _first_memory(correct: bool) -> tuple[float, float, int]:
+    """A new card's stability, difficulty and FSRS interval in days after its first answer."""
+    day = dt.date(2026, 1, 1)
+    first = Card(card_id=0, state=State.Learning, due=_instant(day))
+    after, _ = SCHEDULER.review_card(first, Rating.Good if correct else Rating.Again, _instant(day))
+    return after.stability or 0.0, after.difficulty or 0.0, (after.due.date() - day).days
+
+
 def reschedule(
     card: ReviewCard | None, member_id: int, quiz_id: str, correct: bool, today: dt.date
 ) -> ReviewCard:
     """The card after an answer on `today` (None: the question enters the review with this answer)."""
     if card is None or card.last_review is None:
-        memory = Card(card_id=0, state=State.Learning, due=_instant(today))
-    else:
-        memory = Card(
-            card_id=0,
-            state=State.Review,
-            stability=card.stability,
-            difficulty=card.difficulty,
-            due=_instant(card.due),
-            last_review=_instant(card.last_review),
+        # A new card's first memory depends on the answer alone: worked out once for each, not for every
+        # daily answer (this runs inside the store's write, and FSRS takes about 20 us a time).
+        stability, difficulty, days = _first_memory(correct)
+        due = today + dt.timedelta(days=1 if not correct else max(days, 1))
+        return ReviewCard(
+            member_id, quiz_id, due, stability, difficulty, today, card.reviews + 1 if card else 1
         )
+    memory = Card(
+        card_id=0,
+        state=State.Review,
+        stability=card.stability,
+        difficulty=card.difficulty,
+        due=_instant(card.due),
+        last_review=_instant(card.last_review),
+    )
     after, _ = SCHEDULER.review_card(memory, Rating.Good if correct else Rating.Again, _instant(today))
     # A miss comes back the next day, whatever FSRS would wait (its lowered stability spaces the later ones);
     # a right answer waits FSRS's interval, at least a day.
     tomorrow = today + dt.timedelta(days=1)
     due = tomorrow if not correct else max(after.due.date(), tomorrow)
-    reviews = card.reviews + 1 if card else 1
+    reviews = card.reviews + 1
     # FSRS sets both on every review; the fallbacks only keep the types honest.
     stability, difficulty = after.stability or 0.0, after.difficulty or 0.0
     return ReviewCard(member_id, quiz_id, due, stability, difficulty, today, reviews)
