@@ -46,7 +46,7 @@ def reschedule(
     card: ReviewCard | None, member_id: int, quiz_id: str, correct: bool, today: dt.date
 ) -> ReviewCard:
     """The card after an answer on `today` (None: the question enters the review with this answer)."""
-    if card is None or card.last_review is None:
+    if card is None or card.last_review is None or card.stability <= 0:  # new, or no memory stored
         # A new card's first memory depends on the answer alone: worked out once for each, not for every
         # daily answer (this runs inside the store's write, and FSRS takes about 20 us a time).
         stability, difficulty, days = _first_memory(correct)

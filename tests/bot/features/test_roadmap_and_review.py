@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 from pathlib import Path
@@ -186,6 +187,11 @@ def test_fsrs_schedules_by_whole_days_the_same_way_every_time() -> None:
     missed = reschedule(again, 1, "q", False, again.due)
     assert missed.due == again.due + dt.timedelta(days=1) and missed.stability < again.stability
     assert reschedule(again, 1, "q", True, again.due) == reschedule(again, 1, "q", True, again.due)  # no fuzz
+    # A card answered on a later local day than today (its member moved west) still schedules from today.
+    assert reschedule(again, 1, "q", True, again.last_review - dt.timedelta(days=1)).due > again.last_review
+    # A stored card without a memory (written before FSRS by hand, say) starts afresh instead of failing.
+    blank = dataclasses.replace(again, stability=0.0)
+    assert reschedule(blank, 1, "q", False, today).due == today + dt.timedelta(days=1)
 
 
 def test_the_review_gaps_the_readme_quotes_are_the_schedulers() -> None:
