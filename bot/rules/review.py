@@ -33,13 +33,18 @@ def _instant(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, REVIEW_TIME)
 
 
+def _review(memory: Card, correct: bool, day: dt.date) -> tuple[float, float, int]:
+    """FSRS's stability and difficulty after an answer on `day`, and its interval in days."""
+    after, _ = SCHEDULER.review_card(memory, Rating.Good if correct else Rating.Again, _instant(day))
+    # FSRS sets both on every review; the fallbacks only keep the types honest.
+    return after.stability or 0.0, after.difficulty or 0.0, (after.due.date() - day).days
+
+
 @functools.cache
 def _first_memory(correct: bool) -> tuple[float, float, int]:
-    """A new card's stability, difficulty and FSRS interval in days after its first answer."""
+    """A new card's memory after its first answer: it depends on the answer alone."""
     day = dt.date(2026, 1, 1)
-    first = Card(card_id=0, state=State.Learning, due=_instant(day))
-    after, _ = SCHEDULER.review_card(first, Rating.Good if correct else Rating.Again, _instant(day))
-    return after.stability or 0.0, after.difficulty or 0.0, (after.due.date() - day).days
+    return _review(Card(card_id=0, state=State.Learning, due=_instant(day)), correct, day)
 
 
 def reschedule(
@@ -47,29 +52,22 @@ def reschedule(
 ) -> ReviewCard:
     """The card after an answer on `today` (None: the question enters the review with this answer)."""
     if card is None or card.last_review is None or card.stability <= 0:  # new, or no memory stored
-        # A new card's first memory depends on the answer alone: worked out once for each, not for every
-        # daily answer (this runs inside the store's write, and FSRS takes about 20 us a time).
+        # Worked out once for each answer, not in every daily answer's write (FSRS takes about 20 us a call).
         stability, difficulty, days = _first_memory(correct)
-        due = today + dt.timedelta(days=1 if not correct else max(days, 1))
-        return ReviewCard(
-            member_id, quiz_id, due, stability, difficulty, today, card.reviews + 1 if card else 1
+    else:
+        memory = Card(
+            card_id=0,
+            state=State.Review,
+            stability=card.stability,
+            difficulty=card.difficulty,
+            due=_instant(card.due),
+            last_review=_instant(card.last_review),
         )
-    memory = Card(
-        card_id=0,
-        state=State.Review,
-        stability=card.stability,
-        difficulty=card.difficulty,
-        due=_instant(card.due),
-        last_review=_instant(card.last_review),
-    )
-    after, _ = SCHEDULER.review_card(memory, Rating.Good if correct else Rating.Again, _instant(today))
+        stability, difficulty, days = _review(memory, correct, today)
     # A miss comes back the next day, whatever FSRS would wait (its lowered stability spaces the later ones);
     # a right answer waits FSRS's interval, at least a day.
-    tomorrow = today + dt.timedelta(days=1)
-    due = tomorrow if not correct else max(after.due.date(), tomorrow)
-    reviews = card.reviews + 1
-    # FSRS sets both on every review; the fallbacks only keep the types honest.
-    stability, difficulty = after.stability or 0.0, after.difficulty or 0.0
+    due = today + dt.timedelta(days=max(days, 1) if correct else 1)
+    reviews = (card.reviews if card else 0) + 1
     return ReviewCard(member_id, quiz_id, due, stability, difficulty, today, reviews)
 
 
