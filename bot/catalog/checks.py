@@ -38,6 +38,9 @@ EXPLANATION_MAX = 1000  # [357]
 # under Slack's 3,000-character section: 1,000 + 4 x (200 + 4) < 1,000 + 200 + 1,000 + 20 < 3,000.
 INSTRUCTIONS_MAX = 1500  # a task card is instructions and done_when: 1,500 + 500 + 12 < 3,000 [433]
 DONE_WHEN_MAX = 500  # [164]
+EXPECTED_MAX = 300  # a task's expected result, shown under its check-in
+CHECK_MAX = 160  # one point of a task's reviewer checklist
+CHECKLIST_MAX = 6  # points in a checklist
 TOPICS_PER_STAGE_MAX = 12  # a stage card lists every topic on one line each [9]
 TOPICS_PER_RESOURCE_MAX = 12  # [7]
 RESOURCES_PER_CHALLENGE_MAX = 5  # a daily card lists them in one "Read up" field [3]
@@ -189,6 +192,19 @@ def _url_problem(url: str) -> str | None:
     return None
 
 
+def same_page(url: str) -> str:
+    """`url` reduced to the page it names, so two spellings of one page compare equal: scheme, case of the
+    host, `www.`, a default port, the fragment, `utm_` tracking parameters, `index.html` and trailing
+    slashes do not matter."""
+    parsed = urlparse(url.strip())
+    host = (parsed.hostname or "").lower().removeprefix("www.")
+    if parsed.port not in (None, 80, 443):
+        host = f"{host}:{parsed.port}"
+    path = parsed.path.removesuffix("index.html").rstrip("/")
+    query = "&".join(p for p in parsed.query.split("&") if p and not p.lower().startswith("utm_"))
+    return f"{host}{path}" + (f"?{query}" if query else "")
+
+
 def _resource(where: str, item: dict[str, Any], c: _Checker) -> Resource:
     url = c.text(where, item, "url", URL_MAX)
     problem = _url_problem(url) if url else None
@@ -214,7 +230,24 @@ def _resource(where: str, item: dict[str, Any], c: _Checker) -> Resource:
         level=level,
         free=bool(free),
         description=c.text(where, item, "description", DESCRIPTION_MAX),
+        review_by=_review_by(where, item, c),
     )
+
+
+def _review_by(where: str, item: dict[str, Any], c: _Checker) -> dt.date | None:
+    """A resource's optional `review_by` date (YYYY-MM-DD)."""
+    if "review_by" not in item:
+        return None
+    value = item["review_by"]
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    c.problems.append(f"{where}: `review_by` must be a date such as 2027-06-30, not {_excerpt(str(value))}")
+    return None
 
 
 def _challenge(where: str, item: dict[str, Any], c: _Checker) -> Challenge:
@@ -255,6 +288,10 @@ def _challenge(where: str, item: dict[str, Any], c: _Checker) -> Challenge:
             **common,  # type: ignore[arg-type]
             instructions=c.text(where, item, "instructions", INSTRUCTIONS_MAX),
             done_when=c.text(where, item, "done_when", DONE_WHEN_MAX),
+            expected=c.text(where, item, "expected", EXPECTED_MAX) if "expected" in item else "",
+            checklist=(
+                c.strings(where, item, "checklist", CHECK_MAX, CHECKLIST_MAX) if "checklist" in item else ()
+            ),
         )
     c.problems.append(f"{where}: `type` must be quiz or task")
     return Challenge(**common)  # type: ignore[arg-type]

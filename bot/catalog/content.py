@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from bot.catalog.checks import (
+    same_page,
     _SLUG,
     EXCERPT_CHARS,
     ID_MAX,
@@ -356,26 +357,19 @@ def _load_dir(directory: Path, checker: _Checker) -> Catalog:
             else:
                 checker.where[("stage", stage.id)] = where
                 pack.stages.append(stage)
-    resources_file = directory / "resources.yaml"
-    if resources_file.exists():
-        urls: dict[str, str] = {}
-        for where, item in _read(resources_file, "resources", checker):
+    urls: dict[str, str] = {}
+    resource_files = [directory / "resources.yaml", *_yaml_files(directory, "resources", checker)]
+    for path in (p for p in resource_files if p.exists()):
+        for where, item in _read(path, "resources", checker):
             res = _resource(where, item, checker)
             if res.id in pack.resources:
                 checker.problems.append(f"{where}: duplicate resource id")
-            same = urls.setdefault(res.url.rstrip("/"), res.id) if res.url else res.id
+            same = urls.setdefault(same_page(res.url), res.id) if res.url else res.id
             if same != res.id:
                 checker.problems.append(f"{where}: the same URL as resource {same!r}; cite that one instead")
             checker.where[("resource", res.id)] = where
             pack.resources[res.id] = res
-    paths = list(islice((directory / "challenges").glob("*.yaml"), CHALLENGE_FILES_MAX + 1))
-    if len(paths) > CHALLENGE_FILES_MAX:
-        checker.problems.append(
-            f"challenges: more than {CHALLENGE_FILES_MAX} files, the most a pack may hold; "
-            "merge some or split the pack"
-        )
-        paths = []
-    for path in sorted(paths):
+    for path in _yaml_files(directory, "challenges", checker):
         for where, item in _read(path, "challenges", checker):
             ch = _challenge(where, item, checker)
             if ch.id in pack.challenges:
@@ -383,6 +377,17 @@ def _load_dir(directory: Path, checker: _Checker) -> Catalog:
             checker.where[("challenge", ch.id)] = where
             pack.challenges[ch.id] = ch
     return pack
+
+
+def _yaml_files(directory: Path, sub: str, checker: _Checker) -> list[Path]:
+    """The `*.yaml` files of `directory/sub`, sorted; none (and a problem) past CHALLENGE_FILES_MAX."""
+    paths = list(islice((directory / sub).glob("*.yaml"), CHALLENGE_FILES_MAX + 1))
+    if len(paths) > CHALLENGE_FILES_MAX:
+        checker.problems.append(
+            f"{sub}: more than {CHALLENGE_FILES_MAX} files, the most a pack may hold; merge some or split the pack"
+        )
+        return []
+    return sorted(paths)
 
 
 def _namespaced(pack: Catalog, namespace: str, checker: _Checker) -> Catalog:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar, cast
@@ -40,6 +41,8 @@ class Resource:
     level: str
     free: bool
     description: str
+    # Certifications and platforms change: the date by which a maintainer should check the page again.
+    review_by: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,8 @@ class Challenge:
     explanation: str = ""
     instructions: str = ""
     done_when: str = ""
+    expected: str = ""  # a task's result where one exists (a probability, a count), shown after check-in
+    checklist: tuple[str, ...] = ()  # what a reviewer of a task's work looks for
 
     @property
     def is_quiz(self) -> bool:
