@@ -99,7 +99,7 @@ def _cohort_card(ctx: Context, title: str, cohort: Cohort) -> Card:
     ]
     here = position(catalog, cohort, local_date(now, cohort.timezone))
     pace = "set by hand" if cohort.stage_id else "by pace"
-    week = f"week {here.week + 1} of {here.stage.weeks} ({pace})"
+    week = f"week {here.week + 1} of {here.weeks} ({pace})"
     fields.append(Field("Stage", f"{verbatim(here.stage.title)}, {week}"))
     window = format_duration(dt.timedelta(minutes=cohort.catchup_minutes))
     fields.append(Field("Catch-up", f"missed posts go out up to {window} late", inline=True))

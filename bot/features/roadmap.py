@@ -71,7 +71,7 @@ async def roadmap(ctx: Context, args: dict[str, Any]) -> Reply:
         )
     if here:
         where = (
-            f"Your cohort is on 📍 {verbatim(here.stage.title)}, week {here.week + 1} of {here.stage.weeks}."
+            f"Your cohort is on 📍 {verbatim(here.stage.title)}, week {here.week + 1} of {here.weeks}."
         )
     else:
         where = "Join a cohort to follow the roadmap together."
