@@ -20,7 +20,6 @@ from typing import Any
 import yaml
 
 from bot.catalog.checks import (
-    same_page,
     _SLUG,
     EXCERPT_CHARS,
     ID_MAX,
@@ -32,6 +31,7 @@ from bot.catalog.checks import (
     _kind,
     _resource,
     _stage,
+    same_page,
 )
 from bot.catalog.model import Catalog
 
@@ -384,7 +384,8 @@ def _yaml_files(directory: Path, sub: str, checker: _Checker) -> list[Path]:
     paths = list(islice((directory / sub).glob("*.yaml"), CHALLENGE_FILES_MAX + 1))
     if len(paths) > CHALLENGE_FILES_MAX:
         checker.problems.append(
-            f"{sub}: more than {CHALLENGE_FILES_MAX} files, the most a pack may hold; merge some or split the pack"
+            f"{sub}: more than {CHALLENGE_FILES_MAX} files, the most a pack may hold; "
+            "merge some or split the pack"
         )
         return []
     return sorted(paths)

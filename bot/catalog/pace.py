@@ -36,7 +36,9 @@ def stage_sizes(catalog: Catalog) -> Counter[str]:
     return catalog.index("stage-sizes", lambda c: Counter(ch.stage for ch in c.challenges.values()))
 
 
-def stage_end(stage: Stage, items: int, calendar: Calendar, start: dt.date, horizon: dt.date) -> dt.date | None:
+def stage_end(
+    stage: Stage, items: int, calendar: Calendar, start: dt.date, horizon: dt.date
+) -> dt.date | None:
     """The day after a stage begun on `start` ends: its suggested weeks on, or later, in whole weeks, once
     `items` posting days have passed. None when those posting days do not all come by `horizon`."""
     suggested = start + dt.timedelta(weeks=stage.weeks)

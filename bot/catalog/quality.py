@@ -77,7 +77,8 @@ class Quality:
         share = f"{self.key_longest / self.quizzes:.0%}" if self.quizzes else "-"
         return [
             f"quizzes {self.quizzes}, tasks {self.tasks}",
-            f"always-pick-the-longest-option scores {self.longest_share:.1%} (at most {LONGEST_SHARE_MAX:.0%})",
+            f"always picking the longest option scores {self.longest_share:.1%} "
+            f"(at most {LONGEST_SHARE_MAX:.0%})",
             f"key strictly the longest option: {share} of quizzes (chance 25%)",
             f"keys over {KEY_RATIO_MAX}x their longest distractor: {len(self.long_keys)}",
             f"near-duplicate question pairs: {len(self.near_duplicates)}",
@@ -142,3 +143,17 @@ def near_duplicates(quizzes: list[Challenge]) -> list[tuple[str, str, float]]:
         if share >= NEAR_DUPLICATE:
             out.append((quizzes[i].id, quizzes[j].id, share))
     return sorted(out, key=lambda p: -p[2])
+
+
+def pack_part(catalog: Catalog, namespace: str | None) -> Catalog:
+    """The challenges and resources of one pack of a merged catalog: a community pack's carry its
+    directory's name as a prefix (`ourclub:q1`), the built-in pack's (namespace None) carry none."""
+
+    def own(item_id: str) -> bool:
+        return ":" not in item_id if namespace is None else item_id.startswith(f"{namespace}:")
+
+    return Catalog(
+        stages=catalog.stages,
+        resources={k: v for k, v in catalog.resources.items() if own(k)},
+        challenges={k: v for k, v in catalog.challenges.items() if own(k)},
+    )

@@ -25,8 +25,11 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from bot.catalog.content import ContentError, load_catalog_keeping_good, problem_report
+from bot.catalog.model import Catalog
+from bot.catalog.quality import measure, pack_part
 from bot.composition.logsafe import RedactSecrets, configure_logging, hide_password, secrets_of
 from bot.composition.settings import SettingError, Settings
+from bot.kernel.clock import SystemClock
 from bot.kernel.ports import PlatformRefused
 
 if TYPE_CHECKING:
@@ -105,7 +108,28 @@ def _check_files_dir(path: Path) -> None:
         ) from exc
 
 
-def _content_check(dirs: Sequence[str], settings: Settings) -> int:
+def _item_quality(catalog: Catalog, packs: Sequence[Path], warn_only: bool) -> int:
+    """Print each pack's item-quality figures and failures; how many packs fail the bar."""
+    today = SystemClock().now().date()
+    poor = 0
+    named = [("built-in pack", pack_part(catalog, None))] + [
+        (str(p), pack_part(catalog, p.name)) for p in packs
+    ]
+    for name, part in named:
+        quality = measure(part, today)
+        print(f"item quality, {name}:")
+        print("\n".join(f"  {line}" for line in quality.figures()))
+        for line in quality.warnings():
+            print(f"  warning: {line}", file=sys.stderr)
+        failures = quality.failures()
+        if failures:
+            poor += 1
+            label = "warning" if warn_only else "problem"
+            print(problem_report([f"{label}: {f}" for f in failures], "  "), file=sys.stderr)
+    return poor
+
+
+def _content_check(dirs: Sequence[str], settings: Settings, warn_only: bool = False) -> int:
     packs = [Path(d) for d in dirs] if dirs else settings.community_packs()
     try:
         catalog, refused = load_catalog_keeping_good(packs)
@@ -121,10 +145,17 @@ def _content_check(dirs: Sequence[str], settings: Settings) -> int:
         tasks = sum(1 for c in catalog.challenges.values() if c.stage == stage.id and not c.is_quiz)
         resources = sum(1 for r in catalog.resources.values() if r.stage == stage.id)
         print(f"{stage.id:<16} {quizzes:>3} quizzes  {tasks:>3} tasks  {resources:>3} resources")
+    poor = _item_quality(catalog, [p for p in packs if p not in refused], warn_only)
     if refused:
         count = sum(len(problems) for problems in refused.values())
         print(
             f"{count} problem(s) found in {len(refused)} pack(s); studybot would serve the content above.",
+            file=sys.stderr,
+        )
+        return 1
+    if poor and not warn_only:
+        print(
+            f"item quality: {poor} pack(s) below the bar; fix them, or pass --warn-only to accept them.",
             file=sys.stderr,
         )
         return 1
@@ -298,6 +329,12 @@ def parser() -> argparse.ArgumentParser:
         )
     )
     check.add_argument("dirs", nargs="*", metavar="DIR")
+    check.add_argument(
+        "--warn-only",
+        action="store_true",
+        help="report item-quality problems (giveaway options, near-duplicates, tasks without a checklist) "
+        "without failing",
+    )
     return p
 
 
@@ -352,7 +389,7 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "db":
         return asyncio.run(_db_upgrade(settings, args.db))
     if args.command == "content":
-        return _content_check(args.dirs, settings)
+        return _content_check(args.dirs, settings, args.warn_only)
     return _run(settings, args.slack_mode, args.port)
 
 

@@ -1,9 +1,11 @@
-"""Every challenge is reachable: a cohort on any calendar sees every item of a stage before any repeats, easier
-ones first, and stays on a stage (past its suggested weeks if need be) until each item has been posted."""
+"""Every challenge is reachable: a cohort on any calendar sees every item of a stage before any
+repeats, easier ones first, and stays on a stage (past its suggested weeks if need be) until each item
+has been posted."""
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import defaultdict
 from dataclasses import replace
 
@@ -69,7 +71,7 @@ def test_a_sparser_calendar_takes_longer_but_never_less_than_the_suggested_weeks
         for day, stage, _ in posts:
             first.setdefault(stage, day)
         stages = [s.id for s in catalog.stages]
-        return {a: (first[b] - first[a]).days // 7 for a, b in zip(stages, stages[1:], strict=False)}
+        return {a: (first[b] - first[a]).days // 7 for a, b in itertools.pairwise(stages)}
 
     daily, three = weeks(DAILY), weeks(MON_WED_FRI)
     for stage in catalog.stages[:-1]:
@@ -84,7 +86,9 @@ def _pack(sizes: dict[str, tuple[int, int]]) -> Catalog:
         catalog.stages.append(Stage(sid, sid.title(), "s", weeks, (Topic("t", "T", "d"),)))
         for i in range(count):
             cid = f"{sid}-{i:02d}"
-            catalog.challenges[cid] = Challenge(cid, "task", sid, "t", i % 3 + 1, (), instructions="do", done_when="d")
+            catalog.challenges[cid] = Challenge(
+                cid, "task", sid, "t", i % 3 + 1, (), instructions="do", done_when="d"
+            )
     return catalog
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -30,13 +31,44 @@ def test_content_check_passes_on_the_builtin_pack_and_prints_coverage() -> None:
     done = studybot("content", "check")
     assert done.returncode == 0, done.stderr
     assert "OK:" in done.stdout and "python" in done.stdout and "quizzes" in done.stdout
+    assert "item quality, built-in pack:" in done.stdout
+    share = re.search(r"always picking the longest option scores ([\d.]+)%", done.stdout)
+    assert share and float(share.group(1)) <= 35
+    assert "keys over 1.3x their longest distractor: 0" in done.stdout
+    assert "near-duplicate question pairs: 0" in done.stdout
+    assert "tasks without a reviewer checklist: 0" in done.stdout
+
+
+def test_content_check_refuses_a_pack_of_giveaway_quizzes_unless_told_to_only_warn(tmp_path: Path) -> None:
+    pack = tmp_path / "easyclub"
+    key = "The option that is plainly the longest and most careful of the four"
+    write_challenges(
+        pack,
+        *(
+            a_quiz(
+                id=f"q{i}",
+                question=f"Question number {i} about a different thing {i * 7}?",
+                options=[key, "No", "Yes", "Maybe"],
+            )
+            for i in range(4)
+        ),
+    )
+    done = studybot("content", "check", str(pack))
+    assert done.returncode == 1
+    assert f"item quality, {pack}:" in done.stdout
+    assert "always picking the longest option scores 100.0%" in done.stdout
+    assert "easyclub:q0: the key is 67 characters, its longest distractor 5" in done.stderr
+    assert "--warn-only" in done.stderr
+    warned = studybot("content", "check", "--warn-only", str(pack))
+    assert warned.returncode == 0, warned.stderr
+    assert "warning: always picking the longest option scores 100%" in warned.stderr
 
 
 def test_content_check_fails_with_file_id_and_reason(tmp_path: Path) -> None:
     pack = tmp_path / "pack"
     (pack / "challenges").mkdir(parents=True)
-    for name in ("stages.yaml", "resources.yaml"):
-        (pack / name).write_text((builtin_content_dir() / name).read_text())
+    (pack / "stages.yaml").write_text((builtin_content_dir() / "stages.yaml").read_text())
+    shutil.copytree(builtin_content_dir() / "resources", pack / "resources")
     broken = yaml.safe_load((builtin_content_dir() / "challenges" / "python.yaml").read_text())
     first = broken["challenges"][0]
     first["answer"] = "F"
