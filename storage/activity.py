@@ -27,6 +27,7 @@ from storage.base import (
     enrolment_t,
     excusal_t,
     member_t,
+    post_t,
 )
 from storage.points import PERIODS, bucket_start, points_t
 
@@ -261,6 +262,19 @@ class SqlActivity(SqlBase):
             ).where(activity_t.c.post_id == post_id)
         )
         return (row[0], row[1], row[2]) if row else (0, 0, 0)
+
+    async def quiz_tallies(self) -> dict[str, tuple[int, int]]:
+        rows = await self._all(
+            select(
+                post_t.c.challenge_id,
+                func.count(),
+                func.count(case((activity_t.c.correct.is_(True), 1))),
+            )
+            .select_from(activity_t.join(post_t, activity_t.c.post_id == post_t.c.id))
+            .where(activity_t.c.kind == ActivityKind.ANSWER.value)
+            .group_by(post_t.c.challenge_id)
+        )
+        return {r[0]: (r[1], r[2]) for r in rows}
 
     async def member_days(self, cohort_id: int, member_id: int) -> tuple[set[dt.date], set[dt.date]]:
         return await self._query(

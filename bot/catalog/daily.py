@@ -55,6 +55,8 @@ def challenge_card(catalog: Catalog, cohort: Cohort, post: Post) -> tuple[Card, 
         buttons = tuple(Button(L, "answer", (L, str(post.id)), Style.PRIMARY) for L in LETTERS)
     else:
         body = f"{verbatim(ch.instructions)}\n\nDone when: {verbatim(ch.done_when)}"
+        if ch.checklist:
+            fields.append(Field("A reviewer looks for", "\n".join(f"• {verbatim(p)}" for p in ch.checklist)))
         footer = f"Cohort {cohort.name} · {when} · check in with /study done [note or link]"
         buttons = (Button("Done ✅", "done", (), Style.SUCCESS),)
     kind = "quiz" if ch.is_quiz else "task"
@@ -68,5 +70,7 @@ def closing_card(challenge: Challenge, post: Post, answered: int, correct: int, 
         tally = Field("Answers", f"{plural(answered, 'member')} answered, {correct} correctly")
     else:
         body = f"{verbatim(challenge.instructions)}\n\nDone when: {verbatim(challenge.done_when)}"
+        if challenge.expected:
+            body += f"\nExpected result: {verbatim(challenge.expected)}"
         tally = Field("Check-ins", f"{plural(checked_in, 'member')} checked in")
     return Card(f"Closed: {post.local_date:%a %d %b}", body, (tally,), style=Style.NEUTRAL)

@@ -157,3 +157,34 @@ def pack_part(catalog: Catalog, namespace: str | None) -> Catalog:
         resources={k: v for k, v in catalog.resources.items() if own(k)},
         challenges={k: v for k, v in catalog.challenges.items() if own(k)},
     )
+
+
+# The share of a cohort answering right that each rating stands for (README "Content": difficulty).
+RATING_BANDS = ((1, 0.75), (2, 0.45), (3, 0.0))  # at least 75% right: easy; 45-75%: medium; below: hard
+CALIBRATION_MIN = 10  # answers before a quiz's share says anything
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A quiz's record across cohorts, with the rating its share of right answers suggests."""
+
+    challenge: Challenge
+    answered: int
+    correct: int
+
+    @property
+    def share(self) -> float:
+        return self.correct / self.answered if self.answered else 0.0
+
+    @property
+    def suggested(self) -> int:
+        return next(rating for rating, floor in RATING_BANDS if self.share >= floor)
+
+
+def calibration(catalog: Catalog, tallies: dict[str, tuple[int, int]]) -> list[Answered]:
+    """The quizzes of `catalog` that cohorts have answered, in roadmap order."""
+    return [
+        Answered(ch, *tallies[ch.id])
+        for ch in catalog.ordered_challenges()
+        if ch.is_quiz and tallies.get(ch.id, (0, 0))[0] > 0
+    ]

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from bot.catalog.content import ContentError, load_catalog_keeping_good, problem_report
 from bot.catalog.model import Catalog
-from bot.catalog.quality import measure, pack_part
+from bot.catalog.quality import CALIBRATION_MIN, calibration, measure, pack_part
 from bot.composition.logsafe import RedactSecrets, configure_logging, hide_password, secrets_of
 from bot.composition.settings import SettingError, Settings
 from bot.kernel.clock import SystemClock
@@ -92,6 +92,45 @@ async def _db_upgrade(settings: Settings, db: str | None) -> int:
     )
     await store.close()
     print(f"Database at {hide_password(url)} is up to date.")
+    return 0
+
+
+async def _content_stats(settings: Settings, db: str | None, minimum: int) -> int:
+    """Each answered quiz's share of right first answers across cohorts, and the ratings to look at again."""
+    from bot.composition.app import open_store
+
+    catalog, _ = load_catalog_keeping_good(settings.community_packs())
+    url = db or settings.database_url
+    store = await open_store(
+        url, setting="--db" if db else "STUDYBOT_DATABASE_URL", pool_size=settings.db_pool_size
+    )
+    try:
+        rows = calibration(catalog, await store.quiz_tallies())
+    finally:
+        await store.close()
+    if not rows:
+        print("No quiz has been answered yet: the figures come once cohorts answer daily quizzes.")
+        return 0
+    print(f"{'quiz':<42} {'rated':>5} {'answered':>8} {'right':>6}")
+    for row in rows:
+        print(f"{row.challenge.id:<42} {row.challenge.difficulty:>5} {row.answered:>8} {row.share:>6.0%}")
+    print(f"\nBy rating (quizzes with at least {minimum} answers):")
+    for rating, name in ((1, "easy"), (2, "medium"), (3, "hard")):
+        rated = [r for r in rows if r.challenge.difficulty == rating and r.answered >= minimum]
+        right = sum(r.correct for r in rated) / max(1, sum(r.answered for r in rated))
+        print(
+            f"  {rating} {name:<7} {len(rated):>4} quizzes, {right:.0%} right"
+            if rated
+            else f"  {rating} {name}: none"
+        )
+    off = [r for r in rows if r.answered >= minimum and r.suggested != r.challenge.difficulty]
+    bands = "at least 75% right: 1, 45-75%: 2, below 45%: 3"
+    print(f"\nTo re-rate ({bands}; at least {minimum} answers): {len(off)}")
+    for row in off:
+        print(
+            f"  {row.challenge.id}: rated {row.challenge.difficulty}, {row.share:.0%} right of "
+            f"{row.answered}: looks like {row.suggested}"
+        )
     return 0
 
 
@@ -329,6 +368,19 @@ def parser() -> argparse.ArgumentParser:
         )
     )
     check.add_argument("dirs", nargs="*", metavar="DIR")
+    stats = _debug_option(
+        content_sub.add_parser(
+            "stats", help="each answered quiz's share of right answers across cohorts, to re-rate difficulty"
+        )
+    )
+    stats.add_argument("--db", help="database URL (default: STUDYBOT_DATABASE_URL)")
+    stats.add_argument(
+        "--min",
+        type=int,
+        default=CALIBRATION_MIN,
+        metavar="N",
+        help=f"answers a quiz needs before a re-rating is suggested (default {CALIBRATION_MIN})",
+    )
     check.add_argument(
         "--warn-only",
         action="store_true",
@@ -389,6 +441,8 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "db":
         return asyncio.run(_db_upgrade(settings, args.db))
     if args.command == "content":
+        if args.content_command == "stats":
+            return asyncio.run(_content_stats(settings, args.db, max(1, args.min)))
         return _content_check(args.dirs, settings, args.warn_only)
     return _run(settings, args.slack_mode, args.port)
 

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from bot.catalog.daily import challenge_card, closing_card
-from bot.catalog.model import LETTERS
+from bot.catalog.model import LETTERS, Challenge
 from bot.dispatch.context import Context
 from bot.kernel.clock import local_date
 from bot.kernel.ports import Conflict
@@ -19,6 +19,7 @@ from bot.kernel.types import (
     Card,
     CardChange,
     Cohort,
+    Field,
     Post,
     Recorded,
     Reply,
@@ -187,17 +188,28 @@ async def done(ctx: Context, args: dict[str, Any]) -> Reply:
         raise UserError(f"You already checked in on {day:%a %d %b}. See you tomorrow!") from None
     summary = streak_line(recorded, day, ctx.calendar(cohort))
     noted = f"\nNoted: {verbatim(note)}" if note else ""
+    task = ctx.core.catalog.challenges.get(post.challenge_id) if post else None
+    fields = task_fields(task) if task and not task.is_quiz else ()
     return Reply(
         cards=(
             Card(
                 "✅ Checked in",
                 f"+{POINTS_CHECKIN} points for {day:%a %d %b}.{noted}",
+                fields,
                 footer=summary,
                 style=Style.SUCCESS,
             ),
         ),
         ephemeral=True,
     )
+
+
+def task_fields(task: Challenge) -> tuple[Field, ...]:
+    """What a member compares their work with after checking in on a task: its result and checklist."""
+    fields = [Field("Expected result", verbatim(task.expected))] if task.expected else []
+    if task.checklist:
+        fields.append(Field("Check your work", "\n".join(f"• {verbatim(point)}" for point in task.checklist)))
+    return tuple(fields)
 
 
 def streak_line(recorded: Recorded, today: dt.date, calendar: Calendar) -> str:

@@ -248,6 +248,11 @@ class ActivityStore(Protocol):
         """How many answered the post, how many of them were right, and how many checked in."""
         ...
 
+    async def quiz_tallies(self) -> dict[str, tuple[int, int]]:
+        """For each challenge id posted as a daily quiz in any cohort: how many answered it and how many of
+        them were right (first answers only, as on the closing card)."""
+        ...
+
     async def member_days(self, cohort_id: int, member_id: int) -> tuple[set[dt.date], set[dt.date]]:
         """A member's active and excused local dates in a cohort."""
         ...

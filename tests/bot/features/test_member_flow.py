@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import io
+import re
+import subprocess
+import sys
+from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from bot.catalog.model import LETTERS
@@ -271,3 +277,60 @@ async def test_a_moderator_sets_the_catch_up_window(bot: Bot) -> None:
     assert bad.error and "is not a catch-up window" in bad.text
     cohort = (await bot.core.store.list_cohorts())[0]
     assert cohort.catchup_minutes == 90
+
+
+async def test_a_task_post_shows_its_checklist_and_a_check_in_shows_what_to_compare_with(bot: Bot) -> None:
+    await start_cohort(bot, "Ada")
+    bot.clock.set(dt.datetime(2026, 11, 23, 8, 5, tzinfo=dt.UTC))  # 09:05 in Berlin
+    for _ in range(40):
+        posts = await bot.post()
+        if posts and posts[0].buttons and posts[0].buttons[0].command == "done":
+            break
+        bot.clock.advance(DAY)
+    else:
+        raise AssertionError("no task posted in 40 days")
+    card = posts[0].cards[0]
+    task = next(
+        c for c in bot.core.catalog.challenges.values() if not c.is_quiz and c.instructions in card.body
+    )
+    assert task.checklist  # every built-in task has one
+    [looks_for] = [f.value for f in card.fields if f.name == "A reviewer looks for"]
+    assert looks_for.splitlines() == [f"• {point}" for point in task.checklist]
+    reply = await bot.say("Ada", "done https://github.com/ada/work")
+    fields = {f.name: f.value for f in reply.cards[0].fields}
+    assert fields["Check your work"].splitlines() == [f"• {point}" for point in task.checklist]
+    assert fields.get("Expected result") == (task.expected or None)
+
+
+async def test_quiz_tallies_count_first_answers_per_quiz_and_content_stats_prints_them(
+    bot: Bot, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    await start_cohort(bot, "Ada", "Alan", "Grace")
+    bot.clock.set(dt.datetime(2026, 11, 23, 8, 5, tzinfo=dt.UTC))
+    post = await post_quiz_day(bot)
+    right, wrong = quiz_answer(bot, post)
+    await bot.click("Ada", post, right)
+    await bot.click("Alan", post, wrong)
+    await bot.click("Alan", post, right)  # a second answer does not count
+    await bot.click("Grace", post, right)
+    quiz = next(
+        c for c in bot.core.catalog.challenges.values() if c.is_quiz and c.question in post.cards[0].body
+    )
+    assert await bot.core.store.quiz_tallies() == {quiz.id: (3, 2)}
+    if "sqlite" not in request.node.callspec.id:
+        return
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "bot.composition.cli", "content", "stats", "--min", "3",
+         "--db", f"sqlite+aiosqlite:///{tmp_path}/studybot.db"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert re.search(rf"^{re.escape(quiz.id)} +{quiz.difficulty} +3 +67%$", done.stdout, re.M), done.stdout
+    if quiz.difficulty != 2:  # 67% right is a medium quiz
+        assert f"{quiz.id}: rated {quiz.difficulty}, 67% right of 3: looks like 2" in done.stdout
+    else:
+        assert (
+            "To re-rate (at least 75% right: 1, 45-75%: 2, below 45%: 3; at least 3 answers): 0"
+            in done.stdout
+        )
