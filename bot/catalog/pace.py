@@ -40,14 +40,18 @@ def stage_end(
     stage: Stage, items: int, calendar: Calendar, start: dt.date, horizon: dt.date
 ) -> dt.date | None:
     """The day after a stage begun on `start` ends: its suggested weeks on, or later, in whole weeks, once
-    `items` posting days have passed. None when those posting days do not all come by `horizon`."""
-    suggested = start + dt.timedelta(weeks=stage.weeks)
-    if items <= 0 or calendar.count(start, suggested - dt.timedelta(1)) >= items:
-        return suggested  # the usual case, by date arithmetic alone
-    days = calendar.posting_days(start, horizon, items)
-    if len(days) < items:
+    `items` posting days have passed. None when those posting days do not all come by `horizon`, or when
+    the stage would end past the calendar's last date (a start in year 9999)."""
+    try:
+        suggested = start + dt.timedelta(weeks=stage.weeks)
+        if items <= 0 or calendar.count(start, suggested - dt.timedelta(1)) >= items:
+            return suggested  # the usual case, by date arithmetic alone
+        days = calendar.posting_days(start, horizon, items)
+        if len(days) < items:
+            return None
+        return start + dt.timedelta(weeks=-(-((days[-1] - start).days + 1) // 7))
+    except OverflowError:
         return None
-    return start + dt.timedelta(weeks=-(-((days[-1] - start).days + 1) // 7))
 
 
 def position(catalog: Catalog, cohort: Cohort, today: dt.date) -> Position:
@@ -65,10 +69,7 @@ def position(catalog: Catalog, cohort: Cohort, today: dt.date) -> Position:
         index += 1
     stage = stages[index]
     elapsed = max(0, (today - start).days) // 7
-    try:
-        horizon = start + _HORIZON
-    except OverflowError:
-        horizon = dt.date.max
+    horizon = start + _HORIZON if start < dt.date.max - _HORIZON else dt.date.max
     end = stage_end(stage, sizes[stage.id], calendar, start, horizon)
     weeks = (end - start).days // 7 if end else stage.weeks
     return Position(stage, elapsed, max(weeks, elapsed + 1), start)

@@ -54,10 +54,13 @@ async def seed_demo(core: Core, conversation: ConversationRef, user: UserRef) ->
             return None
         await store.set_post_message(post.id, f"demo-{day:%Y%m%d}")
         for member, diligence in people:
-            if rng.random() > diligence:
+            # Two draws a member a day, whatever the day's challenge: who was active does not depend on
+            # the content pack's order of quizzes and tasks.
+            present, luck = rng.random(), rng.random()
+            if present > diligence:
                 continue
             if challenge.is_quiz:
-                right = rng.random() < 0.7
+                right = luck < 0.7
                 choice = challenge.answer if right else next(c for c in "ABCD" if c != challenge.answer)
                 kind, points = ActivityKind.ANSWER, POINTS_CORRECT if right else POINTS_WRONG
                 activity = Activity(member.id, cohort.id, day, kind, points, post.id, choice, right, at=at)

@@ -121,3 +121,10 @@ def test_a_cohort_that_has_not_started_is_on_the_first_stage() -> None:
     pack = _pack({"one": (1, 3), "two": (1, 3)})
     here = position(pack, cohort(MON_WED_FRI), START - dt.timedelta(days=30))
     assert (here.stage.id, here.week, here.weeks) == ("one", 0, 1)
+
+
+def test_a_cohort_starting_at_the_calendars_end_is_on_its_first_stage() -> None:
+    pack = _pack({"one": (1, 3), "two": (1, 3)})
+    late = cohort(MON_WED_FRI, start=dt.date(9999, 12, 27))
+    assert position(pack, late, dt.date(9999, 12, 31)).stage.id == "one"
+    assert position(pack, late, dt.date(2026, 12, 3)).stage.id == "one"
