@@ -70,9 +70,7 @@ async def roadmap(ctx: Context, args: dict[str, Any]) -> Reply:
             f"{progress_bar(done, len(stage.topics))}"
         )
     if here:
-        where = (
-            f"Your cohort is on 📍 {verbatim(here.stage.title)}, week {here.week + 1} of {here.weeks}."
-        )
+        where = f"Your cohort is on 📍 {verbatim(here.stage.title)}, week {here.week + 1} of {here.weeks}."
     else:
         where = "Join a cohort to follow the roadmap together."
     footer = "/study roadmap <stage> shows its topics · /study next suggests what to learn"
