@@ -29,7 +29,7 @@ _STOP = frozenset(
     "to two under up use used uses using very was way we were what when where which while who why will with "
     "would you your".split()
 )
-_COMMON = 60  # a word in more quizzes than this cannot tell two of them apart; it is not indexed
+_COMMON = 20  # a word in more quizzes than this cannot tell two of them apart; it is not indexed
 
 
 @dataclass(frozen=True)
@@ -133,12 +133,12 @@ def near_duplicates(quizzes: list[Challenge]) -> list[tuple[str, str, float]]:
     for i, bag in enumerate(bags):
         for w in bag:
             postings[w].append(i)
-    pairs: set[tuple[int, int]] = set()
+    shared: set[tuple[int, int]] = set()
     for ids in postings.values():
         if len(ids) <= _COMMON:
-            pairs.update(combinations(ids, 2))
+            shared.update(combinations(ids, 2))
     out = []
-    for i, j in sorted(pairs):
+    for i, j in sorted(shared):
         share = len(bags[i] & bags[j]) / len(bags[i] | bags[j])
         if share >= NEAR_DUPLICATE:
             out.append((quizzes[i].id, quizzes[j].id, share))
