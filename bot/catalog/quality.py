@@ -20,6 +20,12 @@ LONGEST_SHARE_MAX = 0.35  # what always picking the longest option scores; chanc
 KEY_RATIO_MAX = 1.3  # a key longer than this times its longest distractor gives itself away ...
 KEY_SLACK = 5  # ... when it is also this many characters longer ("0.25" against "0.5" is no tell)
 NEAR_DUPLICATE = 0.35  # the share of content words two quizzes' questions and keys have in common
+# Sweeping words a test-wise learner rules options out by: a key without one among distractors that all
+# have one is picked blind.
+ABSOLUTES = frozenset(
+    "all always completely entirely every everything exactly guaranteed impossible never none nothing "
+    "only".split()
+)
 
 _WORD = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
 _STOP = frozenset(
@@ -41,6 +47,9 @@ class Quality:
     longest_share: float  # the score of always picking the longest option (ties split evenly)
     key_longest: int  # quizzes whose key is strictly the longest option
     long_keys: list[tuple[str, int, int]] = field(default_factory=list)  # (id, key, longest distractor)
+    # Quizzes whose key alone is hedged: every distractor says always, never, only... and the key does not.
+    hedged_keys: list[str] = field(default_factory=list)
+    half_hedged: int = 0  # quizzes where two of the three distractors do
     near_duplicates: list[tuple[str, str, float]] = field(default_factory=list)
     no_checklist: list[str] = field(default_factory=list)  # tasks a reviewer could not check
     review_due: list[tuple[str, dt.date]] = field(default_factory=list)  # resources past `review_by`
@@ -57,6 +66,11 @@ class Quality:
             f"{cid}: the key is {key} characters, its longest distractor {other}: "
             f"more than {KEY_RATIO_MAX}x gives it away; make the options alike in length and form"
             for cid, key, other in self.long_keys
+        ]
+        out += [
+            f"{cid}: every distractor makes a sweeping claim (always, never, only...) and the key does not, "
+            "so it can be picked blind; hedge a distractor or firm up the key"
+            for cid in self.hedged_keys
         ]
         out += [
             f"{a} and {b} ask nearly the same ({share:.0%} of their words shared); keep the better one"
@@ -81,6 +95,8 @@ class Quality:
             f"(at most {LONGEST_SHARE_MAX:.0%})",
             f"key strictly the longest option: {share} of quizzes (chance 25%)",
             f"keys over {KEY_RATIO_MAX}x their longest distractor: {len(self.long_keys)}",
+            f"keys the only option without a sweeping word (always, never, only...): "
+            f"{len(self.hedged_keys)} against all three distractors, {self.half_hedged} against two",
             f"near-duplicate question pairs: {len(self.near_duplicates)}",
             f"tasks without a reviewer checklist: {len(self.no_checklist)}",
             f"tasks with an expected result: {self.expected}",
@@ -95,6 +111,8 @@ def measure(catalog: Catalog, today: dt.date) -> Quality:
     score = 0.0
     key_longest = 0
     long_keys = []
+    hedged_keys: list[str] = []
+    half_hedged = 0
     for quiz in quizzes:
         lengths = [len(o) for o in quiz.options]
         key = lengths[LETTERS.index(quiz.answer)] if quiz.answer in LETTERS else 0
@@ -105,12 +123,20 @@ def measure(catalog: Catalog, today: dt.date) -> Quality:
         other = max(n for i, n in enumerate(lengths) if LETTERS[i] != quiz.answer)
         if key > KEY_RATIO_MAX * other and key - other >= KEY_SLACK:
             long_keys.append((quiz.id, key, other))
+        sweeping = [bool(ABSOLUTES & set(_WORD.findall(o.lower()))) for o in quiz.options]
+        if quiz.answer in LETTERS and not sweeping[LETTERS.index(quiz.answer)]:
+            count = sum(sweeping)
+            if count == len(LETTERS) - 1:
+                hedged_keys.append(quiz.id)
+            half_hedged += count == len(LETTERS) - 2
     quality = Quality(
         quizzes=len(quizzes),
         tasks=len(tasks),
         longest_share=score / len(quizzes) if quizzes else 0.0,
         key_longest=key_longest,
         long_keys=long_keys,
+        hedged_keys=hedged_keys,
+        half_hedged=half_hedged,
         near_duplicates=near_duplicates(quizzes),
         no_checklist=[t.id for t in tasks if not t.checklist],
         review_due=sorted(

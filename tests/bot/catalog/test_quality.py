@@ -100,3 +100,19 @@ def test_a_community_pack_is_measured_on_its_own_items() -> None:
     assert list(pack_part(merged, None).challenges) == ["b1"]
     assert list(pack_part(merged, "club").challenges) == ["club:q1"]
     assert pack_part(merged, "clu").challenges == {}
+
+
+def test_a_key_that_alone_avoids_sweeping_words_is_a_giveaway() -> None:
+    blind = quiz(
+        "blind",
+        ("It usually helps", "It always helps", "It never helps", "Only GPUs benefit"),
+    )
+    two = quiz("two", ("It usually helps", "It always helps", "It never helps", "It helps a bit"))
+    firm = quiz("firm", ("It only helps at first", "It always helps", "It never helps", "Only GPUs benefit"))
+    q = measure(pack(blind, two, firm), TODAY)
+    assert q.hedged_keys == ["blind"] and q.half_hedged == 1
+    assert any(f.startswith("blind: every distractor makes a sweeping claim") for f in q.failures())
+    assert (
+        "keys the only option without a sweeping word (always, never, only...): 1 against all three "
+        "distractors, 1 against two" in q.figures()
+    )
