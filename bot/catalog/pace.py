@@ -15,7 +15,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 
-from bot.catalog.model import Catalog, Stage
+from bot.catalog.model import Catalog, Challenge, Stage
 from bot.kernel.types import Cohort
 from bot.rules.calendar import Calendar
 
@@ -32,8 +32,18 @@ class Position:
 
 
 def stage_sizes(catalog: Catalog) -> Counter[str]:
-    """How many challenges each stage has (built once per catalog)."""
-    return catalog.index("stage-sizes", lambda c: Counter(ch.stage for ch in c.challenges.values()))
+    """How many challenges each stage has from its own pack (built once per catalog).
+
+    A community pack's challenges in a built-in stage are posted with the stage's own but do not lengthen
+    it: adding or reloading a pack never moves a cohort back to a stage it had finished.
+    """
+
+    def own(ch: Challenge) -> bool:
+        return ch.id.partition(":")[0] == ch.stage.partition(":")[0] if ":" in ch.id else ":" not in ch.stage
+
+    return catalog.index(
+        "stage-sizes", lambda c: Counter(ch.stage for ch in c.challenges.values() if own(ch))
+    )
 
 
 def stage_end(

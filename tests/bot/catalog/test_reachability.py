@@ -128,3 +128,15 @@ def test_a_cohort_starting_at_the_calendars_end_is_on_its_first_stage() -> None:
     late = cohort(MON_WED_FRI, start=dt.date(9999, 12, 27))
     assert position(pack, late, dt.date(9999, 12, 31)).stage.id == "one"
     assert position(pack, late, dt.date(2026, 12, 3)).stage.id == "one"
+
+
+def test_a_community_packs_extra_challenges_never_move_a_cohort_back_a_stage() -> None:
+    pack = _pack({"one": (1, 6), "two": (1, 3)})
+    c = cohort(MON_WED_FRI)  # "one": 6 items at 3 a week, 2 weeks
+    day = START + dt.timedelta(days=15)
+    assert position(pack, c, day).stage.id == "two"
+    for i in range(6):  # ourclub adds six challenges to the built-in stage "one"
+        cid = f"ourclub:extra-{i}"
+        pack.challenges[cid] = Challenge(cid, "task", "one", "t", 1, (), instructions="do", done_when="d")
+    pack.indexes.clear()
+    assert position(pack, c, day).stage.id == "two"
