@@ -56,11 +56,16 @@ def challenge_card(catalog: Catalog, cohort: Cohort, post: Post) -> tuple[Card, 
     else:
         body = f"{verbatim(ch.instructions)}\n\nDone when: {verbatim(ch.done_when)}"
         if ch.checklist:
-            fields.append(Field("A reviewer looks for", "\n".join(f"• {verbatim(p)}" for p in ch.checklist)))
+            fields.append(Field("A reviewer looks for", checklist_text(ch)))
         footer = f"Cohort {cohort.name} · {when} · check in with /study done [note or link]"
         buttons = (Button("Done ✅", "done", (), Style.SUCCESS),)
     kind = "quiz" if ch.is_quiz else "task"
     return Card(f"📚 Daily {kind}: {topic}", body, tuple(fields), footer, style=Style.PRIMARY), buttons
+
+
+def checklist_text(task: Challenge) -> str:
+    """A task's reviewer checklist, one bullet a line."""
+    return "\n".join(f"• {verbatim(point)}" for point in task.checklist)
 
 
 def closing_card(challenge: Challenge, post: Post, answered: int, correct: int, checked_in: int = 0) -> Card:

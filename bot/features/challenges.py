@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot.catalog.daily import challenge_card, closing_card
+from bot.catalog.daily import challenge_card, checklist_text, closing_card
 from bot.catalog.model import LETTERS, Challenge
 from bot.dispatch.context import Context
 from bot.kernel.clock import local_date
@@ -208,7 +208,7 @@ def task_fields(task: Challenge) -> tuple[Field, ...]:
     """What a member compares their work with after checking in on a task: its result and checklist."""
     fields = [Field("Expected result", verbatim(task.expected))] if task.expected else []
     if task.checklist:
-        fields.append(Field("Check your work", "\n".join(f"• {verbatim(point)}" for point in task.checklist)))
+        fields.append(Field("Check your work", checklist_text(task)))
     return tuple(fields)
 
 
