@@ -31,6 +31,7 @@ from storage.tables import (
     RecapRow,
     ReminderRow,
     ReviewCardRow,
+    SubmissionRow,
 )
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ learned_t = _t(LearnedTopicRow)
 review_t = _t(ReviewCardRow)
 reminder_t = _t(ReminderRow)
 recap_t = _t(RecapRow)
+submission_t = _t(SubmissionRow)
 
 
 def dialect_insert(name: str) -> Callable[[Table], Any]:

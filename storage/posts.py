@@ -132,6 +132,15 @@ class SqlPosts(SqlBase):
         )
         return [r.challenge_id for r in rows]
 
+    async def first_post_of(self, cohort_id: int, challenge_id: str) -> tuple[Post, dt.datetime] | None:
+        row = await self._one(
+            select(post_t)
+            .where(post_t.c.cohort_id == cohort_id, post_t.c.challenge_id == challenge_id)
+            .order_by(post_t.c.local_date)
+            .limit(1)
+        )
+        return (_post(row), _aware(row.claimed_at)) if row else None
+
     async def post_claimed_at(self, post_id: int) -> dt.datetime | None:
         row = await self._one(select(post_t.c.claimed_at).where(post_t.c.id == post_id))
         return _aware(row.claimed_at) if row else None

@@ -14,9 +14,10 @@ from storage.members import SqlMembers
 from storage.notices import SqlNotices
 from storage.posts import SqlPosts
 from storage.sqlite_io import GroupWriter
+from storage.submissions import SqlSubmissions
 
 
-class SqlStore(SqlMembers, SqlCohorts, SqlPosts, SqlActivity, SqlLearning, SqlNotices):
+class SqlStore(SqlMembers, SqlCohorts, SqlPosts, SqlActivity, SqlLearning, SqlNotices, SqlSubmissions):
     """The Store on SQLite or PostgreSQL; every public method is one committed transaction."""
 
     @property

@@ -196,3 +196,26 @@ class PointsRow(SQLModel, table=True):
     period: str = Field(max_length=8)
     period_start: dt.date
     points: int
+
+
+class SubmissionRow(SQLModel, table=True):
+    """A member's evidence for one task in a cohort: one row a member and task, updated on resubmission."""
+
+    __tablename__ = "submission"
+    __table_args__ = (
+        UniqueConstraint("cohort_id", "member_id", "challenge_id", name="uq_submission_task"),
+        Index("ix_submission_cohort", "cohort_id", "submitted_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    cohort_id: int = Field(foreign_key="cohort.id")
+    member_id: int = Field(foreign_key="member.id", index=True)
+    challenge_id: str = Field(max_length=100)
+    url: str = Field(max_length=300)
+    kind: str = Field(max_length=16)
+    note: str = Field(default="", max_length=500)
+    state: str = Field(max_length=16)
+    verified: str = Field(max_length=16)
+    verify_detail: str = Field(default="", max_length=300)
+    submitted_at: dt.datetime = Field(sa_column=_utc_column())
+    updated_at: dt.datetime = Field(sa_column=_utc_column())

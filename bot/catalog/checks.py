@@ -170,7 +170,7 @@ def _stage(where: str, item: dict[str, Any], c: _Checker) -> Stage:
     )
 
 
-def _url_problem(url: str) -> str | None:
+def url_problem(url: str) -> str | None:
     """Why `url` cannot be shown as a link, or None when it can."""
     if len(url) > URL_MAX:
         return f"is {len(url):,} characters; at most {URL_MAX}"
@@ -207,7 +207,7 @@ def same_page(url: str) -> str:
 
 def _resource(where: str, item: dict[str, Any], c: _Checker) -> Resource:
     url = c.text(where, item, "url", URL_MAX)
-    problem = _url_problem(url) if url else None
+    problem = url_problem(url) if url else None
     if problem:
         c.problems.append(f"{where}: `url` {_excerpt(url)} {problem}")
         url = ""

@@ -7,6 +7,7 @@ import random
 from collections import Counter
 
 from bot.catalog.model import LETTERS, Catalog, Challenge
+from bot.catalog.names import topic_title
 from bot.catalog.pace import current_stage
 from bot.kernel.registry import UserError
 from bot.kernel.replies import plural
@@ -38,8 +39,7 @@ def challenge_card(catalog: Catalog, cohort: Cohort, post: Post) -> tuple[Card, 
     if ch is None:
         raise UserError("That challenge is no longer in the content pack.")
     stage = catalog.stage(ch.stage)
-    title = next((t.title for t in stage.topics if t.id == ch.topic), ch.topic) if stage else ch.topic
-    topic = verbatim(title)
+    topic = verbatim(topic_title(catalog, ch.stage, ch.topic))
     fields = [
         Field("Stage", verbatim(stage.title if stage else ch.stage), inline=True),
         Field("Topic", topic, inline=True),

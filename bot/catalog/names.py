@@ -41,3 +41,9 @@ def find_topic(catalog: Catalog, text: str) -> tuple[Stage, Topic]:
     close = difflib.get_close_matches(wanted, list(names), n=3, cutoff=0.6)
     hint = f" Did you mean {' or '.join(dict.fromkeys(f'`{names[c]}`' for c in close))}?" if close else ""
     raise UserError(f"I don't know the topic `{text}`.{hint} See the topics with `/study roadmap <stage>`.")
+
+
+def topic_title(catalog: Catalog, stage_id: str, topic_id: str) -> str:
+    """A topic's title, or its id when the content no longer has it."""
+    stage = catalog.stage(stage_id)
+    return next((t.title for t in stage.topics if t.id == topic_id), topic_id) if stage else topic_id

@@ -15,6 +15,7 @@ from bot.features import (
     restdays,
     review,
     roadmap,
+    submissions,
 )
 from bot.kernel.registry import Registry
 
@@ -32,6 +33,7 @@ FEATURES = (
     restdays,
     review,
     roadmap,
+    submissions,
 )
 
 

@@ -18,11 +18,13 @@ from bot.kernel.ports import (
     Clock,
     CohortStore,
     DailyPoster,
+    EvidenceVerifier,
     LearningStore,
     MemberStore,
     NoticeStore,
     PostStore,
     Store,
+    SubmissionStore,
 )
 from bot.kernel.registry import Registry, UserError
 from bot.kernel.types import Cohort, ConversationRef, Member, UserRef
@@ -55,6 +57,8 @@ class Services:
         # What sends a moderator's `cohort post`: the jobs' Poster, once the composition root made one.
         self.poster: DailyPoster | None = None
         self.search, self._suggester = self.build_indexes(catalog)
+        # What checks a submitted link with GitHub; None leaves every submission unverified.
+        self.verifier: EvidenceVerifier | None = None
         # Heavy commands (search, images, exports) one workspace may have running at once.
         self.heavy = WorkspaceGate()
 
@@ -80,6 +84,10 @@ class Services:
 
     @property
     def notices(self) -> NoticeStore:
+        return self.store
+
+    @property
+    def submissions(self) -> SubmissionStore:
         return self.store
 
     async def cohort_changed(self, cohort: Cohort) -> None:

@@ -14,6 +14,7 @@ from bot.kernel.types import (
     Cohort,
     ConversationRef,
     DaySpan,
+    Evidence,
     Excusal,
     Member,
     Post,
@@ -22,7 +23,9 @@ from bot.kernel.types import (
     ReviewCard,
     ScoreRow,
     Standing,
+    Submission,
     Sweep,
+    Verification,
 )
 
 
@@ -222,6 +225,10 @@ class PostStore(Protocol):
 
     async def used_challenges(self, cohort_id: int) -> list[str]: ...
 
+    async def first_post_of(self, cohort_id: int, challenge_id: str) -> tuple[Post, dt.datetime] | None:
+        """The first post of a challenge in a cohort, and when it was claimed; None if never posted."""
+        ...
+
     async def post_claimed_at(self, post_id: int) -> dt.datetime | None:
         """When a post was last claimed: when it was sent, or re-sent after a crash; None without it."""
         ...
@@ -340,7 +347,46 @@ class NoticeStore(Protocol):
     async def set_recap_message(self, recap_id: int, message_id: str) -> None: ...
 
 
-class Store(MemberStore, CohortStore, PostStore, ActivityStore, LearningStore, NoticeStore, Protocol):
+class SubmissionStore(Protocol):
+    async def save_submission(
+        self,
+        cohort_id: int,
+        member_id: int,
+        challenge_id: str,
+        evidence: Evidence,
+        note: str,
+        verification: Verification,
+        now: dt.datetime,
+    ) -> tuple[Submission, bool]:
+        """Store a member's link for a task, or replace the one they submitted before; (the submission,
+        whether it replaced one). Raise Conflict, changing nothing, when review has already started."""
+        ...
+
+    async def set_verification(self, submission_id: int, verification: Verification) -> None: ...
+
+    async def submission(self, cohort_id: int, member_id: int, challenge_id: str) -> Submission | None: ...
+
+    async def member_submissions(self, cohort_id: int, member_id: int) -> list[Submission]:
+        """A member's submissions in a cohort, newest first."""
+        ...
+
+    async def cohort_submissions(self, cohort_id: int) -> list[Submission]:
+        """Every submission in a cohort, oldest first."""
+        ...
+
+
+class EvidenceVerifier(Protocol):
+    """Checks a submitted link with the platform it points at (GitHub), where that platform allows it."""
+
+    async def verify(self, evidence: Evidence, since: dt.datetime) -> Verification:
+        """Whether `evidence` is public and changed after `since`. Never raises: a platform that cannot be
+        reached, refuses or is slow gives Verified.UNCHECKED with the reason."""
+        ...
+
+
+class Store(
+    MemberStore, CohortStore, PostStore, ActivityStore, LearningStore, NoticeStore, SubmissionStore, Protocol
+):
     """Every area's port in one object (what storage implements); each method is one committed transaction.
 
     A feature or job asks only for the areas it uses: `core.members`, `core.cohorts`, `core.posts`,

@@ -306,3 +306,66 @@ class Sweep:
     skipped: list[tuple[str, dt.date]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     reminded: int = 0
+
+
+class EvidenceKind(StrEnum):
+    """What a submitted link points at, recognised from its shape."""
+
+    GITHUB_REPO = "github-repo"
+    GITHUB_COMMIT = "github-commit"
+    GITHUB_PULL = "github-pull"
+    GIST = "gist"
+    KAGGLE = "kaggle"
+    HF_MODEL = "hf-model"
+    HF_DATASET = "hf-dataset"
+    HF_SPACE = "hf-space"
+    COLAB = "colab"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A link a member submitted for a task. For GitHub links, `owner` and `repo` (the gist id for a gist)
+    and `ref` (a commit sha or a pull request number) name what the verifier looks up."""
+
+    url: str
+    kind: EvidenceKind
+    owner: str = ""
+    repo: str = ""
+    ref: str = ""
+
+
+class Verified(StrEnum):
+    YES = "verified"  # the platform confirmed it: public, and changed after the task was posted
+    NO = "failed"  # the platform answered, and it does not hold (private, missing, nothing new)
+    UNCHECKED = "unverified"  # not checked: no network, a rate limit, a kind no platform lets us check
+
+
+@dataclass(frozen=True)
+class Verification:
+    status: Verified
+    detail: str  # one line a member reads: what was confirmed, or what could not be checked and why
+
+
+class SubmissionState(StrEnum):
+    SUBMITTED = "submitted"  # waiting for review; the author may still replace the link
+    IN_REVIEW = "in-review"  # a reviewer started: the link is fixed
+    ACCEPTED = "accepted"
+    NEEDS_WORK = "needs-work"  # the author may resubmit
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A member's evidence for one task in a cohort: one a member and task, replaced until review starts."""
+
+    id: int
+    cohort_id: int
+    member_id: int
+    challenge_id: str
+    url: str
+    kind: EvidenceKind
+    note: str
+    state: SubmissionState
+    verification: Verification
+    submitted_at: dt.datetime
+    updated_at: dt.datetime
