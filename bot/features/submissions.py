@@ -105,11 +105,12 @@ COMMANDS = Registry()
 
 @COMMANDS.command(
     "submit",
-    "Submit a link to your work for today's task (or an earlier one with task=), or list your submissions.",
+    "Submit a link to your work for today's task (task= for an earlier one); alone, list yours.",
     Arg("link", ArgKind.WORD, required=False, help="an https link: GitHub, Kaggle, Hugging Face, Colab..."),
     Arg("task", ArgKind.WORD, required=False, key="task", help="an earlier task of your cohort"),
     Arg("note", ArgKind.REST, required=False, help="a line for your reviewers"),
-    example="/study submit https://github.com/ada/titanic-eda cleaned data and 6 findings",
+    example="/study submit https://github.com/ada/ml-job-skills task=role-what-mles-do-task-1 "
+    "two postings compared",
 )
 async def submit(ctx: Context, args: dict[str, Any]) -> Reply:
     link: str = args.get("link", "")
