@@ -1,0 +1,1 @@
+"""Checks GitHub evidence links through GitHub's REST API."""
