@@ -172,7 +172,25 @@ async def build_core(settings: Settings, database_url: str | None = None, clock:
         setting="--db" if database_url else "STUDYBOT_DATABASE_URL",
         pool_size=settings.db_pool_size,
     )
-    return make_core(store, catalog, clock or SystemClock())
+    core = make_core(store, catalog, clock or SystemClock())
+    if settings.github_checks:
+        from adapters.github.verifier import GitHubVerifier
+
+        token = settings.github_token.get_secret_value() or None
+        core.verifier = GitHubVerifier(token=token, base_url=settings.github_api_url)
+    return core
+
+
+async def close_core(core: Core) -> None:
+    """Close what the core holds open: the link checker's HTTP session, then the database."""
+    verifier = core.verifier
+    close = getattr(verifier, "close", None)
+    if close is not None:
+        try:
+            await close()
+        except Exception:
+            log.exception("closing the link checker failed")
+    await core.store.close()
 
 
 def make_core(store: Store, catalog: Catalog, clock: Clock, *, rate_limit: bool = True) -> Core:
@@ -227,7 +245,7 @@ async def serve(
                 await platform.close()
             except Exception:
                 log.exception("closing %s failed", type(platform).__name__)
-        await core.store.close()
+        await close_core(core)
 
 
 def console_jobs(core: Core) -> Callable[[ChatPlatform], Poster]:

@@ -54,7 +54,7 @@ def _console_user() -> str:
 
 async def _console(settings: Settings, db: str | None, user: str) -> int:
     from adapters.console.session import CONVERSATION, ConsoleClock, ConsoleSession, is_tty
-    from bot.composition.app import ContentReloader, build_core, console_jobs
+    from bot.composition.app import ContentReloader, build_core, close_core, console_jobs
     from bot.composition.demo import seed_demo
 
     clock = ConsoleClock()
@@ -79,7 +79,7 @@ async def _console(settings: Settings, db: str | None, user: str) -> int:
         session.say("Type `help` for commands, `:help` for console commands, `:quit` to leave.")
         await session.run(sys.stdin)
     finally:
-        await core.store.close()
+        await close_core(core)
     return 0
 
 

@@ -111,6 +111,7 @@ def secrets_of(settings: Settings) -> list[str]:
         settings.slack_bot_token.get_secret_value(),
         settings.slack_app_token.get_secret_value(),
         settings.slack_signing_secret.get_secret_value(),
+        settings.github_token.get_secret_value(),
     ]
     try:
         password = urlsplit(settings.database_url).password

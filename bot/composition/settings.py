@@ -79,6 +79,17 @@ class Settings(BaseSettings):
     slack_api_url: str = Field(
         default="", validation_alias="SLACK_API_URL", description="Web API base URL (a proxy)"
     )
+    github_token: SecretStr = Field(
+        default=SecretStr(""),
+        validation_alias="GITHUB_TOKEN",
+        description="optional: GitHub's rate limit for checking submitted links, 5,000 an hour instead of 60",
+    )
+    github_checks: bool = Field(
+        default=True, description="false: never ask GitHub about submitted links (they stay unverified)"
+    )
+    github_api_url: str = Field(
+        default="https://api.github.com", description="GitHub's REST API (GitHub Enterprise, a proxy)"
+    )
 
     @field_validator("log_level")
     @classmethod

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from sqlalchemy import update
 
+from adapters.github.verifier import GitHubVerifier
+from bot.composition.app import build_core, close_core
+from bot.composition.settings import Settings
 from bot.features.submissions import parse_evidence
 from bot.kernel.registry import UserError
 from bot.kernel.types import EvidenceKind, Reply, SubmissionState
 from bot.rules.points import POINTS_CHECKIN
 from storage.base import submission_t
 from tests.conftest import Bot, snapshot, text_of
+from tests.fakes.github import FakeCommit, FakeGitHub
 
 DAY = dt.timedelta(days=1)
 
@@ -174,3 +179,49 @@ async def test_submit_alone_lists_my_submissions(bot: Bot) -> None:
     listing = text_of(await bot.say("Ada", "submit"))
     assert f"`{task}` · Hugging Face Space · submitted · ➖ unverified" in listing
     assert "https://huggingface.co/spaces/ada/demo" in listing
+
+
+async def test_github_links_are_checked_through_the_github_api_and_the_reply_says_what_it_found(
+    bot: Bot,
+) -> None:
+    await start(bot)
+    await until(bot, "done")
+    posted = bot.clock.now()
+    async with FakeGitHub() as github:
+        github.add_repo("ada", "eda", commits=[FakeCommit("a" * 40, posted + dt.timedelta(minutes=30))])
+        github.add_repo("ada", "old", commits=[FakeCommit("b" * 40, posted - dt.timedelta(days=40))])
+        verifier = GitHubVerifier(base_url=github.url, timeout=1.0)
+        bot.core.verifier = verifier
+        try:
+            bot.clock.advance(dt.timedelta(hours=1))
+            old = text_of(await bot.say("Ada", "submit https://github.com/ada/old"))
+            assert "⚠️ not confirmed: no commit since the task was posted" in old
+            fresh = text_of(await bot.say("Ada", "submit https://github.com/ada/eda"))
+            assert "✅ verified: public repository with a commit after the task was posted" in fresh
+            missing = text_of(await bot.say("Ada", "submit https://github.com/ada/nothing-here"))
+            assert "⚠️ not confirmed" in missing and "private or does not exist" in missing
+            github.remaining = 0  # GitHub's hourly limit is spent: the link still stands, unverified
+            limited = await bot.say("Ada", "submit https://github.com/ada/eda")
+            assert "🔁 Link replaced" in text_of(limited) and "➖ unverified" in text_of(limited)
+            assert "GITHUB_TOKEN" in text_of(limited)
+            kaggle = text_of(await bot.say("Ada", "submit https://www.kaggle.com/code/ada/eda"))
+            assert "➖ unverified: studybot can only check GitHub links" in kaggle
+        finally:
+            await verifier.close()
+    paths = [r.path for r in github.requests]
+    assert "/repos/ada/old" in paths and "/repos/ada/eda/commits" in paths
+    assert not any("kaggle" in p for p in paths)
+
+
+async def test_the_bot_checks_github_links_unless_told_not_to(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/s.db"
+    on = await build_core(Settings(github_api_url="http://127.0.0.1:9"), url)
+    try:
+        assert isinstance(on.verifier, GitHubVerifier)
+    finally:
+        await close_core(on)
+    off = await build_core(Settings(github_checks=False), url)
+    try:
+        assert off.verifier is None
+    finally:
+        await close_core(off)
