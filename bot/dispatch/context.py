@@ -27,9 +27,10 @@ from bot.kernel.ports import (
     SubmissionStore,
 )
 from bot.kernel.registry import Registry, UserError
-from bot.kernel.types import Cohort, ConversationRef, Member, UserRef
+from bot.kernel.types import Activity, ActivityKind, Cohort, ConversationRef, Member, Post, UserRef
 from bot.rules.calendar import Calendar
 from bot.rules.dayguard import hop_problem
+from bot.rules.points import POINTS_CHECKIN
 
 
 class Services:
@@ -132,6 +133,19 @@ class Context:
     def calendar(self, cohort: Cohort, member: Member | None = None) -> Calendar:
         """The posting days that decide a member's streak in the cohort: its calendar less their breaks."""
         return Calendar.of(cohort, (member or self.member).breaks)
+
+    def check_in(self, cohort: Cohort, day: dt.date, post: Post | None, note: str) -> Activity:
+        """The caller's check-in for `day` (on the day's post, when there is one), to record."""
+        return Activity(
+            member_id=self.member.id,
+            cohort_id=cohort.id,
+            local_date=day,
+            kind=ActivityKind.CHECKIN,
+            points=POINTS_CHECKIN,
+            post_id=post.id if post else None,
+            note=note,
+            at=self.now,
+        )
 
     def in_this_workspace(self, cohort: Cohort) -> bool:
         """Whether `cohort` belongs to the caller's platform and workspace (ids from outside may not)."""

@@ -172,16 +172,7 @@ async def done(ctx: Context, args: dict[str, Any]) -> Reply:
     cohort = await ctx.my_cohort()
     day = await ctx.activity_day(cohort)
     post = await _open_post(ctx, cohort)
-    activity = Activity(
-        member_id=ctx.member.id,
-        cohort_id=cohort.id,
-        local_date=day,
-        kind=ActivityKind.CHECKIN,
-        points=POINTS_CHECKIN,
-        post_id=post.id if post else None,
-        note=note,
-        at=ctx.now,
-    )
+    activity = ctx.check_in(cohort, day, post, note)
     try:
         recorded = await ctx.core.activity.record_activity(activity)
     except Conflict:

@@ -11,7 +11,7 @@ from bot.kernel.types import Card, Field, Reply
 # The sections of `help`, in the order a member looks for things, each with its commands in that order.
 # Moderator commands are not listed here: they always come last, in a section of their own.
 SECTIONS = (
-    ("📅 Daily challenge", ("today", "answer", "done")),
+    ("📅 Daily challenge", ("today", "answer", "done", "submit")),
     ("📈 Progress", ("streak", "leaderboard", "roadmap")),
     ("📚 Learning", ("next", "resources", "review", "learned", "unlearn")),
     ("👥 Your cohort and settings", ("join", "leave", "timezone", "remind", "break")),

@@ -15,8 +15,6 @@ from bot.dispatch.context import Context
 from bot.kernel.ports import Conflict
 from bot.kernel.registry import Arg, ArgKind, Registry, UserError
 from bot.kernel.types import (
-    Activity,
-    ActivityKind,
     Card,
     Cohort,
     Evidence,
@@ -184,16 +182,7 @@ async def _verify(ctx: Context, evidence: Evidence, since: dt.datetime) -> Verif
 
 async def _check_in(ctx: Context, cohort: Cohort, day: dt.date, post: Post | None, saved: Submission) -> str:
     """A first submission is the day's check-in: its points, unless the member already checked in."""
-    activity = Activity(
-        member_id=ctx.member.id,
-        cohort_id=cohort.id,
-        local_date=day,
-        kind=ActivityKind.CHECKIN,
-        points=POINTS_CHECKIN,
-        post_id=post.id if post else None,
-        note=saved.url,
-        at=ctx.now,
-    )
+    activity = ctx.check_in(cohort, day, post, saved.url)
     try:
         await ctx.core.activity.record_activity(activity)
     except Conflict:
