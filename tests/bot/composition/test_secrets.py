@@ -21,17 +21,21 @@ import discord
 import pytest
 
 from adapters.discord.client import DiscordPlatform, build_client
+from adapters.github.verifier import GitHubVerifier
 from adapters.slack.app import SlackPlatform, SlackService, build_app, make_client
 from bot.catalog.model import Catalog
 from bot.composition.app import make_core
 from bot.composition.logsafe import REDACTED, RedactSecrets, configure_logging, hide_password
 from bot.composition.settings import Settings
 from bot.dispatch.core import Core
+from bot.features.submissions import parse_evidence
 from bot.jobs.posting import Poster
 from bot.kernel.clock import FakeClock
+from bot.kernel.types import Verified
 from storage.sql_store import SqlStore
 from tests.fakes.discord import CHANNEL_ID as DISCORD_CHANNEL
 from tests.fakes.discord import FakeDiscord, FakeInteraction
+from tests.fakes.github import FakeCommit, FakeGitHub
 from tests.fakes.slack import CHANNEL_ID as SLACK_CHANNEL
 from tests.fakes.slack import USER_ID, FakeSlack, block_actions_payload, slash_command_body
 
@@ -41,9 +45,10 @@ SLACK_BOT_TOKEN = "xoxb-4242-studybot-BotTokenSecret"
 SLACK_APP_TOKEN = "xapp-1-A0FAKE-4242-studybot-AppTokenSecret"
 SIGNING_SECRET = "studybot-SigningSecret-8c1f3e"
 DB_PASSWORD = "studybot-DbPassword-77"
+GITHUB_TOKEN = "ghp_studybotGitHubTokenSecret0042"
 # Slack's Socket Mode URL carries a one-time ticket: wss://wss-primary.slack.com/link/?ticket=...
 TICKET = "studybot-SocketTicket-5150"
-SECRETS = (DISCORD_TOKEN, SLACK_BOT_TOKEN, SLACK_APP_TOKEN, SIGNING_SECRET, DB_PASSWORD, TICKET)
+SECRETS = (DISCORD_TOKEN, SLACK_BOT_TOKEN, SLACK_APP_TOKEN, SIGNING_SECRET, DB_PASSWORD, TICKET, GITHUB_TOKEN)
 LIBRARY_LOGGERS = ("slack_sdk", "slack_bolt", "discord", "aiohttp", "sqlalchemy", "asyncio")
 MANAGE_GUILD = discord.Permissions(manage_guild=True)
 MEMBER = "U0MEMBER"
@@ -57,6 +62,7 @@ def environment() -> dict[str, str]:
         "SLACK_BOT_TOKEN": SLACK_BOT_TOKEN,
         "SLACK_APP_TOKEN": SLACK_APP_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "GITHUB_TOKEN": GITHUB_TOKEN,
         "STUDYBOT_DATABASE_URL": f"postgresql+asyncpg://studybot:{DB_PASSWORD}@db.invalid:5432/studybot",
         "STUDYBOT_LOG_LEVEL": "DEBUG",
     }
@@ -381,3 +387,22 @@ async def test_studybot_run_with_a_refused_discord_token_says_so_without_the_tok
     assert "studybot run: Discord refused DISCORD_TOKEN; check the bot token." in stderr
     assert "has returned 401" in stderr  # discord.py's DEBUG line about the login
     assert [s for s in SECRETS if s in stderr + out.decode()] == []
+
+
+async def test_checking_a_submitted_link_logs_no_github_token(logs: Logs) -> None:
+    when = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    async with FakeGitHub() as github:
+        github.add_repo("ada", "eda", commits=[FakeCommit("a" * 40, when)])
+        verifier = GitHubVerifier(token=Settings().github_token.get_secret_value(), base_url=github.url)
+        try:
+            found = await verifier.verify(parse_evidence("https://github.com/ada/eda"), when)
+            github.fail_with = 401  # the token refused: logged as a warning
+            refused = await verifier.verify(parse_evidence("https://github.com/ada/eda"), when)
+        finally:
+            await verifier.close()
+    assert found.status is Verified.YES and refused.status is Verified.UNCHECKED
+    assert github.requests[0].authorization == f"token {GITHUB_TOKEN}"  # it was sent, to GitHub only
+    logging.getLogger("aiohttp.client").debug("request headers: Authorization: token %s", GITHUB_TOKEN)
+    assert any(r.name.startswith("adapters.github") and r.levelno == logging.WARNING for r in logs.records())
+    assert f"Authorization: token {REDACTED}" in logs.stream.getvalue()
+    logs.assert_no_secret()
