@@ -57,6 +57,19 @@ LEDGER_HEADER: list[object] = [
     "points",
     "note",
 ]
+SUBMISSIONS_HEADER: list[object] = [
+    "submitted_at",
+    "member",
+    "user_id",
+    "task",
+    "kind",
+    "url",
+    "note",
+    "state",
+    "verified",
+    "check",
+    "updated_at",
+]
 # Ledger entries per page of an export: a page's rows cost a few milliseconds to write (on a thread) and a
 # megabyte or so of objects, so a year of a thousand members never sits in memory whole.
 EXPORT_PAGE = 2_000
@@ -122,7 +135,7 @@ async def fix(ctx: Context, args: dict[str, Any]) -> Reply:
 
 @COMMANDS.command(
     "cohort export",
-    "Download CSVs of members (streaks, points) and of every answer and check-in.",
+    "Download CSVs of members (streaks, points), every answer and check-in, and submitted work.",
     Arg("name", help="the cohort"),
     example="/study cohort export ml-2026",
     moderator=True,
@@ -141,9 +154,32 @@ async def export(ctx: Context, args: dict[str, Any]) -> Reply:
     async with aclosing(ctx.core.activity.ledger_pages(cohort.id, EXPORT_PAGE)) as pages:
         async for page in pages:
             await asyncio.to_thread(ledger.write, map(_ledger_row, page))
+    work = _CsvBytes()
+    work.write([SUBMISSIONS_HEADER])
+    names = {m.id: m for m in members}
+    for s in await ctx.core.submissions.cohort_submissions(cohort.id):
+        who = names.get(s.member_id) or await ctx.core.members.get_member(s.member_id)
+        work.write(
+            [
+                [
+                    f"{s.submitted_at:%Y-%m-%d %H:%M}",
+                    who.name if who else "",
+                    who.user_id if who else "",
+                    s.challenge_id,
+                    s.kind.value,
+                    s.url,
+                    s.note,
+                    s.state.value,
+                    s.verification.status.value,
+                    s.verification.detail,
+                    f"{s.updated_at:%Y-%m-%d %H:%M}",
+                ]
+            ]
+        )
     files = (
         Attachment(f"{cohort.name}-members.csv", people, "text/csv"),
         Attachment(f"{cohort.name}-activity.csv", await asyncio.to_thread(ledger.close), "text/csv"),
+        Attachment(f"{cohort.name}-submissions.csv", work.close(), "text/csv"),
     )
     return Reply(
         text=f"📦 Export of `{cohort.name}`: {len(members)} members.", attachments=files, ephemeral=True

@@ -197,7 +197,7 @@ async def test_export_gives_member_and_activity_csvs(bot: Bot) -> None:
     await start_cohort(bot, "Ada", "Alan")
     await bot.say("Ada", "done first notebook")
     reply = await bot.say("Mia", "cohort export ml-2026")
-    members, activity = reply.attachments
+    members, activity, work = reply.attachments
     assert members.filename == "ml-2026-members.csv" and members.mime == "text/csv"
     rows = list(csv.DictReader(io.StringIO(members.data.decode())))
     assert [(r["member"], r["points"], r["current_streak"], r["checkins"]) for r in rows] == [
@@ -206,6 +206,9 @@ async def test_export_gives_member_and_activity_csvs(bot: Bot) -> None:
     ]
     ledger = list(csv.DictReader(io.StringIO(activity.data.decode())))
     assert [(r["member"], r["kind"], r["note"]) for r in ledger] == [("Ada", "checkin", "first notebook")]
+    assert work.filename == "ml-2026-submissions.csv" and work.data.decode().startswith(
+        "submitted_at,member,"
+    )
 
 
 async def test_pause_stops_posts_and_resume_starts_them(bot: Bot) -> None:

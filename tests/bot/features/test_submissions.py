@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from pathlib import Path
 
 import pytest
@@ -225,3 +227,17 @@ async def test_the_bot_checks_github_links_unless_told_not_to(tmp_path: Path) ->
         assert off.verifier is None
     finally:
         await close_core(off)
+
+
+async def test_cohort_export_lists_submitted_work_with_formulas_made_inert(bot: Bot) -> None:
+    await start(bot)
+    task = task_of(bot, await until(bot, "done"))
+    await bot.say("Ada", 'submit https://github.com/ada/eda =HYPERLINK("https://evil.example")')
+    export = await bot.say("Mia", "cohort export ml")
+    work = export.attachments[2]
+    assert work.filename == "ml-submissions.csv"
+    [row] = list(csv.DictReader(io.StringIO(work.data.decode())))
+    assert (row["member"], row["task"], row["kind"], row["url"], row["state"], row["verified"]) == (
+        "Ada", task, "github-repo", "https://github.com/ada/eda", "submitted", "unverified"
+    )  # fmt: skip
+    assert row["note"] == '\'=HYPERLINK("https://evil.example")'
