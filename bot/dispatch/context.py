@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from bot.catalog.model import Catalog
 from bot.catalog.search import ResourceSearch
 from bot.catalog.suggest import Suggester
-from bot.dispatch.ratelimit import RateLimiter
+from bot.dispatch.ratelimit import LINK_CHECK_WINDOW, LINK_CHECKS, RateLimiter
 from bot.dispatch.workload import WorkspaceGate
 from bot.kernel.clock import local_date
 from bot.kernel.ports import (
@@ -60,6 +60,8 @@ class Services:
         self.search, self._suggester = self.build_indexes(catalog)
         # What checks a submitted link with GitHub; None leaves every submission unverified.
         self.verifier: EvidenceVerifier | None = None
+        # GitHub answers 60 unauthenticated requests an hour per address: one member may not spend them all.
+        self.link_checks = RateLimiter(LINK_CHECKS, LINK_CHECK_WINDOW)
         # Heavy commands (search, images, exports) one workspace may have running at once.
         self.heavy = WorkspaceGate()
 

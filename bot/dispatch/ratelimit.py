@@ -15,6 +15,10 @@ log = logging.getLogger(__name__)
 LIMIT = 10
 WINDOW = dt.timedelta(seconds=10)
 
+# Link checks (GitHub API calls) one member may cause in a window: a few resubmissions, not a hundred.
+LINK_CHECKS = 5
+LINK_CHECK_WINDOW = dt.timedelta(hours=1)
+
 # Who is limited: the platform and its user id (a Discord id and a Slack id may look alike).
 Key = tuple[str, str]
 

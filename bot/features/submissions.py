@@ -12,6 +12,7 @@ from bot.catalog.checks import URL_MAX, url_problem
 from bot.catalog.model import Challenge
 from bot.catalog.names import topic_title
 from bot.dispatch.context import Context
+from bot.dispatch.ratelimit import LINK_CHECKS, Verdict
 from bot.kernel.ports import Conflict
 from bot.kernel.registry import Arg, ArgKind, Registry, UserError
 from bot.kernel.types import (
@@ -33,6 +34,9 @@ from bot.rules.points import POINTS_CHECKIN
 MAX_NOTE_CHARS = 500
 SHOWN = 10  # submissions listed at once
 
+GITHUB_KINDS = frozenset(
+    {EvidenceKind.GITHUB_REPO, EvidenceKind.GITHUB_COMMIT, EvidenceKind.GITHUB_PULL, EvidenceKind.GIST}
+)
 KIND_LABELS = {
     EvidenceKind.GITHUB_REPO: "GitHub repository",
     EvidenceKind.GITHUB_COMMIT: "GitHub commit",
@@ -121,7 +125,11 @@ async def submit(ctx: Context, args: dict[str, Any]) -> Reply:
     evidence = parse_evidence(link)
     day = await ctx.activity_day(cohort)
     task, post, posted_at = await _task(ctx, cohort, args.get("task"), day)
-    verification = await _verify(ctx, evidence, posted_at)
+    before = await ctx.core.submissions.submission(cohort.id, ctx.member.id, task.id)
+    if before and before.url == evidence.url and before.verification.status is not Verified.UNCHECKED:
+        verification = before.verification  # the same link again: GitHub already told us
+    else:
+        verification = await _verify(ctx, evidence, posted_at)
     try:
         saved, replaced = await ctx.core.submissions.save_submission(
             cohort.id, ctx.member.id, task.id, evidence, note, verification, ctx.now
@@ -177,6 +185,12 @@ async def _verify(ctx: Context, evidence: Evidence, since: dt.datetime) -> Verif
     verifier = ctx.core.verifier
     if verifier is None:
         return Verification(Verified.UNCHECKED, "link checks are off on this bot")
+    if evidence.kind in GITHUB_KINDS:
+        key = (ctx.user.platform, ctx.user.id)
+        if ctx.core.link_checks.check(key, ctx.now) is not Verdict.ALLOW:
+            return Verification(
+                Verified.UNCHECKED, f"you sent more than {LINK_CHECKS} GitHub links in the last hour"
+            )
     return await verifier.verify(evidence, since)
 
 

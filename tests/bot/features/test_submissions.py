@@ -13,6 +13,7 @@ from sqlalchemy import update
 from adapters.github.verifier import GitHubVerifier
 from bot.composition.app import build_core, close_core
 from bot.composition.settings import Settings
+from bot.dispatch.ratelimit import LINK_CHECKS
 from bot.features.submissions import parse_evidence
 from bot.kernel.registry import UserError
 from bot.kernel.types import EvidenceKind, Reply, SubmissionState
@@ -241,3 +242,31 @@ async def test_cohort_export_lists_submitted_work_with_formulas_made_inert(bot: 
         "Ada", task, "github-repo", "https://github.com/ada/eda", "submitted", "unverified"
     )  # fmt: skip
     assert row["note"] == '\'=HYPERLINK("https://evil.example")'
+
+
+async def test_one_member_cannot_spend_githubs_hourly_limit_for_everyone(bot: Bot) -> None:
+    await start(bot)
+    await until(bot, "done")
+    async with FakeGitHub() as github:
+        github.add_repo("ada", "eda", commits=[FakeCommit("a" * 40, bot.clock.now())])
+        verifier = GitHubVerifier(base_url=github.url, timeout=1.0)
+        bot.core.verifier = verifier
+        try:
+            first = text_of(await bot.say("Ada", "submit https://github.com/ada/eda"))
+            same = text_of(await bot.say("Ada", "submit https://github.com/ada/eda"))  # asked once only
+            assert "✅ verified" in first and "✅ verified" in same and len(github.requests) == 2
+            for i in range(
+                LINK_CHECKS
+            ):  # other links, each checked, until the member's hourly share is spent
+                await bot.say("Ada", f"submit https://github.com/ada/try-{i}")
+            over = text_of(await bot.say("Ada", "submit https://github.com/ada/one-more"))
+            assert f"➖ unverified: you sent more than {LINK_CHECKS} GitHub links in the last hour" in over
+            assert not any("one-more" in r.path for r in github.requests)
+            assert not (await bot.say("Mia", "join ml")).error
+            others = text_of(await bot.say("Mia", "submit https://github.com/ada/eda"))
+            assert "✅ verified" in others  # someone else still gets their check
+            bot.clock.advance(dt.timedelta(hours=1))
+            later = text_of(await bot.say("Ada", "submit https://github.com/ada/eda"))
+            assert "✅ verified" in later
+        finally:
+            await verifier.close()
