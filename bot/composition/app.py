@@ -183,11 +183,9 @@ async def build_core(settings: Settings, database_url: str | None = None, clock:
 
 async def close_core(core: Core) -> None:
     """Close what the core holds open: the link checker's HTTP session, then the database."""
-    verifier = core.verifier
-    close = getattr(verifier, "close", None)
-    if close is not None:
+    if core.verifier is not None:
         try:
-            await close()
+            await core.verifier.close()
         except Exception:
             log.exception("closing the link checker failed")
     await core.store.close()

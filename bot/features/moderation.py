@@ -16,7 +16,7 @@ from bot.dispatch.members import find_member
 from bot.kernel.clock import local_date
 from bot.kernel.ports import Conflict
 from bot.kernel.registry import Arg, ArgKind, Registry, UserError
-from bot.kernel.types import Activity, Attachment, Cohort, Excusal, Member, Reply, ScoreRow
+from bot.kernel.types import Activity, Attachment, Cohort, Excusal, Member, Reply, ScoreRow, Submission
 from bot.kernel.untrusted import verbatim
 from bot.rules.calendar import Calendar
 from bot.rules.streaks import summarize
@@ -154,32 +154,15 @@ async def export(ctx: Context, args: dict[str, Any]) -> Reply:
     async with aclosing(ctx.core.activity.ledger_pages(cohort.id, EXPORT_PAGE)) as pages:
         async for page in pages:
             await asyncio.to_thread(ledger.write, map(_ledger_row, page))
-    work = _CsvBytes()
-    work.write([SUBMISSIONS_HEADER])
-    names = {m.id: m for m in members}
-    for s in await ctx.core.submissions.cohort_submissions(cohort.id):
-        who = names.get(s.member_id) or await ctx.core.members.get_member(s.member_id)
-        work.write(
-            [
-                [
-                    f"{s.submitted_at:%Y-%m-%d %H:%M}",
-                    who.name if who else "",
-                    who.user_id if who else "",
-                    s.challenge_id,
-                    s.kind.value,
-                    s.url,
-                    s.note,
-                    s.state.value,
-                    s.verification.status.value,
-                    s.verification.detail,
-                    f"{s.updated_at:%Y-%m-%d %H:%M}",
-                ]
-            ]
-        )
+    submitted = await ctx.core.submissions.cohort_submissions(cohort.id)
+    who: dict[int, Member | None] = {m.id: m for m in members}
+    for gone in {s.member_id for s in submitted} - who.keys():  # left the cohort: looked up once each
+        who[gone] = await ctx.core.members.get_member(gone)
+    work = await asyncio.to_thread(_submissions_csv, submitted, who)
     files = (
         Attachment(f"{cohort.name}-members.csv", people, "text/csv"),
         Attachment(f"{cohort.name}-activity.csv", await asyncio.to_thread(ledger.close), "text/csv"),
-        Attachment(f"{cohort.name}-submissions.csv", work.close(), "text/csv"),
+        Attachment(f"{cohort.name}-submissions.csv", work, "text/csv"),
     )
     return Reply(
         text=f"📦 Export of `{cohort.name}`: {len(members)} members.", attachments=files, ephemeral=True
@@ -203,6 +186,29 @@ class _CsvBytes:
         self._text.flush()
         self._text.detach()  # else closing the text layer (when it is collected) would close the bytes
         return self._bytes.getvalue()
+
+
+def _submissions_csv(submitted: list[Submission], who: Mapping[int, Member | None]) -> bytes:
+    """The submissions file: each member's link for each task, with its state and what the check found."""
+    out = _CsvBytes()
+    out.write([SUBMISSIONS_HEADER])
+    out.write(
+        [
+            f"{s.submitted_at:%Y-%m-%d %H:%M}",
+            member.name if (member := who.get(s.member_id)) else "",
+            member.user_id if member else "",
+            s.challenge_id,
+            s.kind.value,
+            s.url,
+            s.note,
+            s.state.value,
+            s.verification.status.value,
+            s.verification.detail,
+            f"{s.updated_at:%Y-%m-%d %H:%M}",
+        ]
+        for s in submitted
+    )
+    return out.close()
 
 
 def _members_csv(

@@ -383,6 +383,10 @@ class EvidenceVerifier(Protocol):
         reached, refuses or is slow gives Verified.UNCHECKED with the reason."""
         ...
 
+    async def close(self) -> None:
+        """Release what the verifier holds open (its HTTP session)."""
+        ...
+
 
 class Store(
     MemberStore, CohortStore, PostStore, ActivityStore, LearningStore, NoticeStore, SubmissionStore, Protocol
