@@ -28,10 +28,11 @@ def _cleaned(inv: Invocation) -> Invocation:
     name = clean_name(user.name)
     # A lone surrogate cannot be stored (UTF-8 has none): every command of its sender would fail.
     args = tuple(mend(a) for a in inv.args)
-    if name == user.name and args == inv.args:
+    fields = tuple((mend(k), mend(v)) for k, v in inv.fields)
+    if name == user.name and args == inv.args and fields == inv.fields:
         return inv
     cleaned = UserRef(user.platform, user.id, name, user.is_admin)
-    return Invocation(inv.command, args, cleaned, inv.conversation, inv.typed)
+    return Invocation(inv.command, args, cleaned, inv.conversation, inv.typed, fields)
 
 
 class Core(Services):
@@ -70,9 +71,10 @@ class Core(Services):
             if refused is not None:
                 return refused
         inv = _cleaned(inv)
-        if len(inv.command) + sum(len(a) + 1 for a in inv.args) > MAX_INPUT_CHARS:
+        parts = (*inv.args, *(k + v for k, v in inv.fields))
+        if len(inv.command) + sum(len(a) + 1 for a in parts) > MAX_INPUT_CHARS:
             return error_reply(f"That is too long: commands are limited to {MAX_INPUT_CHARS:,} characters.")
-        if any(_CONTROL.search(a) for a in inv.args):
+        if any(_CONTROL.search(a) for a in parts):
             return error_reply(
                 "That contains control characters (like a NUL byte) that studybot cannot store; "
                 "please remove them. Nothing was changed."
@@ -81,7 +83,7 @@ class Core(Services):
         if spec is None:
             return self._unknown(inv.command)
         try:
-            values = spec.parse(inv.args, typed=inv.typed)
+            values = spec.parse(inv.args, typed=inv.typed, fields=inv.fields)
         except UsageError as exc:
             example = f" · Example: `{spec.example}`" if spec.example else ""
             return error_reply(f"{exc} Usage: `{spec.usage()}`{example}")

@@ -110,11 +110,15 @@ class CommandSpec:
         shown = " ".join(a.placeholder() for a in self.args if not a.hidden)
         return f"/{ROOT} {self.name} {shown}".rstrip()
 
-    def parse(self, tokens: tuple[str, ...], *, typed: bool = False) -> dict[str, Any]:
+    def parse(
+        self, tokens: tuple[str, ...], *, typed: bool = False, fields: tuple[tuple[str, str], ...] = ()
+    ) -> dict[str, Any]:
         """Turn tokens into typed values; raise UsageError or UserError with a friendly message.
 
-        `typed` tokens came from a person, who may not fill in hidden arguments (only buttons do).
+        `typed` tokens came from a person, who may not fill in hidden arguments (only buttons do). `fields`
+        are a form's answers by argument name, each taken whole; an empty answer leaves its argument out.
         """
+        answered = self._answers(fields)
         positional = [a for a in self.args if a.key is None and not (typed and a.hidden)]
         options = {a.key: a for a in self.args if a.key is not None}
         values: dict[str, Any] = {}
@@ -145,6 +149,18 @@ class CommandSpec:
             if len(rest) > len(positional):
                 extra = " ".join(rest[len(positional) :])
                 raise UsageError(f"Unexpected `{extra}`.")
+        return values | answered
+
+    def _answers(self, fields: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+        """A form's answers as argument values: a hidden argument or an unknown name is never filled."""
+        by_name = {a.name: a for a in self.args if not a.hidden}
+        values: dict[str, Any] = {}
+        for name, value in fields:
+            arg = by_name.get(name)
+            if arg is None:
+                raise UsageError(f"The form sent an answer `{verbatim(name)}` this command does not take.")
+            if value.strip():
+                values[name] = convert(arg, value.strip()) if arg.kind is not ArgKind.REST else value.strip()
         return values
 
 

@@ -40,6 +40,9 @@ class Invocation:
     user: UserRef
     conversation: ConversationRef
     typed: bool = False
+    # A filled-in Form's answers, (field name, value) each: they fill the command's arguments of those
+    # names whole, never split into words or read as key=value.
+    fields: tuple[tuple[str, str], ...] = ()
 
 
 class Style(StrEnum):
@@ -100,6 +103,52 @@ class Attachment:
     mime: str
 
 
+class FieldKind(StrEnum):
+    """What a form field asks for."""
+
+    ONE = "one"  # exactly one of its options (radio buttons)
+    MANY = "many"  # any of its options, none included (checkboxes); the answer joins their values by ","
+    TEXT = "text"  # free text of up to `max_chars`
+
+
+@dataclass(frozen=True)
+class Option:
+    """One choice of a ONE or MANY field: the value that comes back, and the label shown."""
+
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One question of a Form; its answer fills the command's argument called `name`."""
+
+    name: str
+    label: str
+    kind: FieldKind
+    options: tuple[Option, ...] = ()
+    required: bool = True
+    max_chars: int = 0  # TEXT: the most a member may type (the command checks again)
+    hint: str = ""  # a line under the label, or a placeholder
+
+
+@dataclass(frozen=True)
+class Form:
+    """A dialog a member fills in (a Discord modal, a Slack modal). Submitting it comes back as
+    Invocation(command, args, fields=answers) through the same dispatch, like a button click.
+
+    An adapter opens it only in answer to a member's own click or command. The Reply carrying it also has
+    text or cards that say the same in words (the intro and how to type the answer instead): what an
+    adapter that cannot open the form, like the console, shows.
+    """
+
+    title: str
+    command: str
+    args: tuple[str, ...]
+    fields: tuple[FormField, ...]
+    intro: str = ""  # shown above the fields: what is being filled in (member and pack text verbatim)
+
+
 @dataclass(frozen=True)
 class Reply:
     """What a command answers: text, cards, buttons and files; `ephemeral` means only the caller sees it.
@@ -117,6 +166,7 @@ class Reply:
     ephemeral: bool = False
     error: bool = False
     silent: bool = False
+    form: Form | None = None
 
 
 # ---- domain records the Store returns (never ORM rows) ----
