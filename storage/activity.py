@@ -24,6 +24,7 @@ from storage.base import (
     _driver,
     _raw,
     activity_t,
+    award_t,
     enrolment_t,
     excusal_t,
     member_t,
@@ -361,7 +362,13 @@ class SqlActivity(SqlBase):
         if since is not None:
             on = and_(on, activity_t.c.local_date >= since)
         is_answer = activity_t.c.kind == ActivityKind.ANSWER.value
-        points = func.coalesce(func.sum(activity_t.c.points), 0).label("points")
+        # Points for peer review (acceptance, reviews) are not a day's activity: they come from `award`.
+        awarded = select(func.coalesce(func.sum(award_t.c.points), 0)).where(
+            award_t.c.member_id == member_t.c.id, award_t.c.cohort_id == cohort_id
+        )
+        if since is not None:
+            awarded = awarded.where(award_t.c.local_date >= since)
+        points = (func.coalesce(func.sum(activity_t.c.points), 0) + awarded.scalar_subquery()).label("points")
         query = (
             select(
                 member_t.c.id,

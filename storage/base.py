@@ -21,15 +21,18 @@ from storage.calendars import breaks_from, history_from
 from storage.sqlite_io import GroupWriter, Plain, Readers, sync_engine
 from storage.tables import (
     ActivityRow,
+    AwardRow,
     CohortRow,
     EnrolmentRow,
     ExcusalRow,
     LearnedTopicRow,
     MemberRow,
     ModeratorRow,
+    PeerReviewRow,
     PostRow,
     RecapRow,
     ReminderRow,
+    ReviewActionRow,
     ReviewCardRow,
     SubmissionRow,
 )
@@ -60,6 +63,9 @@ review_t = _t(ReviewCardRow)
 reminder_t = _t(ReminderRow)
 recap_t = _t(RecapRow)
 submission_t = _t(SubmissionRow)
+peer_review_t = _t(PeerReviewRow)
+review_action_t = _t(ReviewActionRow)
+award_t = _t(AwardRow)
 
 
 def dialect_insert(name: str) -> Callable[[Table], Any]:

@@ -9,11 +9,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, and_, delete, func, insert, select
 
-from storage.tables import ActivityRow, EnrolmentRow, PointsRow
+from storage.tables import ActivityRow, AwardRow, EnrolmentRow, PointsRow
 
 points_t: Table = PointsRow.__table__  # type: ignore[attr-defined]
 _activity: Table = ActivityRow.__table__  # type: ignore[attr-defined]
 _enrolment: Table = EnrolmentRow.__table__  # type: ignore[attr-defined]
+_award: Table = AwardRow.__table__  # type: ignore[attr-defined]
 
 # The period_start of the all-time bucket: any fixed date before studybot existed.
 ALL_TIME = dt.date(2000, 1, 1)
@@ -31,10 +32,13 @@ def bucket_start(period: str, day: dt.date) -> dt.date:
     raise ValueError(f"unknown period {period!r}; expected one of {', '.join(PERIODS)}")
 
 
-def rebuild_points(conn: Connection, cohort_id: int | None = None, member_id: int | None = None) -> int:
+def rebuild_points(
+    conn: Connection, cohort_id: int | None = None, member_id: int | None = None, *, awards: bool = True
+) -> int:
     """Recompute the totals of enrolled members from the ledger (all, one cohort, or one member of one).
 
     Returns how many totals were written. Members not enrolled have no totals: they are off the board.
+    `awards=False` leaves out peer review's points: for a migration older than the table that holds them.
     """
     scope = []
     if cohort_id is not None:
@@ -56,8 +60,20 @@ def rebuild_points(conn: Connection, cohort_id: int | None = None, member_id: in
         query = query.where(_activity.c.cohort_id == cohort_id)
     if member_id is not None:
         query = query.where(_activity.c.member_id == member_id)
+    # Points for peer review (an accepted submission, a review given) count on the board like the ledger's.
+    awarded = and_(_enrolment.c.cohort_id == _award.c.cohort_id, _enrolment.c.member_id == _award.c.member_id)
+    from_awards = (
+        select(_award.c.cohort_id, _award.c.member_id, _award.c.local_date, func.sum(_award.c.points))
+        .join(_enrolment, awarded)
+        .group_by(_award.c.cohort_id, _award.c.member_id, _award.c.local_date)
+    )
+    if cohort_id is not None:
+        from_awards = from_awards.where(_award.c.cohort_id == cohort_id)
+    if member_id is not None:
+        from_awards = from_awards.where(_award.c.member_id == member_id)
     totals: Counter[tuple[int, int, str, dt.date]] = Counter()
-    for cohort, member, day, points in conn.execute(query):
+    earned = [*conn.execute(query), *(conn.execute(from_awards) if awards else ())]
+    for cohort, member, day, points in earned:
         for period in PERIODS:
             totals[cohort, member, period, bucket_start(period, day)] += int(points)
     rows: list[dict[str, Any]] = [

@@ -12,12 +12,15 @@ from storage.engine import POOL_SIZE, is_sqlite, make_engine, upgrade
 from storage.learning import SqlLearning
 from storage.members import SqlMembers
 from storage.notices import SqlNotices
+from storage.peer_reviews import SqlPeerReviews
 from storage.posts import SqlPosts
 from storage.sqlite_io import GroupWriter
 from storage.submissions import SqlSubmissions
 
 
-class SqlStore(SqlMembers, SqlCohorts, SqlPosts, SqlActivity, SqlLearning, SqlNotices, SqlSubmissions):
+class SqlStore(
+    SqlMembers, SqlCohorts, SqlPosts, SqlActivity, SqlLearning, SqlNotices, SqlSubmissions, SqlPeerReviews
+):
     """The Store on SQLite or PostgreSQL; every public method is one committed transaction."""
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, case, select, update
 
 from bot.kernel.ports import Conflict, SubmissionStore
 from bot.kernel.types import (
@@ -35,6 +35,8 @@ def _submission(row: Any) -> Submission:
         verification=Verification(Verified(row.verified), row.verify_detail),
         submitted_at=_aware(row.submitted_at),
         updated_at=_aware(row.updated_at),
+        round=row.round,
+        accepted_at=_aware(row.accepted_at) if row.accepted_at else None,
     )
 
 
@@ -64,12 +66,15 @@ class SqlSubmissions(SqlBase):
         find = select(submission_t).where(*(submission_t.c[k] == v for k, v in key.items())).with_for_update()
         # One statement decides: a new row, or the author's own row while it may still be replaced. A row
         # under review is left as it is and nothing comes back.
+        # A resubmission after "needs work" starts the next round of review.
+        again = submission_t.c.state == SubmissionState.NEEDS_WORK.value
+        next_round = case((again, submission_t.c.round + 1), else_=submission_t.c.round)
         upsert = (
             self._insert(submission_t)
             .values(**key, **values, submitted_at=now)
             .on_conflict_do_update(
                 index_elements=list(key),
-                set_=values,
+                set_={**values, "round": next_round, "author_told_at": None},
                 where=submission_t.c.state.in_(REPLACEABLE),
             )
             .returning(*submission_t.c)

@@ -8,8 +8,8 @@ from sqlalchemy import Column, DateTime, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
-def _utc_column() -> Column[dt.datetime]:
-    return Column(DateTime(timezone=True), nullable=False)
+def _utc_column(*, nullable: bool = False) -> Column[dt.datetime]:
+    return Column(DateTime(timezone=True), nullable=nullable)
 
 
 class MemberRow(SQLModel, table=True):
@@ -219,3 +219,64 @@ class SubmissionRow(SQLModel, table=True):
     verify_detail: str = Field(default="", max_length=300)
     submitted_at: dt.datetime = Field(sa_column=_utc_column())
     updated_at: dt.datetime = Field(sa_column=_utc_column())
+    # 1, then one more each time the author resubmits after "needs work".
+    round: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    accepted_at: dt.datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    # When the author was told of the latest decision (accepted, needs work); None: still to tell.
+    author_told_at: dt.datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
+class PeerReviewRow(SQLModel, table=True):
+    """One reviewer's review of one round of a submission: assigned, then given, timed out or ended."""
+
+    __tablename__ = "peer_review"
+    __table_args__ = (
+        UniqueConstraint("submission_id", "round", "reviewer_id", name="uq_peer_review"),
+        Index("ix_peer_review_reviewer", "reviewer_id", "state"),
+        Index("ix_peer_review_due", "state", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id")
+    reviewer_id: int = Field(foreign_key="member.id")
+    round: int
+    state: str = Field(max_length=16)
+    verdict: str | None = Field(default=None, max_length=16)
+    checks: str = Field(default="", max_length=64)  # ticked checklist items, "1,3"
+    comment: str = Field(default="", max_length=1000)
+    assigned_at: dt.datetime = Field(sa_column=_utc_column())
+    due_at: dt.datetime = Field(sa_column=_utc_column())
+    done_at: dt.datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    notified_at: dt.datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    replaces: int | None = Field(default=None)
+
+
+class ReviewActionRow(SQLModel, table=True):
+    """A moderator's word on a submission or one of its reviews: what, on whom, by whom and why."""
+
+    __tablename__ = "review_action"
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id", index=True)
+    action: str = Field(max_length=16)
+    member_id: int | None = Field(default=None, foreign_key="member.id")  # the reviewer concerned
+    moderator: str = Field(max_length=64)
+    reason: str = Field(max_length=500)
+    created_at: dt.datetime = Field(sa_column=_utc_column())
+
+
+class AwardRow(SQLModel, table=True):
+    """Points for work on a submission, once each: the author's for its acceptance, a reviewer's for a review.
+    They count on leaderboards like the ledger's points, but not as a day's activity for streaks."""
+
+    __tablename__ = "award"
+    __table_args__ = (UniqueConstraint("member_id", "submission_id", "kind", name="uq_award"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cohort_id: int = Field(foreign_key="cohort.id", index=True)
+    member_id: int = Field(foreign_key="member.id")
+    submission_id: int = Field(foreign_key="submission.id")
+    kind: str = Field(max_length=16)  # accepted, reviewed
+    points: int
+    local_date: dt.date
+    created_at: dt.datetime = Field(sa_column=_utc_column())

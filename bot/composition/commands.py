@@ -10,6 +10,7 @@ from bot.features import (
     lookup,
     membership,
     moderation,
+    peer_review,
     progress,
     reminders,
     restdays,
@@ -34,6 +35,7 @@ FEATURES = (
     review,
     roadmap,
     submissions,
+    peer_review,
 )
 
 

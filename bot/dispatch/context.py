@@ -22,6 +22,7 @@ from bot.kernel.ports import (
     LearningStore,
     MemberStore,
     NoticeStore,
+    PeerReviewStore,
     PostStore,
     Store,
     SubmissionStore,
@@ -91,6 +92,10 @@ class Services:
 
     @property
     def submissions(self) -> SubmissionStore:
+        return self.store
+
+    @property
+    def peer_reviews(self) -> PeerReviewStore:
         return self.store
 
     async def cohort_changed(self, cohort: Cohort) -> None:

@@ -12,6 +12,7 @@ from bot.kernel.types import Card, Field, Reply
 # Moderator commands are not listed here: they always come last, in a section of their own.
 SECTIONS = (
     ("📅 Daily challenge", ("today", "answer", "done", "submit")),
+    ("🤝 Peer review", ("reviews", "feedback", "portfolio")),
     ("📈 Progress", ("streak", "leaderboard", "roadmap")),
     ("📚 Learning", ("next", "resources", "review", "learned", "unlearn")),
     ("👥 Your cohort and settings", ("join", "leave", "timezone", "remind", "break")),

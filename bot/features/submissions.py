@@ -13,14 +13,17 @@ from bot.catalog.model import Challenge
 from bot.catalog.names import topic_title
 from bot.dispatch.context import Context
 from bot.dispatch.ratelimit import LINK_CHECKS, Verdict
+from bot.dispatch.reviewing import after_submit
 from bot.kernel.ports import Conflict
 from bot.kernel.registry import Arg, ArgKind, Registry, UserError
+from bot.kernel.replies import plural
 from bot.kernel.types import (
     Card,
     Cohort,
     Evidence,
     EvidenceKind,
     Field,
+    PeerReview,
     Post,
     Reply,
     Style,
@@ -141,7 +144,23 @@ async def submit(ctx: Context, args: dict[str, Any]) -> Reply:
     points = (
         "" if replaced else await _check_in(ctx, cohort, day, post if post.local_date == day else None, saved)
     )
-    return Reply(cards=(_card(ctx, task, saved, replaced, points),), ephemeral=True)
+    assigned = await after_submit(ctx.core, saved, before.round if before else None)
+    return Reply(
+        cards=(_card(ctx, task, saved, replaced, points, _reviewers(saved, assigned)),), ephemeral=True
+    )
+
+
+def _reviewers(saved: Submission, assigned: list[PeerReview]) -> str:
+    """What the author hears about review: who is on it, or why nobody is yet."""
+    if assigned:
+        return (
+            f"{plural(len(assigned), 'reviewer')} from your cohort will look at it and are told privately "
+            f"within a minute; `/study reviews` shows how it goes (submission #{saved.id})."
+        )
+    return (
+        f"Reviewers are members who did this task or are further along; they are assigned as they come "
+        f"(submission #{saved.id}, see `/study reviews`)."
+    )
 
 
 async def _task(
@@ -204,7 +223,7 @@ async def _check_in(ctx: Context, cohort: Cohort, day: dt.date, post: Post | Non
     return f"+{POINTS_CHECKIN} points: it counts as your check-in for {day:%a %d %b}."
 
 
-def _card(ctx: Context, task: Challenge, saved: Submission, replaced: bool, points: str) -> Card:
+def _card(ctx: Context, task: Challenge, saved: Submission, replaced: bool, points: str, review: str) -> Card:
     verification = saved.verification
     fields = [
         Field("Link", verbatim(saved.url)),
@@ -220,6 +239,7 @@ def _card(ctx: Context, task: Challenge, saved: Submission, replaced: bool, poin
     body = f"Your work for `{task.id}` ({topic}) is in. " + (
         points or "Points were given for the first link."
     )
+    body += f"\n{review}"
     footer = (
         "Send another link the same way to replace it until a reviewer starts · /study submit lists yours"
     )

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from bot.catalog.daily import challenge_card, closing_card, pick_challenge
 from bot.dispatch.core import Core
+from bot.jobs.peer_review import review_sweep
 from bot.jobs.recap import post_recap
 from bot.jobs.reminders import send_reminders
 from bot.kernel.clock import format_duration, local_date, local_now
@@ -293,6 +294,11 @@ class Poster:
             except Exception as exc:
                 log.exception("re-sending the %s post of cohort %s failed", stale.local_date, cohort.name)
                 report.failed.append((cohort.name, str(exc)))
+        try:
+            report.reviews = await review_sweep(self.core, self.platforms)
+        except Exception as exc:
+            log.exception("the peer review sweep failed")
+            report.failed.append(("peer review", str(exc)))
         try:
             report.reminded = await send_reminders(self.core, self.platforms)
         except Exception as exc:

@@ -17,13 +17,19 @@ from bot.kernel.types import (
     Evidence,
     Excusal,
     Member,
+    PeerReview,
+    PeerReviewState,
     Post,
     Recorded,
     Reply,
     ReviewCard,
+    ReviewPool,
+    ReviewVerdict,
     ScoreRow,
+    Settled,
     Standing,
     Submission,
+    SubmissionState,
     Sweep,
     Verification,
 )
@@ -375,6 +381,111 @@ class SubmissionStore(Protocol):
         ...
 
 
+class PeerReviewStore(Protocol):
+    """Peer review: reviewers of a submission's round, their reviews, decisions, and the points for them.
+
+    Every method that decides holds the submission for its transaction: a round never gets more than two
+    live reviewers, a review is given once, a submission is decided once, points are given once.
+    """
+
+    async def assign_reviewers(
+        self,
+        submission_id: int,
+        now: dt.datetime,
+        due: dt.datetime,
+        choose: Callable[[ReviewPool], list[int]],
+    ) -> list[PeerReview]:
+        """Top the submission's current round up to two reviewers with whom `choose` picks from the pool (read
+        in the same transaction); the reviews added (none when it is decided or has enough)."""
+        ...
+
+    async def new_round(self, submission_id: int, now: dt.datetime) -> None:
+        """The author resubmitted: close what is still open of earlier rounds."""
+        ...
+
+    async def understaffed(self, cohort_id: int | None, limit: int) -> list[int]:
+        """Submissions under review whose round has fewer than two reviewers, oldest first."""
+        ...
+
+    async def start_review(self, submission_id: int, reviewer_id: int) -> PeerReview | None:
+        """The reviewer's review of the current round (None if they have none); an open one fixes the link."""
+        ...
+
+    async def give_review(
+        self,
+        submission_id: int,
+        reviewer_id: int,
+        verdict: ReviewVerdict,
+        checks: tuple[int, ...],
+        comment: str,
+        now: dt.datetime,
+        reviewer_day: dt.date,
+        author_day: dt.date,
+    ) -> Settled:
+        """Record the reviewer's review of the current round, their points, and the decision it makes.
+        Settled.review is None when they hold no review of it; Conflict when it was given or ended already."""
+        ...
+
+    async def end_review(
+        self,
+        review_id: int,
+        state: PeerReviewState,
+        now: dt.datetime,
+        author_day: dt.date,
+        *,
+        due: dt.datetime | None = None,
+        choose: Callable[[ReviewPool], list[int]] | None = None,
+        by: tuple[str, str] | None = None,
+    ) -> Settled | None:
+        """End an open review (timed out, excused, reassigned), with a replacement `choose` picks when given,
+        a moderator's (who, why) recorded when given, and the decision that leaves; None when not open."""
+        ...
+
+    async def decide_submission(
+        self,
+        submission_id: int,
+        state: SubmissionState,
+        now: dt.datetime,
+        author_day: dt.date,
+        by: tuple[str, str],
+    ) -> Settled:
+        """A moderator's verdict (accepted or needs work), recorded with who and why."""
+        ...
+
+    async def overdue_reviews(self, now: dt.datetime, limit: int) -> list[PeerReview]:
+        """Open reviews past their due time, oldest first."""
+        ...
+
+    async def claim_review_notices(self, now: dt.datetime, limit: int) -> list[PeerReview]:
+        """Open reviews whose reviewer was not told yet, claimed for telling (each claimed once)."""
+        ...
+
+    async def claim_decision_notices(self, now: dt.datetime, limit: int) -> list[Submission]:
+        """Decided submissions whose author was not told yet, claimed for telling (each claimed once)."""
+        ...
+
+    async def get_submission(self, submission_id: int) -> Submission | None: ...
+
+    async def peer_reviews(self, submission_id: int) -> list[PeerReview]:
+        """Every review of a submission, by round, oldest first."""
+        ...
+
+    async def reviews_by(self, reviewer_id: int, cohort_id: int) -> list[tuple[PeerReview, Submission]]:
+        """A member's reviews in a cohort with the submissions they are of, newest first."""
+        ...
+
+    async def accepted_since(self, cohort_id: int, since: dt.datetime) -> list[Submission]:
+        """Submissions of a cohort accepted at or after an instant, in the order they were."""
+        ...
+
+    async def review_actions(
+        self, cohort_id: int
+    ) -> list[tuple[int, str, int | None, str, str, dt.datetime]]:
+        """Moderators' actions on a cohort's submissions: (submission, action, reviewer, moderator, reason,
+        when), oldest first."""
+        ...
+
+
 class EvidenceVerifier(Protocol):
     """Checks a submitted link with the platform it points at (GitHub), where that platform allows it."""
 
@@ -389,7 +500,15 @@ class EvidenceVerifier(Protocol):
 
 
 class Store(
-    MemberStore, CohortStore, PostStore, ActivityStore, LearningStore, NoticeStore, SubmissionStore, Protocol
+    MemberStore,
+    CohortStore,
+    PostStore,
+    ActivityStore,
+    LearningStore,
+    NoticeStore,
+    SubmissionStore,
+    PeerReviewStore,
+    Protocol,
 ):
     """Every area's port in one object (what storage implements); each method is one committed transaction.
 

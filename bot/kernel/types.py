@@ -356,6 +356,7 @@ class Sweep:
     skipped: list[tuple[str, dt.date]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     reminded: int = 0
+    reviews: int = 0  # peer review notices sent, reviews timed out and reviewers assigned
 
 
 class EvidenceKind(StrEnum):
@@ -419,3 +420,64 @@ class Submission:
     verification: Verification
     submitted_at: dt.datetime
     updated_at: dt.datetime
+    round: int = 1  # 1, then one more each time the author resubmits after "needs work"
+    accepted_at: dt.datetime | None = None
+
+
+class ReviewVerdict(StrEnum):
+    ACCEPT = "accept"
+    NEEDS_WORK = "needs-work"
+
+
+class PeerReviewState(StrEnum):
+    OPEN = "open"  # assigned, not given yet
+    DONE = "done"  # given: a verdict, the checklist ticked, a comment
+    TIMED_OUT = "timed-out"  # silent past its due time (replaced once, unless it was a replacement)
+    EXCUSED = "excused"  # a moderator let the reviewer off, with no replacement
+    REASSIGNED = "reassigned"  # a moderator gave it to someone else
+    CLOSED = "closed"  # no longer needed: the submission was decided, or resubmitted for a new round
+
+
+@dataclass(frozen=True)
+class PeerReview:
+    """One reviewer's review of one round of a submission."""
+
+    id: int
+    submission_id: int
+    reviewer_id: int
+    round: int
+    state: PeerReviewState
+    assigned_at: dt.datetime
+    due_at: dt.datetime
+    verdict: ReviewVerdict | None = None
+    checks: tuple[int, ...] = ()  # the checklist items ticked, numbered from 1
+    comment: str = ""
+    done_at: dt.datetime | None = None
+    replaces: int | None = None  # the silent or reassigned review this one took over
+
+
+@dataclass(frozen=True)
+class ReviewPool:
+    """What deciding a submission's reviewers needs to know, read in the transaction that assigns them."""
+
+    submission: Submission
+    needed: int  # reviewers to add now
+    enrolled: frozenset[int]
+    tasks: dict[int, frozenset[str]]  # member -> the task ids they submitted in the cohort
+    open_reviews: dict[int, int]  # member -> reviews they hold open, in any cohort
+    all_reviews: dict[int, int]  # member -> reviews ever assigned to them
+    taken: frozenset[int]  # members who hold or held a review of this submission in this round
+    last_reviewers: frozenset[int]  # who reviewed the author's previous submission
+    earlier_round: tuple[int, ...]  # who gave a review in the round before (they know the work)
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What giving a review, a moderator's word or a timeout left: the submission as it is now, and whether
+    this call decided it (accepted or needs work) and gave points."""
+
+    submission: Submission
+    decided: bool = False
+    review: PeerReview | None = None
+    reviewer_points: bool = False  # the reviewer's points were new
+    added: tuple[PeerReview, ...] = ()  # reviewers assigned by this call

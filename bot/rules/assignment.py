@@ -8,8 +8,10 @@ submission agree, and a test can replay a cohort.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
+from bot.kernel.types import ReviewPool
 
 REVIEWERS = 2  # per submission
 OPEN_MAX = 3  # open reviews one member may hold
@@ -51,3 +53,34 @@ def choose_reviewers(
         if c.member_id != author_id and c.open_reviews < OPEN_MAX and (c.did_the_task or c.further_along)
     ]
     return [c.member_id for c in sorted(eligible, key=rank)[:count]]
+
+
+def reviewers_for(pool: ReviewPool, order: Mapping[str, int]) -> list[int]:
+    """Whom to add to a submission's round: first who reviewed its round before (they know the work, for a
+    resubmission), then choose_reviewers over the enrolled members. `order` ranks task ids along the roadmap:
+    a member who submitted a later task is further along."""
+    sub = pool.submission
+    here = order.get(sub.challenge_id, -1)
+
+    def free(member_id: int) -> bool:
+        return (
+            member_id in pool.enrolled
+            and member_id != sub.member_id
+            and member_id not in pool.taken
+            and pool.open_reviews.get(member_id, 0) < OPEN_MAX
+        )
+
+    again = [m for m in dict.fromkeys(pool.earlier_round) if free(m)][: pool.needed]
+    candidates = [
+        Candidate(
+            member_id=m,
+            did_the_task=sub.challenge_id in pool.tasks.get(m, frozenset()),
+            further_along=any(order.get(t, -1) > here for t in pool.tasks.get(m, frozenset())),
+            open_reviews=pool.open_reviews.get(m, 0),
+            reviews_done=pool.all_reviews.get(m, 0),
+        )
+        for m in sorted(pool.enrolled)
+        if free(m) and m not in again
+    ]
+    more = choose_reviewers(sub.id, sub.member_id, candidates, pool.last_reviewers, pool.needed - len(again))
+    return again + more

@@ -5,3 +5,5 @@ POINTS_CORRECT = 10
 POINTS_WRONG = 2
 POINTS_CHECKIN = 5
 POINTS_REVIEW = 3
+POINTS_ACCEPTED = 10  # a submission accepted by peer review, to its author, once
+POINTS_PEER_REVIEW = 3  # a review of someone's submission, to the reviewer, once per submission

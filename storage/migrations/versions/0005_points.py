@@ -39,7 +39,7 @@ def upgrade() -> None:
         ["cohort_id", "period", "period_start", "points", "member_id"],
         unique=False,
     )
-    rebuild_points(op.get_bind())  # the totals of the ledger so far
+    rebuild_points(op.get_bind(), awards=False)  # the totals of the ledger so far (0009 adds awards)
 
 
 def downgrade() -> None:

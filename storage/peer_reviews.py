@@ -1,0 +1,569 @@
+"""Peer review: reviewers assigned to a submission's round, reviews given, timed out or ended by a moderator,
+the submission decided by them, and the points for that work (the `award` table), each exactly once.
+
+Everything that decides is one transaction holding the submission's row (locked on PostgreSQL; SQLite's one
+writer runs one transaction at a time), so two processes, or two reviewers at the same instant, see each
+other's result: a round never gets a third reviewer, and a submission is decided once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, case, func, insert, select, update
+
+from bot.kernel.ports import Conflict, PeerReviewStore
+from bot.kernel.types import (
+    PeerReview,
+    PeerReviewState,
+    ReviewPool,
+    ReviewVerdict,
+    Settled,
+    Submission,
+    SubmissionState,
+)
+from bot.rules.points import POINTS_ACCEPTED, POINTS_PEER_REVIEW
+from storage.activity import ADD_POINTS
+from storage.base import SqlBase, _aware, award_t, enrolment_t, peer_review_t, review_action_t, submission_t
+from storage.points import PERIODS, bucket_start
+from storage.submissions import _submission
+
+# Reviews that fill one of a round's two places: held, given, or ended with no replacement due (a silent
+# reviewer's place is filled once by a replacement; an excused reviewer's is left empty on purpose). A
+# reassigned review's place is empty until someone takes it.
+_STAFFED = tuple(
+    s.value
+    for s in (PeerReviewState.OPEN, PeerReviewState.DONE, PeerReviewState.TIMED_OUT, PeerReviewState.EXCUSED)
+)
+# States a submission is still being reviewed in.
+_UNDER_REVIEW = (SubmissionState.SUBMITTED.value, SubmissionState.IN_REVIEW.value)
+REVIEWERS = 2  # a round's reviewers
+
+
+def _review(row: Any) -> PeerReview:
+    return PeerReview(
+        id=row.id,
+        submission_id=row.submission_id,
+        reviewer_id=row.reviewer_id,
+        round=row.round,
+        state=PeerReviewState(row.state),
+        assigned_at=_aware(row.assigned_at),
+        due_at=_aware(row.due_at),
+        verdict=ReviewVerdict(row.verdict) if row.verdict else None,
+        checks=tuple(int(c) for c in row.checks.split(",") if c),
+        comment=row.comment,
+        done_at=_aware(row.done_at) if row.done_at else None,
+        replaces=row.replaces,
+    )
+
+
+class SqlPeerReviews(SqlBase):
+    """kernel.ports.PeerReviewStore on SQLite or PostgreSQL."""
+
+    # ---- inside a transaction ----
+
+    def _locked(self, conn: Connection, submission_id: int) -> Submission | None:
+        row = conn.execute(
+            select(submission_t).where(submission_t.c.id == submission_id).with_for_update()
+        ).first()
+        return _submission(row) if row else None
+
+    def _round(self, conn: Connection, sub: Submission) -> list[PeerReview]:
+        rows = conn.execute(
+            select(peer_review_t)
+            .where(peer_review_t.c.submission_id == sub.id, peer_review_t.c.round == sub.round)
+            .order_by(peer_review_t.c.id)
+        ).all()
+        return [_review(r) for r in rows]
+
+    def _pool(self, conn: Connection, sub: Submission, needed: int) -> ReviewPool:
+        enrolled = frozenset(
+            conn.execute(select(enrolment_t.c.member_id).where(enrolment_t.c.cohort_id == sub.cohort_id))
+            .scalars()
+            .all()
+        )
+        tasks: dict[int, set[str]] = {}
+        for member_id, challenge_id in conn.execute(
+            select(submission_t.c.member_id, submission_t.c.challenge_id).where(
+                submission_t.c.cohort_id == sub.cohort_id
+            )
+        ):
+            tasks.setdefault(member_id, set()).add(challenge_id)
+        is_open = peer_review_t.c.state == PeerReviewState.OPEN.value
+        counts = conn.execute(
+            select(
+                peer_review_t.c.reviewer_id,
+                func.count(),
+                func.sum(case((is_open, 1), else_=0)),
+            )
+            .where(peer_review_t.c.reviewer_id.in_(enrolled))
+            .group_by(peer_review_t.c.reviewer_id)
+        ).all()
+        mine = conn.execute(
+            select(peer_review_t.c.reviewer_id, peer_review_t.c.round, peer_review_t.c.state).where(
+                peer_review_t.c.submission_id == sub.id
+            )
+        ).all()
+        taken = frozenset(r.reviewer_id for r in mine if r.round == sub.round)
+        earlier = tuple(
+            r.reviewer_id for r in mine if r.round == sub.round - 1 and r.state == PeerReviewState.DONE.value
+        )
+        previous = conn.execute(
+            select(submission_t.c.id)
+            .where(
+                submission_t.c.cohort_id == sub.cohort_id,
+                submission_t.c.member_id == sub.member_id,
+                submission_t.c.id != sub.id,
+                submission_t.c.submitted_at <= sub.submitted_at,
+            )
+            .order_by(submission_t.c.submitted_at.desc(), submission_t.c.id.desc())
+            .limit(1)
+        ).scalar()
+        last = frozenset(
+            conn.execute(select(peer_review_t.c.reviewer_id).where(peer_review_t.c.submission_id == previous))
+            .scalars()
+            .all()
+            if previous is not None
+            else ()
+        )
+        return ReviewPool(
+            submission=sub,
+            needed=needed,
+            enrolled=enrolled,
+            tasks={m: frozenset(t) for m, t in tasks.items()},
+            open_reviews={r[0]: int(r[2] or 0) for r in counts},
+            all_reviews={r[0]: int(r[1]) for r in counts},
+            taken=taken,
+            last_reviewers=last,
+            earlier_round=earlier,
+        )
+
+    def _assign(
+        self,
+        conn: Connection,
+        sub: Submission,
+        now: dt.datetime,
+        due: dt.datetime,
+        choose: Callable[[ReviewPool], list[int]],
+        replaces: int | None = None,
+    ) -> list[PeerReview]:
+        """Fill the round's empty places (of REVIEWERS) with whom `choose` picks; a replacement fills one."""
+        if sub.state.value not in _UNDER_REVIEW:
+            return []
+        staffed = [r for r in self._round(conn, sub) if r.state.value in _STAFFED]
+        needed = 1 if replaces is not None else REVIEWERS - len(staffed)
+        if needed <= 0:
+            return []
+        pool = self._pool(conn, sub, needed)
+        chosen = [m for m in choose(pool) if m not in pool.taken and m != sub.member_id][:needed]
+        added = []
+        for reviewer_id in chosen:
+            row = conn.execute(
+                insert(peer_review_t)
+                .values(
+                    submission_id=sub.id,
+                    reviewer_id=reviewer_id,
+                    round=sub.round,
+                    state=PeerReviewState.OPEN.value,
+                    checks="",
+                    comment="",
+                    assigned_at=now,
+                    due_at=due,
+                    replaces=replaces,
+                )
+                .returning(*peer_review_t.c)
+            ).one()
+            added.append(_review(row))
+        return added
+
+    def _award(
+        self,
+        conn: Connection,
+        sub: Submission,
+        member_id: int,
+        kind: str,
+        points: int,
+        day: dt.date,
+        now: dt.datetime,
+    ) -> bool:
+        """Give points for work on a submission once; True when they were new."""
+        stmt = (
+            self._insert(award_t)
+            .values(
+                cohort_id=sub.cohort_id,
+                member_id=member_id,
+                submission_id=sub.id,
+                kind=kind,
+                points=points,
+                local_date=day,
+                created_at=now,
+            )
+            .on_conflict_do_nothing()
+        )
+        if not conn.execute(stmt).rowcount:
+            return False
+        buckets = {f"{p}_start": bucket_start(p, day) for p in PERIODS}
+        params = {"cohort_id": sub.cohort_id, "member_id": member_id, "points": points, **buckets}
+        self._execute(conn, ADD_POINTS[conn.dialect.name], params)
+        return True
+
+    def _set_state(
+        self, conn: Connection, sub: Submission, state: SubmissionState, now: dt.datetime, author_day: dt.date
+    ) -> Submission:
+        """Decide the submission: its state, the author still to be told, open reviews closed, points."""
+        accepted = state is SubmissionState.ACCEPTED
+        conn.execute(
+            update(submission_t)
+            .where(submission_t.c.id == sub.id)
+            .values(state=state.value, author_told_at=None, accepted_at=now if accepted else None)
+        )
+        if accepted:
+            conn.execute(
+                update(peer_review_t)
+                .where(
+                    peer_review_t.c.submission_id == sub.id,
+                    peer_review_t.c.state == PeerReviewState.OPEN.value,
+                )
+                .values(state=PeerReviewState.CLOSED.value)
+            )
+            self._award(conn, sub, sub.member_id, "accepted", POINTS_ACCEPTED, author_day, now)
+        return self._locked(conn, sub.id) or sub
+
+    def _settle(self, conn: Connection, sub: Submission, now: dt.datetime, author_day: dt.date) -> Settled:
+        """Decide the round by its reviews: any "needs work" decides it; else, once no review is open, one
+        accept or more accepts it (a silent reviewer replaced once, or excused, does not hold it up)."""
+        if sub.state.value not in _UNDER_REVIEW:
+            return Settled(sub)
+        reviews = self._round(conn, sub)
+        given = [r for r in reviews if r.state is PeerReviewState.DONE]
+        if any(r.verdict is ReviewVerdict.NEEDS_WORK for r in given):
+            return Settled(
+                self._set_state(conn, sub, SubmissionState.NEEDS_WORK, now, author_day), decided=True
+            )
+        if given and not any(r.state is PeerReviewState.OPEN for r in reviews):
+            return Settled(
+                self._set_state(conn, sub, SubmissionState.ACCEPTED, now, author_day), decided=True
+            )
+        return Settled(sub)
+
+    def _act(
+        self,
+        conn: Connection,
+        sub: Submission,
+        action: str,
+        by: tuple[str, str],
+        now: dt.datetime,
+        member_id: int | None,
+    ) -> None:
+        moderator, reason = by
+        conn.execute(
+            insert(review_action_t).values(
+                submission_id=sub.id,
+                action=action,
+                member_id=member_id,
+                moderator=moderator,
+                reason=reason,
+                created_at=now,
+            )
+        )
+
+    # ---- the port ----
+
+    async def assign_reviewers(
+        self,
+        submission_id: int,
+        now: dt.datetime,
+        due: dt.datetime,
+        choose: Callable[[ReviewPool], list[int]],
+    ) -> list[PeerReview]:
+        def op(conn: Connection) -> list[PeerReview]:
+            sub = self._locked(conn, submission_id)
+            return [] if sub is None else self._assign(conn, sub, now, due, choose)
+
+        return await self._tx(op)
+
+    async def new_round(self, submission_id: int, now: dt.datetime) -> None:
+        def op(conn: Connection) -> None:
+            sub = self._locked(conn, submission_id)
+            if sub is None:
+                return
+            conn.execute(
+                update(peer_review_t)
+                .where(
+                    peer_review_t.c.submission_id == sub.id,
+                    peer_review_t.c.round < sub.round,
+                    peer_review_t.c.state == PeerReviewState.OPEN.value,
+                )
+                .values(state=PeerReviewState.CLOSED.value, done_at=now)
+            )
+
+        await self._tx(op)
+
+    async def understaffed(self, cohort_id: int | None, limit: int) -> list[int]:
+        live = (
+            select(func.count())
+            .where(
+                peer_review_t.c.submission_id == submission_t.c.id,
+                peer_review_t.c.round == submission_t.c.round,
+                peer_review_t.c.state.in_(_STAFFED),
+            )
+            .scalar_subquery()
+        )
+        query = select(submission_t.c.id).where(submission_t.c.state.in_(_UNDER_REVIEW), live < REVIEWERS)
+        if cohort_id is not None:
+            query = query.where(submission_t.c.cohort_id == cohort_id)
+        rows = await self._all(query.order_by(submission_t.c.submitted_at, submission_t.c.id).limit(limit))
+        return [r[0] for r in rows]
+
+    async def start_review(self, submission_id: int, reviewer_id: int) -> PeerReview | None:
+        def op(conn: Connection) -> PeerReview | None:
+            sub = self._locked(conn, submission_id)
+            if sub is None:
+                return None
+            mine = [r for r in self._round(conn, sub) if r.reviewer_id == reviewer_id]
+            if mine and mine[0].state is PeerReviewState.OPEN and sub.state is SubmissionState.SUBMITTED:
+                conn.execute(
+                    update(submission_t)
+                    .where(submission_t.c.id == sub.id)
+                    .values(state=SubmissionState.IN_REVIEW.value)
+                )
+            return mine[0] if mine else None
+
+        return await self._tx(op)
+
+    async def give_review(
+        self,
+        submission_id: int,
+        reviewer_id: int,
+        verdict: ReviewVerdict,
+        checks: tuple[int, ...],
+        comment: str,
+        now: dt.datetime,
+        reviewer_day: dt.date,
+        author_day: dt.date,
+    ) -> Settled:
+        def op(conn: Connection) -> Settled:
+            sub = self._locked(conn, submission_id)
+            if sub is None:
+                return Settled(_missing(submission_id))
+            mine = [r for r in self._round(conn, sub) if r.reviewer_id == reviewer_id]
+            if not mine:
+                return Settled(sub)
+            if mine[0].state is not PeerReviewState.OPEN:
+                raise Conflict(f"review {mine[0].id} is {mine[0].state}")
+            conn.execute(
+                update(peer_review_t)
+                .where(peer_review_t.c.id == mine[0].id)
+                .values(
+                    state=PeerReviewState.DONE.value,
+                    verdict=verdict.value,
+                    checks=",".join(str(c) for c in checks),
+                    comment=comment,
+                    done_at=now,
+                )
+            )
+            if sub.state is SubmissionState.SUBMITTED:
+                conn.execute(
+                    update(submission_t)
+                    .where(submission_t.c.id == sub.id)
+                    .values(state=SubmissionState.IN_REVIEW.value)
+                )
+                sub = self._locked(conn, sub.id) or sub
+            points = self._award(conn, sub, reviewer_id, "reviewed", POINTS_PEER_REVIEW, reviewer_day, now)
+            review = _review(
+                conn.execute(select(peer_review_t).where(peer_review_t.c.id == mine[0].id)).one()
+            )
+            settled = self._settle(conn, sub, now, author_day)
+            return Settled(settled.submission, settled.decided, review, points)
+
+        return await self._tx(op)
+
+    async def end_review(
+        self,
+        review_id: int,
+        state: PeerReviewState,
+        now: dt.datetime,
+        author_day: dt.date,
+        *,
+        due: dt.datetime | None = None,
+        choose: Callable[[ReviewPool], list[int]] | None = None,
+        by: tuple[str, str] | None = None,
+    ) -> Settled | None:
+        def op(conn: Connection) -> Settled | None:
+            row = conn.execute(
+                select(peer_review_t.c.submission_id).where(peer_review_t.c.id == review_id)
+            ).first()
+            sub = self._locked(conn, row.submission_id) if row else None
+            if sub is None:
+                return None
+            ended = conn.execute(
+                update(peer_review_t)
+                .where(peer_review_t.c.id == review_id, peer_review_t.c.state == PeerReviewState.OPEN.value)
+                .values(state=state.value, done_at=now)
+            ).rowcount
+            if not ended:
+                return None
+            review = _review(conn.execute(select(peer_review_t).where(peer_review_t.c.id == review_id)).one())
+            if by is not None:
+                self._act(conn, sub, state.value, by, now, review.reviewer_id)
+            added: list[PeerReview] = []
+            if choose is not None and due is not None:
+                added = self._assign(conn, sub, now, due, choose, replaces=review_id)
+            settled = self._settle(conn, sub, now, author_day)
+            return Settled(settled.submission, settled.decided, review, added=tuple(added))
+
+        return await self._tx(op)
+
+    async def decide_submission(
+        self,
+        submission_id: int,
+        state: SubmissionState,
+        now: dt.datetime,
+        author_day: dt.date,
+        by: tuple[str, str],
+    ) -> Settled:
+        def op(conn: Connection) -> Settled:
+            sub = self._locked(conn, submission_id)
+            if sub is None:
+                return Settled(_missing(submission_id))
+            self._act(conn, sub, state.value, by, now, None)
+            if state is SubmissionState.NEEDS_WORK:
+                conn.execute(
+                    update(peer_review_t)
+                    .where(
+                        peer_review_t.c.submission_id == sub.id,
+                        peer_review_t.c.state == PeerReviewState.OPEN.value,
+                    )
+                    .values(state=PeerReviewState.CLOSED.value, done_at=now)
+                )
+            return Settled(self._set_state(conn, sub, state, now, author_day), decided=sub.state is not state)
+
+        return await self._tx(op)
+
+    async def overdue_reviews(self, now: dt.datetime, limit: int) -> list[PeerReview]:
+        rows = await self._all(
+            select(peer_review_t)
+            .where(peer_review_t.c.state == PeerReviewState.OPEN.value, peer_review_t.c.due_at <= now)
+            .order_by(peer_review_t.c.due_at, peer_review_t.c.id)
+            .limit(limit)
+        )
+        return [_review(r) for r in rows]
+
+    async def claim_review_notices(self, now: dt.datetime, limit: int) -> list[PeerReview]:
+        def op(conn: Connection) -> list[PeerReview]:
+            rows = conn.execute(
+                select(peer_review_t)
+                .where(
+                    peer_review_t.c.state == PeerReviewState.OPEN.value, peer_review_t.c.notified_at.is_(None)
+                )
+                .order_by(peer_review_t.c.id)
+                .limit(limit)
+            ).all()
+            claimed = []
+            for row in rows:
+                if conn.execute(
+                    update(peer_review_t)
+                    .where(peer_review_t.c.id == row.id, peer_review_t.c.notified_at.is_(None))
+                    .values(notified_at=now)
+                ).rowcount:
+                    claimed.append(_review(row))
+            return claimed
+
+        return await self._tx(op)
+
+    async def claim_decision_notices(self, now: dt.datetime, limit: int) -> list[Submission]:
+        decided = (SubmissionState.ACCEPTED.value, SubmissionState.NEEDS_WORK.value)
+
+        def op(conn: Connection) -> list[Submission]:
+            rows = conn.execute(
+                select(submission_t)
+                .where(submission_t.c.state.in_(decided), submission_t.c.author_told_at.is_(None))
+                .order_by(submission_t.c.id)
+                .limit(limit)
+            ).all()
+            claimed = []
+            for row in rows:
+                if conn.execute(
+                    update(submission_t)
+                    .where(submission_t.c.id == row.id, submission_t.c.author_told_at.is_(None))
+                    .values(author_told_at=now)
+                ).rowcount:
+                    claimed.append(_submission(row))
+            return claimed
+
+        return await self._tx(op)
+
+    async def get_submission(self, submission_id: int) -> Submission | None:
+        row = await self._one(select(submission_t).where(submission_t.c.id == submission_id))
+        return _submission(row) if row else None
+
+    async def peer_reviews(self, submission_id: int) -> list[PeerReview]:
+        rows = await self._all(
+            select(peer_review_t)
+            .where(peer_review_t.c.submission_id == submission_id)
+            .order_by(peer_review_t.c.round, peer_review_t.c.id)
+        )
+        return [_review(r) for r in rows]
+
+    async def reviews_by(self, reviewer_id: int, cohort_id: int) -> list[tuple[PeerReview, Submission]]:
+        in_cohort = select(submission_t.c.id).where(submission_t.c.cohort_id == cohort_id)
+
+        def op(conn: Connection) -> list[tuple[PeerReview, Submission]]:
+            reviews = [
+                _review(r)
+                for r in conn.execute(
+                    select(peer_review_t)
+                    .where(
+                        peer_review_t.c.reviewer_id == reviewer_id,
+                        peer_review_t.c.submission_id.in_(in_cohort),
+                    )
+                    .order_by(peer_review_t.c.assigned_at.desc(), peer_review_t.c.id.desc())
+                )
+            ]
+            ids = {r.submission_id for r in reviews}
+            subs = {
+                r.id: _submission(r)
+                for r in conn.execute(select(submission_t).where(submission_t.c.id.in_(ids)))
+            }
+            return [(r, subs[r.submission_id]) for r in reviews]
+
+        return await self._query(op)
+
+    async def accepted_since(self, cohort_id: int, since: dt.datetime) -> list[Submission]:
+        rows = await self._all(
+            select(submission_t)
+            .where(
+                submission_t.c.cohort_id == cohort_id,
+                submission_t.c.state == SubmissionState.ACCEPTED.value,
+                submission_t.c.accepted_at >= since,
+            )
+            .order_by(submission_t.c.accepted_at, submission_t.c.id)
+        )
+        return [_submission(r) for r in rows]
+
+    async def review_actions(
+        self, cohort_id: int
+    ) -> list[tuple[int, str, int | None, str, str, dt.datetime]]:
+        rows = await self._all(
+            select(review_action_t)
+            .join(submission_t, submission_t.c.id == review_action_t.c.submission_id)
+            .where(submission_t.c.cohort_id == cohort_id)
+            .order_by(review_action_t.c.created_at, review_action_t.c.id)
+        )
+        return [
+            (r.submission_id, r.action, r.member_id, r.moderator, r.reason, _aware(r.created_at))
+            for r in rows
+        ]
+
+
+def _missing(submission_id: int) -> Submission:
+    raise LookupError(f"no submission {submission_id}")
+
+
+if TYPE_CHECKING:
+
+    def _implements_its_port(store: SqlPeerReviews) -> PeerReviewStore:
+        """Where mypy checks that SqlPeerReviews has every method of PeerReviewStore and its signatures."""
+        return store
