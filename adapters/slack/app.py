@@ -26,6 +26,8 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from adapters.slack.forms import answers, submitted_command
+from adapters.slack.modals import answer_submission, open_form, send_direct, show_in_modal
 from adapters.slack.render import ACTION_PREFIX, SEPARATOR, SlackMessage, decode_action, render, unescape
 from bot.dispatch.core import Core
 from bot.kernel.ports import Clock, PlatformRefused, Undeliverable
@@ -415,7 +417,9 @@ def build_app(
             reply = await core.dispatch(inv)
             if reply.silent:  # dropped over the spam limit: the empty ack above was all Slack needs
                 return
-            await answer(render(reply), respond, command["channel_id"], command["user_id"])
+            trigger = str(command.get("trigger_id", ""))
+            if not await open_form(client, trigger, reply, command["channel_id"], command["user_id"]):
+                await answer(render(reply), respond, command["channel_id"], command["user_id"])
         if inv.command in PROGRESS_COMMANDS and not reply.error:
             homes.refresh(user, command["team_id"])  # in the background: the handler ends here
 
@@ -429,22 +433,57 @@ def build_app(
         if decoded is None:
             return
         user_info = body["user"]
-        channel_id = (body.get("channel") or {}).get("id", "")
+        # A click inside a modal (a form's reply) comes with the view, and no channel or response_url.
+        view = body.get("view") or {}
+        in_modal = (body.get("container") or {}).get("type") == "view" and view.get("type") == "modal"
+        channel_id = str(
+            (body.get("channel") or {}).get("id") or (in_modal and view.get("private_metadata")) or ""
+        )
         async with working:
             user = await profiles.user(user_info["id"])
             where = ConversationRef(PLATFORM, body["team"]["id"], channel_id)
             reply = await core.dispatch(Invocation(decoded[0], decoded[1], user, where))
             if reply.silent:  # dropped over the spam limit: acked, nothing to say
                 return
-            message = render(reply)
-            await answer(
-                SlackMessage(message.text, message.blocks, True, message.files),
-                respond,
-                channel_id,
-                user_info["id"],
-            )
+            trigger = str(body.get("trigger_id", ""))
+            if in_modal:
+                await show_in_modal(client, view, reply, channel_id, user_info["id"])
+            elif await open_form(client, trigger, reply, channel_id, user_info["id"]):
+                pass  # the form is open: its text would only repeat it
+            elif respond.response_url is None:  # a click in the App Home: nowhere to respond but directly
+                await send_direct(client, user_info["id"], reply)
+            else:
+                message = render(reply)
+                await answer(
+                    SlackMessage(message.text, message.blocks, True, message.files),
+                    respond,
+                    channel_id,
+                    user_info["id"],
+                )
         if decoded[0] in PROGRESS_COMMANDS and not reply.error:
             homes.refresh(user, body["team"]["id"])
+
+    @app.view(re.compile(f"^{ACTION_PREFIX}{SEPARATOR}"))
+    @in_flight
+    async def submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        decoded = submitted_command(view)
+        if decoded is None:
+            await ack()
+            return
+        user_id = str(body["user"]["id"])
+        team_id = str((body.get("team") or {}).get("id") or body["user"].get("team_id", ""))
+        where = ConversationRef(PLATFORM, team_id, str(view.get("private_metadata") or ""))
+        user: UserRef | None = None
+
+        async def work() -> Reply:
+            nonlocal user
+            async with working:
+                user = await profiles.user(user_id)
+                return await core.dispatch(Invocation(*decoded, user, where, fields=answers(view)))
+
+        reply = await answer_submission(ack, client, view, user_id, work())
+        if user is not None and decoded[0] in PROGRESS_COMMANDS and not reply.error:
+            homes.refresh(user, team_id)
 
     @app.event("app_home_opened")
     async def home(event: dict[str, Any], body: dict[str, Any]) -> None:

@@ -84,11 +84,17 @@ def unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
+def encode_command(command: str, args: tuple[str, ...], what: str) -> str:
+    """A command and its arguments as one Slack id (a button's action_id, a modal's callback_id)."""
+    encoded = SEPARATOR.join((ACTION_PREFIX, command, *args))
+    # Both ids hold at most 255 characters.
+    if len(encoded) > ACTION_ID_MAX:
+        raise ValueError(f"{what} carries too much for a Slack id")
+    return encoded
+
+
 def encode_action(button: Button) -> str:
-    action = SEPARATOR.join((ACTION_PREFIX, button.command, *button.args))
-    if len(action) > ACTION_ID_MAX:
-        raise ValueError(f"button {button.label!r} carries too much for a Slack action_id")
-    return action
+    return encode_command(button.command, button.args, f"button {button.label!r}")
 
 
 def decode_action(value: str) -> tuple[str, tuple[str, ...]] | None:
@@ -154,7 +160,12 @@ def _button_styles(buttons: tuple[Button, ...]) -> list[str | None]:
 
 
 def render(reply: Reply) -> SlackMessage:
-    """Turn a Reply into Block Kit with a plain-text fallback; nothing is dropped without a mark."""
+    """Turn a Reply into Block Kit with a plain-text fallback; nothing is dropped without a mark.
+
+    A Reply's `form` is not rendered here: a message cannot hold one. The app opens it as a modal when the
+    Reply answers the member's own click or command (adapters/slack/forms.py); anywhere else (a proactive
+    send, a refused views.open) its text and cards, which say the same in words, are what is shown.
+    """
     blocks: list[dict[str, Any]] = []
     if reply.text:
         blocks.append({"type": "section", "text": _mrkdwn(reply.text)})

@@ -12,8 +12,11 @@ from tests.fakes.slack.server import (
     app_home_opened_event,
     block_actions_payload,
     event_callback_body,
+    new_trigger_id,
     sign,
     slash_command_body,
+    view_block_actions_payload,
+    view_submission_payload,
 )
 
 __all__ = [
@@ -28,6 +31,9 @@ __all__ = [
     "app_home_opened_event",
     "block_actions_payload",
     "event_callback_body",
+    "new_trigger_id",
     "sign",
     "slash_command_body",
+    "view_block_actions_payload",
+    "view_submission_payload",
 ]

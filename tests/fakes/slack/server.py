@@ -29,6 +29,16 @@ body. Bolt's AsyncApp calls ``auth.test`` lazily, on its first request, and keep
 the retry number only as the lower-cased request header (``request.headers["x-slack-retry-num"] == ["1"]``),
 not in the context.
 
+Views: ``views.open`` takes a trigger_id only from an interaction the fake sent (slash command, click,
+submission), once, within ``trigger_seconds`` (3) of sending it by ``fake.now`` (replaceable: a test moves
+it on to let triggers expire; an expired one answers ``expired_trigger_id`` and is no refusal, an unknown
+or reused one is). Opened views are kept in ``views`` (by id, as Slack holds them) and ``opened``;
+``views.update`` replaces one. ``submit_view(view_id, answers, app_url=...)`` fills a view in as a member
+would (refusing what Slack's client would not let them send) and sends Slack's ``view_submission`` payload
+over HTTP (or Socket Mode without ``app_url``); it returns the app's answer (``{"response_action": ...}``,
+``{}`` for a plain ack) and holds it to Slack's rules. ``view_block_actions_payload(view, action_id)`` is a
+click inside a modal.
+
 Socket Mode: ``socket_send(type, payload) -> envelope_id``, ``wait_for_ack(envelope_id)``,
 ``socket_disconnect()`` (the client reconnects via ``apps.connections.open``), ``wait_for_connections(n)``.
 
@@ -60,9 +70,10 @@ import hmac
 import itertools
 import json
 import re
+import secrets
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,6 +86,7 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     ImageElement,
     InteractiveElement,
+    Option,
     TextObject,
 )
 from slack_sdk.models.views import View
@@ -111,6 +123,20 @@ EXCERPT_SIDE = 30
 # Web API methods whose arguments are a message (text, blocks) or a view.
 MESSAGE_METHODS = {"chat.postMessage", "chat.postEphemeral", "chat.update", "chat.scheduleMessage"}
 VIEW_METHODS = {"views.publish", "views.open", "views.update", "views.push"}
+# Radio buttons and checkboxes hold 1 to 10 options (their element references); slack_sdk checks neither
+# the count nor, inside them, each option's 75-character text and 150-character value.
+CHOICE_OPTIONS_MAX = 10
+CHOICE_ELEMENTS = {"radio_buttons", "checkboxes"}
+# A plain_text_input's min_length and max_length lie within 0..3,000 and 1..3,000 (plain-text input
+# reference); slack_sdk checks neither.
+TEXT_INPUT_MAX = 3000
+# A trigger_id may open one view, within 3 seconds of the interaction that gave it (modals guide).
+TRIGGER_SECONDS = 3.0
+# A view_submission must be answered within 3 seconds, or Slack shows the member an error and drops the
+# answer (modals guide, "Handling submissions").
+ACK_SECONDS = 3.0
+# What a view_submission may answer (response_action values; none or an empty body closes the modal).
+RESPONSE_ACTIONS = {"errors", "update", "push", "clear"}
 # What the models raise on a payload they cannot take (a missing or unexpected argument, a wrong shape).
 MODEL_ERRORS = (SlackObjectFormationError, TypeError, KeyError, ValueError, AttributeError)
 
@@ -215,6 +241,10 @@ def _rules(raw: dict[str, Any], pointer: str, file_ok: Callable[[str], bool]) ->
         slack_file = node.get("slack_file")
         if isinstance(slack_file, dict) and "id" in slack_file and not file_ok(str(slack_file["id"])):
             problems.append(f"no such uploaded file [json-pointer:{at}/slack_file/id]")
+        if kind in CHOICE_ELEMENTS:
+            problems += _choice_problems(node, at)
+        if kind == "plain_text_input":
+            problems += _text_input_problems(node, at)
         action_id = node.get("action_id")
         if isinstance(action_id, str) and at != pointer:
             if action_id in action_ids:
@@ -233,6 +263,30 @@ def _rules(raw: dict[str, Any], pointer: str, file_ok: Callable[[str], bool]) ->
                 f"at most one button of a set may be styled primary [json-pointer:{pointer}/elements]"
             )
     return problems
+
+
+def _choice_problems(node: dict[str, Any], at: str) -> list[str]:
+    """Radio buttons or checkboxes: 1 to 10 options, each valid by slack_sdk's Option model."""
+    options = node.get("options")
+    if not isinstance(options, list) or not 1 <= len(options) <= CHOICE_OPTIONS_MAX:
+        return [f"must hold 1 to {CHOICE_OPTIONS_MAX} options [json-pointer:{at}/options]"]
+    problems = []
+    for i, option in enumerate(options):
+        try:
+            Option(**option).validate_json()
+        except MODEL_ERRORS as exc:
+            problems.append(f"{exc} [json-pointer:{at}/options/{i}]")
+    return problems
+
+
+def _text_input_problems(node: dict[str, Any], at: str) -> list[str]:
+    """A plain_text_input's length bounds: min 0..3,000, max 1..3,000, min <= max."""
+    low, high = node.get("min_length", 0), node.get("max_length", TEXT_INPUT_MAX)
+    if not (
+        isinstance(low, int) and isinstance(high, int) and 0 <= low <= high and 1 <= high <= TEXT_INPUT_MAX
+    ):
+        return [f"min_length/max_length must lie within 0..{TEXT_INPUT_MAX}, min <= max [json-pointer:{at}]"]
+    return []
 
 
 def block_problems(raw: Any, pointer: str, file_ok: Callable[[str], bool]) -> list[str]:
@@ -306,8 +360,9 @@ def check_message(
         raise ContractViolation("invalid_arguments", problems)
 
 
-def check_view(view: Any, file_ok: Callable[[str], bool]) -> None:
-    """Raise ContractViolation (``invalid_arguments``, as views.* answer) when a view breaks the contract."""
+def check_view(view: Any, file_ok: Callable[[str], bool], *, modal: bool = False) -> None:
+    """Raise ContractViolation (``invalid_arguments``, as views.* answer) when a view breaks the contract;
+    ``modal``: only a modal may be opened, pushed or updated (a home tab is published)."""
     if isinstance(view, str):
         try:
             view = json.loads(view)
@@ -332,6 +387,14 @@ def check_view(view: Any, file_ok: Callable[[str], bool]) -> None:
         problems += blocks_problems(view.get("blocks"), "/view/blocks", file_ok, limit=None)
     except ContractViolation as bad:
         problems += bad.messages
+    if modal and view.get("type") != "modal":
+        problems.append("must be a modal [json-pointer:/view/type]")
+    blocks = view.get("blocks")
+    inputs = isinstance(blocks, list) and any(
+        isinstance(b, dict) and b.get("type") == "input" for b in blocks
+    )
+    if inputs and view.get("type") == "modal" and not view.get("submit"):
+        problems.append("a modal with input blocks needs a submit button [json-pointer:/view/submit]")
     if problems:
         raise ContractViolation("invalid_arguments", problems)
 
@@ -374,6 +437,14 @@ class FakeUser:
         }
 
 
+_TRIGGERS = itertools.count(1)
+
+
+def new_trigger_id() -> str:
+    """A trigger_id as Slack hands one out with each interaction: unique, usable once (views.open)."""
+    return f"{next(_TRIGGERS)}.{int(time.time())}.{secrets.token_hex(8)}"
+
+
 def sign(body: bytes | str, secret: str, timestamp: int | None = None) -> dict[str, str]:
     """Headers Slack sends with an HTTP-mode request: v0 HMAC-SHA256 of ``v0:{timestamp}:{body}``."""
     if isinstance(body, str):
@@ -393,7 +464,7 @@ def slash_command_body(
     user_name: str = "someone",
     channel_id: str = CHANNEL_ID,
     team_id: str = TEAM_ID,
-    trigger_id: str = "123.456.abc",
+    trigger_id: str | None = None,
 ) -> dict[str, str]:
     """The fields of a slash command (form-encode them for HTTP mode; Socket Mode sends them as they are)."""
     return {
@@ -409,7 +480,7 @@ def slash_command_body(
         "api_app_id": "A0FAKE",
         "is_enterprise_install": "false",
         "response_url": response_url,
-        "trigger_id": trigger_id,
+        "trigger_id": trigger_id or new_trigger_id(),
     }
 
 
@@ -422,6 +493,7 @@ def block_actions_payload(
     channel_id: str = CHANNEL_ID,
     block_id: str = "block",
     message_ts: str = "1700000000.000100",
+    trigger_id: str | None = None,
 ) -> dict[str, Any]:
     """A ``block_actions`` interactive payload (HTTP mode: send as the ``payload=`` form field)."""
     return {
@@ -430,7 +502,7 @@ def block_actions_payload(
         "api_app_id": "A0FAKE",
         "token": "legacy-verification-token",
         "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id},
-        "trigger_id": "123.456.abc",
+        "trigger_id": trigger_id or new_trigger_id(),
         "team": {"id": TEAM_ID, "domain": "fake"},
         "channel": {"id": channel_id, "name": "general"},
         "message": {"type": "message", "ts": message_ts, "text": "", "blocks": []},
@@ -444,6 +516,50 @@ def block_actions_payload(
                 "action_ts": str(time.time()),
             }
         ],
+    }
+
+
+def view_block_actions_payload(
+    view: dict[str, Any], action_id: str, value: str = "", *, user_id: str = USER_ID, block_id: str = "block"
+) -> dict[str, Any]:
+    """A ``block_actions`` payload for a button clicked inside a modal: Slack sends the view, and no
+    channel, message or response_url."""
+    return {
+        "type": "block_actions",
+        "user": {"id": user_id, "username": "someone", "name": "someone", "team_id": TEAM_ID},
+        "api_app_id": "A0FAKE",
+        "token": "legacy-verification-token",
+        "container": {"type": "view", "view_id": view["id"]},
+        "trigger_id": new_trigger_id(),
+        "team": {"id": TEAM_ID, "domain": "fake"},
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "view": view,
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": block_id,
+                "value": value,
+                "action_ts": str(time.time()),
+            }
+        ],
+    }
+
+
+def view_submission_payload(view: dict[str, Any], *, user_id: str = USER_ID) -> dict[str, Any]:
+    """A ``view_submission`` payload for ``view`` as Slack holds it (its id, hash and filled-in state)."""
+    return {
+        "type": "view_submission",
+        "team": {"id": TEAM_ID, "domain": "fake"},
+        "user": {"id": user_id, "username": "someone", "name": "someone", "team_id": TEAM_ID},
+        "api_app_id": "A0FAKE",
+        "token": "legacy-verification-token",
+        "trigger_id": new_trigger_id(),
+        "view": view,
+        "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
     }
 
 
@@ -496,6 +612,18 @@ class FakeSlack:
         self._app_runners: list[web.AppRunner] = []
         self._session: aiohttp.ClientSession | None = None
         self.port = 0
+        # Views: the fake's clock for trigger_ids (a test may replace it to let them expire), the trigger_ids
+        # it handed out (-> when) and those used, the views Slack holds by id (as a submission sends them),
+        # the ones views.open opened, those closed, and each submission with the app's answer.
+        self.now: Callable[[], float] = time.monotonic
+        self.trigger_seconds = TRIGGER_SECONDS
+        self._triggers: dict[str, float] = {}
+        self._exchanged: set[str] = set()
+        self.expired_triggers: list[str] = []
+        self.views: dict[str, dict[str, Any]] = {}
+        self.opened: list[dict[str, Any]] = []
+        self.closed: set[str] = set()
+        self.submissions: list[tuple[dict[str, Any], dict[str, Any]]] = []
 
     # ---------------------------------------------------------------- lifecycle
     async def __aenter__(self) -> FakeSlack:
@@ -638,7 +766,9 @@ class FakeSlack:
     ) -> tuple[int, str, str]:
         """Sign and send a slash command to an HTTP-mode app; returns (status, body, response_url)."""
         response_url = fields.pop("response_url", None) or self.new_response_url()
-        body = urllib.parse.urlencode(slash_command_body(command, text, response_url=response_url, **fields))
+        sent = slash_command_body(command, text, response_url=response_url, **fields)
+        self._issue(sent)
+        body = urllib.parse.urlencode(sent)
         headers = {"Content-Type": "application/x-www-form-urlencoded", **self.sign(body, secret)}
         status, text_out, _ = await self.post_to(app_url, body, headers)
         return status, text_out, response_url
@@ -646,6 +776,7 @@ class FakeSlack:
     async def send_interactive(
         self, app_url: str, payload: dict[str, Any], *, secret: str | None = None
     ) -> tuple[int, str]:
+        self._issue(payload)
         body = urllib.parse.urlencode({"payload": json.dumps(payload)})
         headers = {"Content-Type": "application/x-www-form-urlencoded", **self.sign(body, secret)}
         status, text_out, _ = await self.post_to(app_url, body, headers)
@@ -667,6 +798,162 @@ class FakeSlack:
             headers["X-Slack-Retry-Reason"] = retry_reason
         return await self.post_to(app_url, raw, headers)
 
+    # ---------------------------------------------------------------- views
+    def _issue(self, payload: Mapping[str, Any]) -> None:
+        """Note the trigger_id of an interaction the fake sends: views.open takes it once, for a while."""
+        trigger = payload.get("trigger_id")
+        if isinstance(trigger, str) and trigger:
+            self._triggers.setdefault(trigger, self.now())
+
+    def _store_view(self, view: dict[str, Any], view_id: str | None = None) -> dict[str, Any]:
+        """Keep ``view`` as Slack holds it: with an id, a new hash and an empty state."""
+        view_id = view_id or f"V{next(self._ids)}"
+        stored = {
+            "id": view_id,
+            "team_id": TEAM_ID,
+            "callback_id": "",
+            "private_metadata": "",
+            "external_id": "",
+            "clear_on_close": False,
+            "notify_on_close": False,
+            **view,
+            "state": {"values": {}},
+            "hash": f"{int(time.time())}.{secrets.token_hex(6)}",
+            "previous_view_id": None,
+            "root_view_id": view_id,
+            "app_id": "A0FAKE",
+            "app_installed_team_id": TEAM_ID,
+            "bot_id": BOT_ID,
+        }
+        self.views[view_id] = stored
+        self.closed.discard(view_id)
+        return stored
+
+    def _refuse(self, where: str, error: str, message: str, payload: Any) -> dict[str, Any]:
+        self.refusals.append(Refusal(where, error, [message], payload))
+        return {"ok": False, "error": error}
+
+    def _m_views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        trigger = str(args.get("trigger_id") or "")
+        issued = self._triggers.get(trigger)
+        if issued is None:
+            return self._refuse("views.open", "invalid_trigger_id", f"no interaction gave {trigger!r}", args)
+        if trigger in self._exchanged:
+            return self._refuse("views.open", "exchanged_trigger_id", f"{trigger!r} was used already", args)
+        if self.now() - issued > self.trigger_seconds:
+            self.expired_triggers.append(trigger)  # a slow app's lot, not a broken request: no refusal
+            return {"ok": False, "error": "expired_trigger_id"}
+        self._exchanged.add(trigger)
+        stored = self._store_view(self._maybe_json(args["view"]))
+        self.opened.append(stored)
+        return {"ok": True, "view": stored}
+
+    def _m_views_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        view_id = str(args.get("view_id") or "")
+        held = self.views.get(view_id)
+        if held is None or view_id in self.closed:
+            return {"ok": False, "error": "not_found"}
+        if args.get("hash") and args["hash"] != held["hash"]:
+            return {"ok": False, "error": "hash_conflict"}
+        return {"ok": True, "view": self._store_view(self._maybe_json(args["view"]), view_id)}
+
+    @staticmethod
+    def _state(view: dict[str, Any], answers: Mapping[str, str | Sequence[str] | None]) -> dict[str, Any]:
+        """``answers`` (by block_id) as the state.values Slack sends, refusing what its client would not let a
+        member submit: an option not offered, a required field left empty, text outside its lengths."""
+        inputs = {b["block_id"]: b for b in view.get("blocks", []) if b.get("type") == "input"}
+        unknown = answers.keys() - inputs.keys()
+        if unknown:
+            raise ValueError(f"the view has no inputs {sorted(unknown)}")
+        values: dict[str, Any] = {}
+        for block_id, block in inputs.items():
+            element, given = block["element"], answers.get(block_id)
+            kind = element["type"]
+            picked: list[str] = [] if not given else [given] if isinstance(given, str) else list(given)
+            if not picked and not block.get("optional"):
+                raise ValueError(f"Slack does not submit a form whose required {block_id!r} is empty")
+            if kind in CHOICE_ELEMENTS:
+                offered = {o["value"]: o for o in element["options"]}
+                if any(p not in offered for p in picked) or (kind == "radio_buttons" and len(picked) > 1):
+                    raise ValueError(f"{picked} are not choices Slack offers in {block_id!r}")
+                chosen = [o for v, o in offered.items() if v in picked]
+                state: dict[str, Any] = (
+                    {"type": kind, "selected_option": chosen[0] if chosen else None}
+                    if kind == "radio_buttons"
+                    else {"type": kind, "selected_options": chosen}
+                )
+            elif kind == "plain_text_input":
+                text = "".join(picked)
+                if text and not element.get("min_length", 0) <= len(text) <= element.get("max_length", 3000):
+                    raise ValueError(f"Slack's input stops the member at the lengths of {block_id!r}")
+                state = {"type": kind, "value": text or None}
+            else:
+                raise ValueError(f"the fake does not fill in {kind!r} elements")
+            values[block_id] = {element["action_id"]: state}
+        return values
+
+    async def submit_view(
+        self,
+        view_id: str,
+        answers: Mapping[str, str | Sequence[str] | None],
+        *,
+        app_url: str | None = None,
+        user_id: str = USER_ID,
+    ) -> dict[str, Any]:
+        """Submit an open view as a member filling it in (``answers`` by block_id: a radio value, checkbox
+        values, text), as a ``view_submission`` over HTTP (``app_url``) or Socket Mode; returns the app's
+        answer (``{}`` when it acked with nothing: the modal closes). The answer is held to Slack's rules:
+        within 3 seconds, errors only for the view's inputs, a valid modal to update or push to."""
+        held = self.views[view_id]
+        if view_id in self.closed:
+            raise ValueError(f"view {view_id} is closed")
+        payload = view_submission_payload(
+            {**held, "state": {"values": self._state(held, answers)}}, user_id=user_id
+        )
+        started = time.monotonic()
+        if app_url is not None:
+            status, body = await self.send_interactive(app_url, payload)
+            if status != 200:
+                raise AssertionError(f"the app answered a view_submission with HTTP {status}: {body[:200]}")
+            response = json.loads(body) if body.strip() else {}
+        else:
+            envelope_id = await self.socket_send("interactive", payload)
+            response = (await self.wait_for_ack(envelope_id)).get("payload") or {}
+        self.submissions.append((payload, response))
+        where = f"view_submission {view_id}"
+        if time.monotonic() - started > ACK_SECONDS:
+            self._refuse(where, "timeout", f"answered after more than {ACK_SECONDS} s", response)
+            return response
+        self._answered(where, held, response)
+        return response
+
+    def _answered(self, where: str, held: dict[str, Any], response: Any) -> None:
+        """Hold the app's answer to a view_submission to Slack's rules, and apply it to the views."""
+        action = response.get("response_action") if isinstance(response, dict) else None
+        if not isinstance(response, dict) or (response and action not in RESPONSE_ACTIONS):
+            self._refuse(where, "invalid_response", "not a response_action Slack knows", response)
+            return
+        if action == "errors":
+            errors = response.get("errors")
+            inputs = {b.get("block_id") for b in held.get("blocks", []) if b.get("type") == "input"}
+            if not isinstance(errors, dict) or not errors:
+                self._refuse(where, "invalid_response", "errors must map block_ids to messages", response)
+            for block_id, message in (errors or {}).items() if isinstance(errors, dict) else ():
+                if block_id not in inputs or not isinstance(message, str) or not message:
+                    self._refuse(
+                        where, "invalid_response", f"no input {block_id!r} to show an error", response
+                    )
+            return  # the modal stays open with what the member typed
+        if action in ("update", "push"):
+            try:
+                check_view(response.get("view"), self._file_ok, modal=True)
+            except ContractViolation as bad:
+                self.refusals.append(Refusal(where, bad.error, bad.messages, response))
+                return
+            self._store_view(response["view"], held["id"] if action == "update" else None)
+            return
+        self.closed.add(held["id"])  # "clear", or a plain ack: the modal closes
+
     # ---------------------------------------------------------------- Socket Mode helpers
     async def wait_for_socket(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
         await asyncio.wait_for(self._socket_connected.wait(), timeout)
@@ -682,6 +969,8 @@ class FakeSlack:
     ) -> str:
         """Push an envelope (``slash_commands``, ``interactive``, ``events_api``) to the connected client."""
         await self.wait_for_socket(timeout)
+        if type != "events_api":
+            self._issue(payload)
         envelope_id = f"env-{next(self._ids)}"
         self._ack_waiters[envelope_id] = asyncio.get_running_loop().create_future()
         envelope = {
@@ -784,7 +1073,7 @@ class FakeSlack:
         if method in MESSAGE_METHODS:
             check_message(args, self._file_ok)
         elif method in VIEW_METHODS:
-            check_view(args.get("view"), self._file_ok)
+            check_view(args.get("view"), self._file_ok, modal=method != "views.publish")
         elif method == "files.completeUploadExternal":
             # The comment (and blocks) go out as a message in the channel the file is shared to.
             if args.get("blocks") is not None:
