@@ -98,7 +98,7 @@ class DiscordPlatform:
 
     async def send(self, conversation: ConversationRef, reply: Reply, *, key: str | None = None) -> str:
         channel = await self._channel(conversation)
-        message = render(reply)
+        message = render(reply)  # a proactive post cannot open a form, see render(): its text and cards go
         kwargs: dict[str, Any] = {
             "embeds": message.embeds,
             "files": message.files,
@@ -129,10 +129,16 @@ class DiscordPlatform:
 
     async def send_direct(self, user_id: str, reply: Reply) -> str:
         user = self.client.get_user(int(user_id)) or await self.client.fetch_user(int(user_id))
-        message = render(reply)
-        sent = await user.send(
-            message.content or None, embeds=message.embeds, files=message.files, allowed_mentions=NO_PINGS
-        )
+        message = render(reply)  # a form is not opened here, see render(): its text and cards are sent
+        kwargs: dict[str, Any] = {
+            "embeds": message.embeds,
+            "files": message.files,
+            "allowed_mentions": NO_PINGS,
+        }
+        # The buttons work in a DM like anywhere: a click comes back with no guild (workspace "dm").
+        if (view := message.view()) is not None:
+            kwargs["view"] = view
+        sent = await user.send(message.content or None, **kwargs)
         return str(sent.id)
 
     async def close(self) -> None:

@@ -13,10 +13,19 @@ from typing import Any, Optional
 import discord
 from discord import app_commands
 
-from adapters.discord.render import NO_PINGS, SEPARATOR, Message, decode_custom_id, render, shorten
+from adapters.discord.render import (
+    NO_PINGS,
+    SEPARATOR,
+    Message,
+    decode_custom_id,
+    form_answers,
+    render,
+    render_form,
+    shorten,
+)
 from bot.dispatch.core import Core
 from bot.kernel.registry import GROUPS, ArgKind, CommandSpec
-from bot.kernel.types import ConversationRef, Invocation, Reply, UserRef
+from bot.kernel.types import ConversationRef, Form, Invocation, Reply, UserRef
 from bot.kernel.untrusted import plain
 
 log = logging.getLogger(__name__)
@@ -48,8 +57,13 @@ def conversation_ref(interaction: discord.Interaction[Any]) -> ConversationRef:
     return ConversationRef(PLATFORM, str(interaction.guild_id or "dm"), str(interaction.channel_id))
 
 
-async def respond(interaction: discord.Interaction[Any], work: Awaitable[Reply]) -> None:
-    """Answer within Discord's 3 seconds: directly when the core is quick, else defer and follow up."""
+async def respond(
+    interaction: discord.Interaction[Any], work: Awaitable[Reply], *, private: bool = False
+) -> None:
+    """Answer within Discord's 3 seconds: directly when the core is quick, else defer and follow up.
+
+    A Reply with a form opens it as a modal when it can; `private` shows the reply to the member only.
+    """
     task = asyncio.ensure_future(work)
     done, _ = await asyncio.wait({task}, timeout=RESPOND_WITHIN)
     if not done:
@@ -57,6 +71,8 @@ async def respond(interaction: discord.Interaction[Any], work: Awaitable[Reply])
     reply = await task
     if reply.silent:
         await _acknowledge(interaction)
+        return
+    if reply.form is not None and await _open_form(interaction, reply.form):
         return
     try:
         message = render(reply)
@@ -72,14 +88,59 @@ async def respond(interaction: discord.Interaction[Any], work: Awaitable[Reply])
     view = message.view()
     if view is not None:
         kwargs["view"] = view
+    ephemeral = message.ephemeral or private
     if interaction.response.is_done():
         await interaction.followup.send(
-            message.content or discord.utils.MISSING, ephemeral=message.ephemeral, **kwargs
+            message.content or discord.utils.MISSING, ephemeral=ephemeral, **kwargs
         )
     else:
-        await interaction.response.send_message(
-            message.content or None, ephemeral=message.ephemeral, **kwargs
+        await interaction.response.send_message(message.content or None, ephemeral=ephemeral, **kwargs)
+
+
+async def _open_form(interaction: discord.Interaction[Any], form: Form) -> bool:
+    """Open the form as a modal; False (logged) when it cannot be, and the Reply's text is sent instead."""
+    if interaction.type is discord.InteractionType.modal_submit:
+        reason = "Discord does not let a modal answer a submitted modal"
+    elif interaction.response.is_done():
+        reason = (
+            f"the interaction was deferred (the core took over {RESPOND_WITHIN}s); a modal must come first"
         )
+    else:
+        try:
+            modal = render_form(form)
+        except ValueError as exc:
+            reason = f"it does not fit Discord's modal ({exc})"
+        else:
+            # Not kept in memory: the submission is routed by the modal's custom_id (submit_form), which works
+            # after a restart too; a kept modal (no timeout) would stay until submitted, forever if closed.
+            modal.stop()
+            try:
+                await interaction.response.send_modal(modal)
+            except discord.HTTPException as exc:
+                reason = f"Discord refused the modal ({exc.status} {exc.text})"
+            else:
+                return True
+    log.warning(
+        "could not open form %r (%s) on Discord: %s; sent its text instead", form.title, form.command, reason
+    )
+    return False
+
+
+async def submit_form(core: Core, interaction: discord.Interaction[Any]) -> None:
+    """A member submitted one of studybot's modals: dispatch its command with the answers, shown to them only.
+
+    The modal's custom_id carries the command and arguments like a button's, so a forged one gets nothing a
+    click would not; the answers fill only the arguments the command lets a form fill (the core checks).
+    """
+    data: dict[str, Any] = interaction.data or {}  # type: ignore[assignment]
+    custom_id = data.get("custom_id")
+    decoded = decode_custom_id(custom_id) if isinstance(custom_id, str) else None
+    if decoded is None:
+        return  # not studybot's modal
+    command, args = decoded
+    answers = form_answers(data.get("components"))
+    inv = Invocation(command, args, user_ref(interaction), conversation_ref(interaction), fields=answers)
+    await respond(interaction, core.dispatch(inv), private=True)
 
 
 async def _acknowledge(interaction: discord.Interaction[Any]) -> None:
@@ -211,12 +272,21 @@ class StudyButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"stu
 
 
 def install(client: discord.Client, core: Core) -> app_commands.CommandTree[Any]:
-    """Put the commands on the client's tree and make studybot's buttons work, before and after restarts."""
+    """Put the commands on the client's tree and make studybot's buttons and modals work, before and after
+    restarts."""
     tree = app_commands.CommandTree(client)
     for group in build_commands(core):
         tree.add_command(group)
     StudyButton.core = core
     client.add_dynamic_items(StudyButton)
+
+    # discord.py routes a modal submission only to a Modal it keeps in memory; studybot keeps none (see
+    # _open_form) and reads the command from the custom_id instead, as its buttons do.
+    async def on_interaction(interaction: discord.Interaction[Any]) -> None:
+        if interaction.type is discord.InteractionType.modal_submit:
+            await submit_form(core, interaction)
+
+    client.event(on_interaction)
     return tree
 
 

@@ -6,10 +6,11 @@ import io
 import logging
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import discord
 
-from bot.kernel.types import Button, Card, Reply, Style
+from bot.kernel.types import Button, Card, FieldKind, Form, FormField, Option, Reply, Style
 from bot.kernel.untrusted import plain, split_spans
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,21 @@ BUTTON_STYLES = {
     Style.DANGER: discord.ButtonStyle.danger,
 }
 SHORTENED = "… (shortened)"
+# Discord's limits on a modal (interaction callback type 9) and its components.
+MODAL_COMPONENTS_MAX = 5  # top-level: the intro's text display and one label per field
+MODAL_TITLE_MAX = 45
+LABEL_MAX = 45
+LABEL_DESCRIPTION_MAX = 100
+TEXT_DISPLAY_MAX = 4000
+OPTION_LABEL_MAX = 100
+OPTION_DESCRIPTION_MAX = 100
+OPTION_VALUE_MAX = 100
+RADIO_OPTIONS = range(2, 11)  # a radio group offers 2 to 10 options
+CHECKBOX_OPTIONS = range(1, 11)  # a checkbox group 1 to 10
+TEXT_INPUT_MAX = 4000
+# A modal's labels and titles are short plain text, where "(shortened)" would eat a third of the room: an
+# ellipsis marks the cut there.
+CUT = "…"
 # No ping from anything studybot sends: member and pack text may hold @everyone or <@&role>, and the bot has
 # no message that means to ping anyone. Passed on every send as well as set on the client, so a send made
 # through a path that ignores the client default still cannot ping.
@@ -109,14 +125,18 @@ def shorten(text: str, limit: int) -> str:
 
 def encode_custom_id(button: Button) -> str:
     """The custom_id carrying a button's command and arguments; ValueError when it would not fit."""
-    custom_id = SEPARATOR.join((CUSTOM_ID_PREFIX, button.command, *button.args))
+    return _encode(button.command, button.args, f"button {button.label!r}")
+
+
+def _encode(command: str, args: tuple[str, ...], what: str) -> str:
+    custom_id = SEPARATOR.join((CUSTOM_ID_PREFIX, command, *args))
     if len(custom_id) > CUSTOM_ID_MAX:
-        raise ValueError(f"button {button.label!r} carries too much for a Discord custom_id")
+        raise ValueError(f"{what} carries too much for a Discord custom_id")
     return custom_id
 
 
 def decode_custom_id(custom_id: str) -> tuple[str, tuple[str, ...]] | None:
-    """The command and arguments a button carries, or None when it is not one of ours."""
+    """The command and arguments a button (or a modal) carries, or None when it is not one of ours."""
     prefix, _, rest = custom_id.partition(SEPARATOR)
     if prefix != CUSTOM_ID_PREFIX or not rest:
         return None
@@ -189,7 +209,12 @@ def _button(button: Button, row: int) -> discord.ui.Button[discord.ui.View] | No
 
 
 def render(reply: Reply) -> Message:
-    """Turn a Reply into a Discord message; nothing a member should read is dropped without a mark."""
+    """Turn a Reply into a Discord message; nothing a member should read is dropped without a mark.
+
+    `reply.form` is not part of a message: a modal can only be the first answer to a member's own click or
+    command (commands.respond opens it with render_form). Anywhere else, a proactive post or DM, or an
+    interaction already deferred, the Reply's text and cards are shown, which say the same in words.
+    """
     if len(reply.buttons) > BUTTONS_PER_ROW * 5:
         raise ValueError("a Discord message holds at most 25 buttons")
     message = Message(content=shorten(markup(reply.text), CONTENT_MAX), ephemeral=reply.ephemeral)
@@ -221,3 +246,127 @@ def render(reply: Reply) -> Message:
     for attachment in reply.attachments:
         message.files.append(discord.File(io.BytesIO(attachment.data), filename=plain(attachment.filename)))
     return message
+
+
+def clip(text: str, limit: int) -> str:
+    """Plain text on one line (a label, a title), or as much as fits with an ellipsis marking the cut."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - len(CUT)].rstrip() + CUT
+
+
+def render_form(form: Form) -> discord.ui.Modal:
+    """Turn a Form into a Discord modal: the intro as a text display, then a labelled input per field.
+
+    Each input's custom_id is its field's name, which the submitted values come back under; the modal's own
+    custom_id carries the command and arguments exactly like a button's. ValueError when the form cannot fit
+    Discord's limits (too many fields, options or characters that cannot be cut without changing answers).
+    """
+    intro = markup(form.intro).strip()
+    room = MODAL_COMPONENTS_MAX - (1 if intro else 0)
+    if not 1 <= len(form.fields) <= room:
+        beside = " beside its intro" if intro else ""
+        raise ValueError(
+            f"form {form.title!r} has {len(form.fields)} fields; a Discord modal holds 1 to {room}{beside}"
+        )
+    names = [f.name for f in form.fields]
+    if len(set(names)) < len(names):
+        raise ValueError(f"form {form.title!r} asks for the same field twice")
+    modal = discord.ui.Modal(
+        title=clip(plain(form.title), MODAL_TITLE_MAX) or "studybot",
+        custom_id=_encode(form.command, form.args, f"form {form.title!r}"),
+        timeout=None,
+    )
+    if intro:
+        # A text display is markdown, like a message: member and pack text in it are escaped by markup().
+        modal.add_item(discord.ui.TextDisplay(shorten(intro, TEXT_DISPLAY_MAX)))
+    for f in form.fields:
+        # Labels, descriptions and option labels are plain text on Discord: markdown and mentions show as
+        # typed (nothing in a modal pings), so only the data markers go.
+        modal.add_item(
+            discord.ui.Label(
+                text=clip(plain(f.label), LABEL_MAX) or clip(f.name, LABEL_MAX),
+                description=clip(plain(f.hint), LABEL_DESCRIPTION_MAX) or None,
+                component=_input(f),
+            )
+        )
+    return modal
+
+
+def _input(f: FormField) -> discord.ui.Item[discord.ui.Modal]:
+    if not 1 <= len(f.name) <= CUSTOM_ID_MAX:
+        raise ValueError(f"field name {f.name[:20]!r}… does not fit a Discord custom_id")
+    if f.kind is FieldKind.TEXT:
+        return discord.ui.TextInput(
+            custom_id=f.name,
+            style=discord.TextStyle.paragraph,
+            required=f.required,
+            max_length=min(f.max_chars, TEXT_INPUT_MAX) if f.max_chars > 0 else TEXT_INPUT_MAX,
+        )
+    allowed = RADIO_OPTIONS if f.kind is FieldKind.ONE else CHECKBOX_OPTIONS
+    if len(f.options) not in allowed:
+        raise ValueError(
+            f"field {f.name!r} offers {len(f.options)} options; Discord's {f.kind.value} input takes "
+            f"{allowed.start} to {allowed.stop - 1}"
+        )
+    values = [o.value for o in f.options]
+    if len(set(values)) < len(values) or any(not 1 <= len(v) <= OPTION_VALUE_MAX for v in values):
+        raise ValueError(f"field {f.name!r} has option values that are repeated or not 1 to 100 characters")
+    if f.kind is FieldKind.ONE:
+        return discord.ui.RadioGroup(
+            custom_id=f.name,
+            required=f.required,
+            options=[discord.RadioGroupOption(value=o.value, **_option_text(o)) for o in f.options],
+        )
+    # Any number of boxes, none included: Discord then wants `required` false (min_values 0 with the
+    # default required=true is refused).
+    return discord.ui.CheckboxGroup(
+        custom_id=f.name,
+        required=False,
+        min_values=0,
+        max_values=len(f.options),
+        options=[discord.CheckboxGroupOption(value=o.value, **_option_text(o)) for o in f.options],
+    )
+
+
+def _option_text(option: Option) -> dict[str, Any]:
+    """An option's label within Discord's 100 characters; a longer one goes on in the option's description,
+    with an ellipsis at both sides of the cut (and at its end, when even that is not enough)."""
+    label = " ".join(plain(option.label).split()) or option.value
+    if len(label) <= OPTION_LABEL_MAX:
+        return {"label": label}
+    room = OPTION_LABEL_MAX - len(CUT)
+    space = label.rfind(" ", room // 2, room + 1)  # cut between words when one ends in the second half
+    head, rest = (label[:space], label[space + 1 :]) if space > 0 else (label[:room], label[room:])
+    return {"label": head.rstrip() + CUT, "description": clip(CUT + rest.lstrip(), OPTION_DESCRIPTION_MAX)}
+
+
+def form_answers(components: object) -> tuple[tuple[str, str], ...]:
+    """The answers of a submitted modal, (field name, value) each, from Discord's modal-submit components.
+
+    A text input gives its `value` whole (newlines kept), a radio group its chosen `value` (none chosen: no
+    answer), a checkbox group its `values` joined by ",". Anything else, or of another shape, is skipped:
+    the core refuses names its command does not take.
+    """
+    answers: list[tuple[str, str]] = []
+
+    def walk(items: object, depth: int) -> None:
+        if not isinstance(items, list) or depth > 2:
+            return
+        for item in items[:MODAL_COMPONENTS_MAX]:  # a forged payload buys no unbounded work
+            if not isinstance(item, dict):
+                continue
+            kind, name = item.get("type"), item.get("custom_id")
+            if kind == 1:
+                walk(item.get("components"), depth + 1)
+            elif kind == 18:
+                walk([item.get("component")], depth + 1)
+            elif not isinstance(name, str):
+                continue
+            elif kind in (4, 21) and isinstance(item.get("value"), str):
+                answers.append((name, item["value"]))
+            elif kind == 22 and isinstance(item.get("values"), list):
+                ticked = item["values"][: CHECKBOX_OPTIONS.stop - 1]
+                answers.append((name, ",".join(v for v in ticked if isinstance(v, str))))
+
+    walk(components, 0)
+    return tuple(answers)

@@ -73,6 +73,8 @@ COMMAND_TOTAL_MAX = 4000
 # Discord's docs: a string choice value is at most 100 characters (the spec says 6,000, the option's own
 # value limit).
 CHOICE_VALUE_MAX = 100
+# Discord's docs: a modal holds "between 1 and 5 (inclusive) components" (the spec says 40).
+MODAL_COMPONENTS_MAX = 5
 # Discord's docs: a nonce is an integer or a string of at most 25 characters (the spec agrees; kept as a
 # rule too so the fake refuses it even if a spec update drops the bound).
 NONCE_MAX = 25
@@ -417,10 +419,66 @@ def _command_rule(body: Any) -> list[Problem]:
     return _command_problems(body, ())
 
 
+def _modal_components(component: Any, path: tuple[str | int, ...]) -> list[tuple[tuple[str | int, ...], Any]]:
+    """A modal's component and all inside it, depth first, each with its path (rows' children, a label's)."""
+    if not isinstance(component, dict):
+        return []
+    found = [(path, component)]
+    for index, child in enumerate(component.get("components") or []):
+        found.extend(_modal_components(child, (*path, "components", index)))
+    found.extend(_modal_components(component.get("component"), (*path, "component")))
+    return found
+
+
+def _modal_problems(data: dict[str, Any]) -> list[Problem]:
+    """Discord's documented modal rules the spec leaves out (components reference and the modal response)."""
+    found: list[Problem] = []
+    components = data.get("components") or []
+    if len(components) > MODAL_COMPONENTS_MAX:
+        message = f"Must be between 1 and {MODAL_COMPONENTS_MAX} in length."
+        found.append((("data", "components"), "BASE_TYPE_BAD_LENGTH", message))
+    custom_ids: set[str] = set()
+    ids: set[int] = set()
+    walked = [
+        each for i, c in enumerate(components) for each in _modal_components(c, ("data", "components", i))
+    ]
+    for path, component in walked:
+        # "custom_id ... must be unique per component"; "The id must be unique within the message".
+        custom_id, number = component.get("custom_id"), component.get("id")
+        if custom_id is not None and custom_id in custom_ids:
+            found.append(((*path, "custom_id"), "COMPONENT_CUSTOM_ID_DUPLICATED", "Duplicate custom_id."))
+        if number and number in ids:
+            found.append(((*path, "id"), "COMPONENT_ID_DUPLICATED", "Duplicate component id."))
+        custom_ids.add(custom_id)
+        ids.add(number)
+        ctype = component.get("type")
+        if ctype == 22:
+            options = component.get("options") or []
+            required = component.get("required") is not False
+            low, high = component.get("min_values"), component.get("max_values")
+            # "min_values must be either omitted or at least 1 if required is omitted or true."
+            if required and low is not None and low < 1:
+                message = "min_values must be at least 1 when the checkbox group is required."
+                found.append(((*path, "min_values"), "BASE_TYPE_BAD_INT", message))
+            low = 1 if low is None else low
+            high = len(options) if high is None else high
+            if low > high or low > len(options):
+                message = "min_values must not exceed max_values or the number of options."
+                found.append(((*path, "min_values"), "BASE_TYPE_BAD_INT", message))
+        elif ctype == 4:
+            low, high = component.get("min_length"), component.get("max_length")
+            if low is not None and high is not None and low > high:
+                message = "min_length must not exceed max_length."
+                found.append(((*path, "min_length"), "BASE_TYPE_BAD_INT", message))
+    return found
+
+
 def _callback_rule(body: Any) -> list[Problem]:
     data = body.get("data")
     if body.get("type") == 8 and isinstance(data, dict):
         return _choice_problems(data.get("choices"), ("data", "choices"))
+    if body.get("type") == 9 and isinstance(data, dict):
+        return _modal_problems(data)
     return _flags_within(RESPONSE_FLAGS, ("data",))(body)
 
 

@@ -52,6 +52,11 @@ Discord behaviour it keeps, so that such bugs show up in tests rather than in pr
 * Messages: empty → 400 (50006); content over 2000, more than 10 embeds, embeds over Discord's limits, bad
   component layouts or custom_ids → 400 ``Invalid Form Body`` (50035); ``enforce_nonce`` returns the earlier
   message for a repeated nonce instead of posting twice; DMs to a user who blocks them → 403 (50007).
+* Modals (callback type 9): the spec's modal components, plus at most 5 top-level components, unique
+  custom_ids and ids, and the checkbox group's min_values/required rule; :meth:`FakeDiscord.submit_modal`
+  answers with Discord's modal-submit shape (a label wraps its input: a text input's ``value``, a radio
+  group's ``value`` or null, a checkbox group's ``values``) and refuses what the modal would not let a user
+  submit. A modal can answer only a command or a component interaction, and only as the first callback.
 * :meth:`FakeDiscord.fail_next` injects 429s (with ``Via``, ``Retry-After``, ``X-RateLimit-*`` headers and
   the JSON body discord.py needs to wait and retry), 403s (``Missing Permissions``, 50013) or any status.
 
@@ -861,13 +866,18 @@ class FakeDiscord:
     async def submit_modal(
         self,
         interaction: FakeInteraction,
-        values: Mapping[str, str | Sequence[str]],
+        values: Mapping[str, str | Sequence[str] | None],
         *,
+        custom_id: str | None = None,
         locale: str = "en-US",
     ) -> FakeInteraction:
         """The user fills in and submits the modal the bot answered ``interaction`` with (callback type 9):
-        sends a modal-submit interaction (type 5). ``values`` maps the inputs' custom_ids to text (or, for
-        selects in the modal, lists of values); text inputs left out keep their pre-filled value."""
+        sends a modal-submit interaction (type 5) shaped as Discord sends it. ``values`` maps the inputs'
+        custom_ids to what the user entered: text for a text input (left out: its pre-filled value), the
+        chosen option's value for a radio group (None or left out: none), a list of option values for a
+        checkbox group or a select (left out: none). What the modal's own rules would not let the user
+        submit (a required input left empty, a value that is not an option) raises ValueError.
+        ``custom_id`` forges the modal's id, as a modified client could."""
         callback = interaction.callback or {}
         if callback.get("type") != 9:
             raise ValueError(f"{interaction} was not answered with a modal")
@@ -876,27 +886,53 @@ class FakeDiscord:
         if unknown:
             raise LookupError(f"the modal has no inputs {sorted(unknown)}")
 
+        def offered(component: dict[str, Any]) -> set[str]:
+            return {o["value"] for o in component.get("options", [])}
+
         def submitted(component: dict[str, Any]) -> dict[str, Any]:
-            ctype, custom_id = component["type"], component.get("custom_id")
-            out: dict[str, Any] = {"type": ctype, "id": component.get("id", 0)}
+            # Discord's "component interaction response" structures: a label wraps its input, a text display
+            # comes back as its type and id only, each input as its custom_id with its value(s).
+            ctype, input_id = component["type"], str(component.get("custom_id") or "")
+            out: dict[str, Any] = {"type": ctype, "id": component["id"]}
             if ctype == 1:
                 out["components"] = [submitted(c) for c in component.get("components", [])]
             elif ctype == 18:
                 out["component"] = submitted(component["component"])
             elif ctype == 4:
-                text = str(values.get(custom_id, component.get("value") or ""))
-                low, high = component.get("min_length", 0), component.get("max_length", 4000)
-                if component.get("required", True) and not text:
-                    raise ValueError(f"text input {custom_id!r} is required")
+                text = str(values.get(input_id, component.get("value")) or "")
+                low, high = component.get("min_length") or 0, component.get("max_length") or 4000
+                if component.get("required", True) is not False and not text:
+                    raise ValueError(f"text input {input_id!r} is required")
                 if text and not low <= len(text) <= high:
-                    raise ValueError(f"text input {custom_id!r} takes {low}..{high} characters")
-                out |= {"custom_id": custom_id, "value": text}
+                    raise ValueError(f"text input {input_id!r} takes {low}..{high} characters")
+                out |= {"custom_id": input_id, "value": text}
+            elif ctype == 21:
+                choice = values.get(input_id)
+                if choice is not None and (not isinstance(choice, str) or choice not in offered(component)):
+                    raise ValueError(f"{choice!r} is not an option of radio group {input_id!r}")
+                if choice is None and component.get("required", True) is not False:
+                    raise ValueError(f"radio group {input_id!r} is required")
+                out |= {"custom_id": input_id, "value": choice}
+            elif ctype == 22:
+                picked = values.get(input_id) or []
+                if isinstance(picked, str):
+                    raise ValueError(f"checkbox group {input_id!r} takes a list of values")
+                picked = [str(v) for v in picked]
+                required = component.get("required", True) is not False
+                low = component.get("min_values")
+                low = 1 if low is None else low
+                high = component.get("max_values") or len(component.get("options", []))
+                if not set(picked) <= offered(component) or len(set(picked)) < len(picked):
+                    raise ValueError(f"{picked} are not distinct options of checkbox group {input_id!r}")
+                if (required or picked) and not low <= len(picked) <= high:
+                    raise ValueError(f"checkbox group {input_id!r} takes {low}..{high} values")
+                out |= {"custom_id": input_id, "values": picked}
             elif ctype in SELECT_TYPES:
-                out |= {"custom_id": custom_id, "values": [str(v) for v in values.get(custom_id, [])]}
+                out |= {"custom_id": input_id, "values": [str(v) for v in values.get(input_id) or []]}
             return out
 
         data = {
-            "custom_id": modal["custom_id"],
+            "custom_id": modal["custom_id"] if custom_id is None else custom_id,
             "components": [submitted(c) for c in self._number_components(modal["components"])],
         }
         message = self._messages.get(interaction.message_id or 0)
@@ -1430,7 +1466,7 @@ class FakeDiscord:
         walked = _walk_components(numbered)
         next_id = max([c["id"] for c in walked if isinstance(c.get("id"), int)] + [0]) + 1
         for component in walked:
-            if "id" not in component:
+            if not component.get("id"):  # absent, null or 0: "treated as empty and replaced by the API"
                 component["id"] = next_id
                 next_id += 1
         return numbered
