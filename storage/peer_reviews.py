@@ -16,6 +16,7 @@ from sqlalchemy import Connection, case, func, insert, select, update
 
 from bot.kernel.ports import Conflict, PeerReviewStore
 from bot.kernel.types import (
+    PEER_REVIEW_POINTS,
     PeerReview,
     PeerReviewState,
     ReviewPool,
@@ -24,7 +25,6 @@ from bot.kernel.types import (
     Submission,
     SubmissionState,
 )
-from bot.rules.points import POINTS_ACCEPTED, POINTS_PEER_REVIEW
 from storage.activity import ADD_POINTS
 from storage.base import SqlBase, _aware, award_t, enrolment_t, peer_review_t, review_action_t, submission_t
 from storage.points import PERIODS, bucket_start
@@ -184,11 +184,11 @@ class SqlPeerReviews(SqlBase):
         sub: Submission,
         member_id: int,
         kind: str,
-        points: int,
         day: dt.date,
         now: dt.datetime,
     ) -> bool:
         """Give points for work on a submission once; True when they were new."""
+        points = PEER_REVIEW_POINTS[kind]
         stmt = (
             self._insert(award_t)
             .values(
@@ -228,7 +228,7 @@ class SqlPeerReviews(SqlBase):
                 )
                 .values(state=PeerReviewState.CLOSED.value)
             )
-            self._award(conn, sub, sub.member_id, "accepted", POINTS_ACCEPTED, author_day, now)
+            self._award(conn, sub, sub.member_id, "accepted", author_day, now)
         return self._locked(conn, sub.id) or sub
 
     def _settle(self, conn: Connection, sub: Submission, now: dt.datetime, author_day: dt.date) -> Settled:
@@ -371,7 +371,7 @@ class SqlPeerReviews(SqlBase):
                     .values(state=SubmissionState.IN_REVIEW.value)
                 )
                 sub = self._locked(conn, sub.id) or sub
-            points = self._award(conn, sub, reviewer_id, "reviewed", POINTS_PEER_REVIEW, reviewer_day, now)
+            points = self._award(conn, sub, reviewer_id, "reviewed", reviewer_day, now)
             review = _review(
                 conn.execute(select(peer_review_t).where(peer_review_t.c.id == mine[0].id)).one()
             )

@@ -10,6 +10,9 @@ from rich.text import Text
 from bot.kernel.types import Button, Card, Reply, Style
 from bot.kernel.untrusted import plain as unmark
 
+# The console opens no dialogs: a Reply's Form is said in its cards (how to type the answer), so this
+# line points there instead of drawing the form's fields a second time.
+FORM_NOTE = "On Discord and Slack this opens a form; here, type your answer as the card shows."
 _RICH_STYLE = {Style.NEUTRAL: "white", Style.PRIMARY: "cyan", Style.SUCCESS: "green", Style.DANGER: "red"}
 
 
@@ -42,6 +45,8 @@ def plain(reply: Reply, files: list[str]) -> list[str]:
         lines.extend(card_lines(card))
     if reply.buttons:
         lines.append("Buttons: " + button_bar(reply.buttons) + "  (press with :click N)")
+    if reply.form is not None:
+        lines.append(FORM_NOTE)
     lines.extend(f"Saved {path}" for path in files)
     return lines
 
@@ -78,5 +83,7 @@ def rich(reply: Reply, files: list[str]) -> list[RenderableType]:
     out.extend(_card_panel(card) for card in reply.cards)
     if reply.buttons:
         out.append(Text(button_bar(reply.buttons) + "   (:click N)", style="bold cyan"))
+    if reply.form is not None:
+        out.append(Text(FORM_NOTE, style="dim"))
     out.extend(Text(f"Saved {path}", style="dim") for path in files)
     return out

@@ -7,9 +7,22 @@ import random
 
 from bot.catalog.daily import pick_challenge
 from bot.dispatch.core import Core
+from bot.dispatch.reviewing import REVIEW_WINDOW
 from bot.kernel.clock import local_date
 from bot.kernel.registry import parse_days
-from bot.kernel.types import Activity, ActivityKind, Cohort, ConversationRef, UserRef
+from bot.kernel.types import (
+    Activity,
+    ActivityKind,
+    Cohort,
+    ConversationRef,
+    Evidence,
+    EvidenceKind,
+    Member,
+    ReviewVerdict,
+    UserRef,
+    Verification,
+    Verified,
+)
 from bot.rules.points import POINTS_CHECKIN, POINTS_CORRECT, POINTS_WRONG
 
 DEMO_COHORT = "demo"
@@ -76,7 +89,38 @@ async def seed_demo(core: Core, conversation: ConversationRef, user: UserRef) ->
                     at=at,
                 )
             await store.record_activity(activity)
+    me = await store.upsert_member(user.platform, user.id, user.name)
     if user.id not in {user_id for user_id, _, _ in DEMO_PEOPLE}:  # `--user ada` is the demo's Ada, unrenamed
-        me = await store.upsert_member(user.platform, user.id, user.name)
         await store.enrol(cohort.id, me.id, now)
+    await _seed_peer_review(core, cohort, [m for m, _ in people], me, start, now)
     return cohort
+
+
+async def _seed_peer_review(
+    core: Core, cohort: Cohort, people: list[Member], me: Member, start: dt.date, now: dt.datetime
+) -> None:
+    """Work submitted for the demo's latest task: Ada's (#1), which Grace accepted and you are asked to
+    review, and Grace's (#2), with Ada and Alan reviewing. `/study reviews` has something to show at once."""
+    store = core.store
+    used = await store.used_challenges(cohort.id)
+    task = next((c for c in reversed(used) if not core.catalog.challenges[c].is_quiz), None)
+    if task is None:
+        return
+    ada, grace, alan = people
+    unchecked = Verification(Verified.UNCHECKED, "demo data, not checked")
+    subs = {}
+    for member, repo, note in (
+        (ada, "ml-job-notes", "My notes and a summary table"),
+        (grace, "first-steps", ""),
+    ):
+        evidence = Evidence(f"https://github.com/{member.user_id}-demo/{repo}", EvidenceKind.GITHUB_REPO)
+        subs[member.id], _ = await store.save_submission(
+            cohort.id, member.id, task, evidence, note, unchecked, now
+        )
+    due = now + REVIEW_WINDOW
+    yours = [grace.id, me.id] if me.id != ada.id else [grace.id, alan.id]
+    await store.assign_reviewers(subs[ada.id].id, now, due, lambda _: yours)
+    await store.assign_reviewers(subs[grace.id].id, now, due, lambda _: [ada.id, alan.id])
+    day = local_date(now, cohort.timezone)
+    comment = "Clear notes; the table makes the comparison easy to follow."
+    await store.give_review(subs[ada.id].id, grace.id, ReviewVerdict.ACCEPT, (1, 2), comment, now, day, day)

@@ -93,7 +93,7 @@ def _checks(raw: str | None, items: int) -> tuple[int, ...]:
         required=False,
         help="what works and what to improve (up to 1,000 characters)",
     ),
-    example=f"/study {FEEDBACK} 12 accept checks=all Clear notebook; the plots answer the question.",
+    example=f"/study {FEEDBACK} 1 accept checks=all Clear notebook; the plots answer the question.",
 )
 async def feedback(ctx: Context, args: dict[str, Any]) -> Reply:
     number = _number(args["submission"])
@@ -312,7 +312,7 @@ def _day(at: dt.datetime | None) -> str:
     Arg("reviewer", ArgKind.WORD, required=False, key="reviewer", help="the reviewer to reassign or excuse"),
     Arg("reason", ArgKind.REST, help="why, for the record"),
     moderator=True,
-    example="/study cohort review 12 reassign reviewer=bob Bob is away this week",
+    example="/study cohort review 2 reassign reviewer=alan Alan is away this week",
 )
 async def cohort_review(ctx: Context, args: dict[str, Any]) -> Reply:
     number = _number(args["submission"])

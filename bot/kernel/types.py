@@ -424,6 +424,11 @@ class Submission:
     accepted_at: dt.datetime | None = None
 
 
+# Points for peer review, once each: "accepted" to a submission's author, "reviewed" to a reviewer per
+# submission. Here rather than in rules/points.py because the store gives them inside its transaction.
+PEER_REVIEW_POINTS = {"accepted": 10, "reviewed": 3}
+
+
 class ReviewVerdict(StrEnum):
     ACCEPT = "accept"
     NEEDS_WORK = "needs-work"

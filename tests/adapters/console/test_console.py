@@ -197,3 +197,21 @@ def test_at_a_terminal_the_prompt_shows_the_channel_and_ctrl_c_leaves_at_once(tm
             console.kill()
             console.wait()
         os.close(terminal)
+
+
+def test_the_demo_has_a_review_waiting_and_the_console_takes_it_typed(tmp_path: Path) -> None:
+    script = "\n".join(
+        [
+            "reviews",
+            ":click 1",  # on Discord and Slack a form; here its card says what to type
+            "feedback 1 accept checks=all Clear notes, and the table reads well.",
+            "portfolio Ada",
+            "feedback 1 accept checks=all Clear notes, and the table reads well.",
+        ]
+    )
+    out = run_console(tmp_path, script)
+    assert "Reviews to give in demo" in out and "https://github.com/ada-demo/ml-job-notes" in out
+    assert render.FORM_NOTE in out and "Type: /study feedback 1 accept|needs-work" in out
+    assert "The submission is now accepted (+10 points to its author)" in out
+    assert "Portfolio of Ada" in out and "1 piece(s) of work accepted" in out
+    assert "You already reviewed submission #1 (accept" in out

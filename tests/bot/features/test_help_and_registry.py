@@ -43,6 +43,7 @@ async def test_help_lists_every_command_once_grouped_as_a_member_looks_for_them(
     reply = await bot.say("Ada", "help")
     assert [c.title for c in reply.cards] == [
         "📅 Daily challenge",
+        "🤝 Peer review",
         "📈 Progress",
         "📚 Learning",
         "👥 Your cohort and settings",
