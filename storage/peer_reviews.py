@@ -531,6 +531,25 @@ class SqlPeerReviews(SqlBase):
 
         return await self._query(op)
 
+    async def cohort_reviews(self, cohort_id: int) -> list[PeerReview]:
+        in_cohort = select(submission_t.c.id).where(submission_t.c.cohort_id == cohort_id)
+        rows = await self._all(
+            select(peer_review_t)
+            .where(peer_review_t.c.submission_id.in_(in_cohort))
+            .order_by(peer_review_t.c.assigned_at, peer_review_t.c.id)
+        )
+        return [_review(r) for r in rows]
+
+    async def awards_since(self, cohort_id: int, since: dt.date) -> list[tuple[int, dt.date, int]]:
+        rows = await self._all(
+            select(award_t.c.member_id, award_t.c.local_date, award_t.c.points)
+            .where(award_t.c.cohort_id == cohort_id, award_t.c.local_date >= since)
+            .order_by(award_t.c.id)
+        )
+        return [
+            (r[0], r[1] if isinstance(r[1], dt.date) else dt.date.fromisoformat(r[1]), r[2]) for r in rows
+        ]
+
     async def accepted_since(self, cohort_id: int, since: dt.datetime) -> list[Submission]:
         rows = await self._all(
             select(submission_t)

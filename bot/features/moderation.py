@@ -16,7 +16,17 @@ from bot.dispatch.members import find_member
 from bot.kernel.clock import local_date
 from bot.kernel.ports import Conflict
 from bot.kernel.registry import Arg, ArgKind, Registry, UserError
-from bot.kernel.types import Activity, Attachment, Cohort, Excusal, Member, Reply, ScoreRow, Submission
+from bot.kernel.types import (
+    Activity,
+    Attachment,
+    Cohort,
+    Excusal,
+    Member,
+    PeerReview,
+    Reply,
+    ScoreRow,
+    Submission,
+)
 from bot.kernel.untrusted import verbatim
 from bot.rules.calendar import Calendar
 from bot.rules.streaks import summarize
@@ -69,6 +79,23 @@ SUBMISSIONS_HEADER: list[object] = [
     "verified",
     "check",
     "updated_at",
+    "submission",
+    "round",
+    "accepted_at",
+]
+# One row per review and per moderator's action on a submission: who, in which role, what and why.
+REVIEWS_HEADER: list[object] = [
+    "at",
+    "submission",
+    "task",
+    "author",
+    "by",
+    "role",
+    "round",
+    "state",
+    "verdict",
+    "checks",
+    "comment",
 ]
 # Ledger entries per page of an export: a page's rows cost a few milliseconds to write (on a thread) and a
 # megabyte or so of objects, so a year of a thousand members never sits in memory whole.
@@ -135,7 +162,7 @@ async def fix(ctx: Context, args: dict[str, Any]) -> Reply:
 
 @COMMANDS.command(
     "cohort export",
-    "Download CSVs of members (streaks, points), every answer and check-in, and submitted work.",
+    "Download CSVs of members (streaks, points), every answer and check-in, submitted work and its reviews.",
     Arg("name", help="the cohort"),
     example="/study cohort export ml-2026",
     moderator=True,
@@ -158,11 +185,17 @@ async def export(ctx: Context, args: dict[str, Any]) -> Reply:
     who: dict[int, Member | None] = {m.id: m for m in members}
     for gone in {s.member_id for s in submitted} - who.keys():  # left the cohort: looked up once each
         who[gone] = await ctx.core.members.get_member(gone)
+    reviews = await ctx.core.peer_reviews.cohort_reviews(cohort.id)
+    for gone in {r.reviewer_id for r in reviews} - who.keys():
+        who[gone] = await ctx.core.members.get_member(gone)
+    actions = await ctx.core.peer_reviews.review_actions(cohort.id)
     work = await asyncio.to_thread(_submissions_csv, submitted, who)
+    reviewed = await asyncio.to_thread(_reviews_csv, submitted, reviews, actions, who)
     files = (
         Attachment(f"{cohort.name}-members.csv", people, "text/csv"),
         Attachment(f"{cohort.name}-activity.csv", await asyncio.to_thread(ledger.close), "text/csv"),
         Attachment(f"{cohort.name}-submissions.csv", work, "text/csv"),
+        Attachment(f"{cohort.name}-reviews.csv", reviewed, "text/csv"),
     )
     return Reply(
         text=f"📦 Export of `{cohort.name}`: {len(members)} members.", attachments=files, ephemeral=True
@@ -205,9 +238,76 @@ def _submissions_csv(submitted: list[Submission], who: Mapping[int, Member | Non
             s.verification.status.value,
             s.verification.detail,
             f"{s.updated_at:%Y-%m-%d %H:%M}",
+            s.id,
+            s.round,
+            f"{s.accepted_at:%Y-%m-%d %H:%M}" if s.accepted_at else "",
         ]
         for s in submitted
     )
+    return out.close()
+
+
+def _reviews_csv(
+    submitted: list[Submission],
+    reviews: list[PeerReview],
+    actions: list[tuple[int, str, int | None, str, str, dt.datetime]],
+    who: Mapping[int, Member | None],
+) -> bytes:
+    """The reviews file: every review given, pending or ended, and every moderator's action, by time."""
+    subs = {s.id: s for s in submitted}
+
+    def name(member_id: int | None) -> str:
+        member = who.get(member_id) if member_id is not None else None
+        return member.name if member else ""
+
+    rows: list[tuple[dt.datetime, list[object]]] = []
+    for r in reviews:
+        sub = subs.get(r.submission_id)
+        at = r.done_at or r.assigned_at
+        verdict = r.verdict.value if r.verdict else ""
+        checks = ",".join(map(str, r.checks))
+        rows.append(
+            (
+                at,
+                [
+                    f"{at:%Y-%m-%d %H:%M}",
+                    r.submission_id,
+                    sub.challenge_id if sub else "",
+                    name(sub.member_id) if sub else "",
+                    name(r.reviewer_id),
+                    "reviewer",
+                    r.round,
+                    r.state.value,
+                    verdict,
+                    checks,
+                    r.comment,
+                ],
+            )
+        )
+    for submission_id, action, member_id, moderator, reason, at in actions:
+        sub = subs.get(submission_id)
+        on = f" ({name(member_id)})" if member_id is not None else ""
+        rows.append(
+            (
+                at,
+                [
+                    f"{at:%Y-%m-%d %H:%M}",
+                    submission_id,
+                    sub.challenge_id if sub else "",
+                    name(sub.member_id) if sub else "",
+                    moderator,
+                    "moderator",
+                    sub.round if sub else "",
+                    action + on,
+                    "",
+                    "",
+                    reason,
+                ],
+            )
+        )
+    out = _CsvBytes()
+    out.write([REVIEWS_HEADER])
+    out.write(row for _, row in sorted(rows, key=lambda r: r[0]))
     return out.close()
 
 

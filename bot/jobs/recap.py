@@ -11,8 +11,10 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 
+from bot.catalog.names import topic_title
 from bot.dispatch.core import Core
 from bot.images.chart import chart
+from bot.kernel.clock import midnight
 from bot.kernel.ports import ChatPlatform
 from bot.kernel.types import Card, Cohort, Field, Image, Member, Reply, ScoreRow, Style
 from bot.kernel.untrusted import verbatim
@@ -24,6 +26,7 @@ log = logging.getLogger(__name__)
 
 TOP = 10
 STREAKS_SHOWN = 5
+BUILT_SHOWN = 8  # accepted pieces of work listed; a field holds about a thousand characters
 _NO_DAYS: tuple[frozenset[dt.date], frozenset[dt.date]] = (frozenset(), frozenset())
 
 
@@ -47,6 +50,10 @@ async def build_recap(core: Core, cohort: Cohort, day: dt.date) -> Reply | None:
         if a.member_id in names:
             points[a.member_id] += a.points
             active_on[a.local_date].add(a.member_id)
+    # Peer review's points count on the week's board (as on the leaderboard), not as a day's activity.
+    for member_id, on, earned in await core.peer_reviews.awards_since(cohort.id, start):
+        if member_id in names and on < day:
+            points[member_id] += earned
     scores = [ScoreRow(mid, names[mid], pts) for mid, pts in points.items()]
     board = (
         "\n".join(place.line() for place in placings(scores, TOP))
@@ -59,10 +66,14 @@ async def build_recap(core: Core, cohort: Cohort, day: dt.date) -> Reply | None:
     streak_text = ", ".join(f"{verbatim(name)} 🔥{n}" for n, name in shown) or "none running yet"
     counts = [len(active_on[d]) for d in week]
     share = " · ".join(f"{d:%a} {round(100 * c / len(members))}%" for d, c in zip(week, counts, strict=True))
+    fields = [Field("Longest streaks", streak_text), Field("Active each day", share)]
+    built = await _built(core, cohort, names, start, day)
+    if built:
+        fields.append(Field("🛠 Built this week", built))
     card = Card(
         f"📊 Week in review: {week[0]:%d %b}–{week[-1]:%d %b}",
         board,
-        (Field("Longest streaks", streak_text), Field("Active each day", share)),
+        tuple(fields),
         footer=f"Cohort {cohort.name} · {len(members)} members",
         style=Style.PRIMARY,
     )
@@ -72,6 +83,26 @@ async def build_recap(core: Core, cohort: Cohort, day: dt.date) -> Reply | None:
         f"Daily active members of {cohort.name}, {week[0]:%d %b} to {week[-1]:%d %b}",
     )
     return Reply(cards=(card,), images=(image,))
+
+
+async def _built(core: Core, cohort: Cohort, names: Mapping[int, str], start: dt.date, day: dt.date) -> str:
+    """The week's work accepted by peer review: who built what, with its link (member text, escaped)."""
+    since = midnight(start, cohort.timezone)
+    until = midnight(day, cohort.timezone)
+    accepted = [
+        s
+        for s in await core.peer_reviews.accepted_since(cohort.id, since)
+        if s.accepted_at and s.accepted_at < until
+    ]
+    lines = []
+    for sub in accepted[:BUILT_SHOWN]:
+        challenge = core.catalog.challenges.get(sub.challenge_id)
+        what = topic_title(core.catalog, challenge.stage, challenge.topic) if challenge else sub.challenge_id
+        who = names.get(sub.member_id, "a former member")
+        lines.append(f"{verbatim(who)}: {verbatim(what)} · {verbatim(sub.url)}")
+    if len(accepted) > BUILT_SHOWN:
+        lines.append(f"… and {len(accepted) - BUILT_SHOWN} more (/study portfolio <member>)")
+    return "\n".join(lines)
 
 
 def _longest_running(

@@ -56,3 +56,10 @@ def format_duration(delta: dt.timedelta) -> str:
     parts += [f"{hours} h"] if hours else []
     parts += [f"{mins} min"] if mins else []
     return " ".join(parts)
+
+
+def midnight(day: dt.date, timezone: str) -> dt.datetime:
+    """The UTC instant of 00:00 on a local date in `timezone` (where a DST change skips that midnight, the
+    instant zoneinfo gives it, at most an hour off)."""
+    start = dt.datetime.combine(day, dt.time(0, 0), tzinfo=ZoneInfo(timezone))
+    return _utc(start)

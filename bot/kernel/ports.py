@@ -474,6 +474,14 @@ class PeerReviewStore(Protocol):
         """A member's reviews in a cohort with the submissions they are of, newest first."""
         ...
 
+    async def cohort_reviews(self, cohort_id: int) -> list[PeerReview]:
+        """Every review of a cohort's submissions, in the order they were assigned."""
+        ...
+
+    async def awards_since(self, cohort_id: int, since: dt.date) -> list[tuple[int, dt.date, int]]:
+        """Peer review's points in a cohort from a local date on: (member, local date, points) each."""
+        ...
+
     async def accepted_since(self, cohort_id: int, since: dt.datetime) -> list[Submission]:
         """Submissions of a cohort accepted at or after an instant, in the order they were."""
         ...

@@ -197,7 +197,7 @@ async def test_export_gives_member_and_activity_csvs(bot: Bot) -> None:
     await start_cohort(bot, "Ada", "Alan")
     await bot.say("Ada", "done first notebook")
     reply = await bot.say("Mia", "cohort export ml-2026")
-    members, activity, work = reply.attachments
+    members, activity, work, reviews = reply.attachments
     assert members.filename == "ml-2026-members.csv" and members.mime == "text/csv"
     rows = list(csv.DictReader(io.StringIO(members.data.decode())))
     assert [(r["member"], r["points"], r["current_streak"], r["checkins"]) for r in rows] == [
@@ -209,6 +209,7 @@ async def test_export_gives_member_and_activity_csvs(bot: Bot) -> None:
     assert work.filename == "ml-2026-submissions.csv" and work.data.decode().startswith(
         "submitted_at,member,"
     )
+    assert reviews.filename == "ml-2026-reviews.csv" and reviews.data.decode().startswith("at,submission,")
 
 
 async def test_pause_stops_posts_and_resume_starts_them(bot: Bot) -> None:

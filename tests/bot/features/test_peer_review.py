@@ -3,9 +3,13 @@ typed review, decisions and points once, timeouts replaced once, moderators' ove
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 
+from bot.jobs.recap import build_recap
 from bot.kernel.types import FieldKind, Invocation, PeerReviewState, Reply, SubmissionState
+from bot.kernel.untrusted import plain
 from bot.rules.points import POINTS_ACCEPTED, POINTS_CHECKIN, POINTS_PEER_REVIEW
 from tests.bot.features.test_submissions import DAY, start, task_of, until
 from tests.conftest import CHANNEL, Bot, snapshot, text_of
@@ -217,3 +221,34 @@ async def test_reviews_lists_what_to_review_and_my_own_work(bot: Bot) -> None:
     clicked = await bot.click(reviewer, listing, f"📝 Review #{ada}")
     assert clicked.form is not None
     bot.clock.advance(DAY)
+
+
+async def test_accepted_work_is_built_this_week_in_the_recap_and_reviews_are_exported(bot: Bot) -> None:
+    await cohort_with_a_task(bot)
+    for name in ("Ada", "Bob", "Cy"):
+        await submit(bot, name, f"https://github.com/{name.lower()}/__work__")
+    ada = await number_of(bot, "Ada")
+    for reviewer in await reviewers_of(bot, "Ada"):
+        said = await bot.say(
+            reviewer, f'feedback {ada} accept checks=all =HYPERLINK("https://evil.example") ok'
+        )
+        assert not said.error, said.text
+    [cohort] = await bot.core.store.list_cohorts()
+    today = bot.clock.now().date()
+    monday = today + dt.timedelta(days=7 - today.weekday())
+    recap = await build_recap(bot.core, cohort, monday)
+    assert recap is not None
+    fields = {f.name: f.value for f in recap.cards[0].fields}
+    built = plain(fields["🛠 Built this week"])
+    assert built.startswith("Ada: ") and "https://github.com/ada/__work__" in built
+    assert "Bob" not in built  # only accepted work
+    board = plain(recap.cards[0].body)
+    assert f"{POINTS_CHECKIN + POINTS_ACCEPTED}" in board  # Ada's week: check-in and acceptance
+    export = await bot.say("Mia", "cohort export ml")
+    reviews = export.attachments[3]
+    assert reviews.filename == "ml-reviews.csv"
+    rows = list(csv.DictReader(io.StringIO(reviews.data.decode())))
+    given = [r for r in rows if r["submission"] == str(ada) and r["state"] == "done"]
+    assert len(given) == 2 and {r["verdict"] for r in given} == {"accept"}
+    assert all(r["comment"].startswith("'=HYPERLINK") for r in given)  # inert in a spreadsheet
+    assert all(r["author"] == "Ada" and r["role"] == "reviewer" for r in given)
