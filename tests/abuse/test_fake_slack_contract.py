@@ -476,6 +476,7 @@ async def test_what_slack_allows_is_taken(fake: FakeSlack, client: AsyncWebClien
     published = await client.views_publish(user_id=USER_ID, view=view)
     assert published["ok"] and published["view"]["blocks"] == view["blocks"]
     modal = {"type": "modal", "title": plain("t" * 24), "close": plain("Close"), "blocks": _sdk_blocks()}
+    fake._issue({"trigger_id": "1.2.a"})  # as with a click the fake sent: views.open takes it once
     assert (await client.views_open(trigger_id="1.2.a", view=modal))["ok"]
     assert fake.refusals == []
 
