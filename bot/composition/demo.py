@@ -89,8 +89,10 @@ async def seed_demo(core: Core, conversation: ConversationRef, user: UserRef) ->
                     at=at,
                 )
             await store.record_activity(activity)
-    me = await store.upsert_member(user.platform, user.id, user.name)
-    if user.id not in {user_id for user_id, _, _ in DEMO_PEOPLE}:  # `--user ada` is the demo's Ada, unrenamed
+    demo = {m.user_id: m for m, _ in people}
+    me = demo.get(user.id)  # `--user ada` is the demo's Ada, unrenamed
+    if me is None:
+        me = await store.upsert_member(user.platform, user.id, user.name)
         await store.enrol(cohort.id, me.id, now)
     await _seed_peer_review(core, cohort, [m for m, _ in people], me, start, now)
     return cohort

@@ -259,7 +259,7 @@ async def test_export_neutralises_cells_a_spreadsheet_would_run_as_formulas(bot:
     assert not (await bot.say("+Ada", f"done {payload}")).error
     assert not (await bot.say("@Cy", "done -2+3")).error
     export = await bot.say("Mia", "cohort export demo")
-    members, activity, _ = export.attachments
+    members, activity, *_ = export.attachments
     people = list(csv.DictReader(io.StringIO(members.data.decode())))
     assert sorted(r["member"] for r in people) == ["'+Ada", "'-Bo", "'=Di", "'@Cy"]
     ledger = {r["member"]: r["note"] for r in csv.DictReader(io.StringIO(activity.data.decode()))}

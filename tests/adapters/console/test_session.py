@@ -136,9 +136,10 @@ async def test_a_reminder_goes_out_when_the_console_clock_reaches_it(ticking: Co
     assert "🔔" in await console.type("remind on 21:30")
     await console.type(":clock 2026-12-02T21:29")
     await settle()
-    assert "direct message" not in console.out.getvalue()
+    assert "Your streak is at risk" not in console.out.getvalue()  # (Ada was told of a review to give)
     console.real.advance(dt.timedelta(minutes=1))
-    await eventually(lambda: "@ada · direct message from studybot:" in console.out.getvalue())
+    reminder = "@ada · direct message from studybot:\n== ⏰ Your streak is at risk"
+    await eventually(lambda: reminder in console.out.getvalue())
 
 
 async def test_a_clock_jump_runs_what_became_due_before_the_next_command(console: Console) -> None:
