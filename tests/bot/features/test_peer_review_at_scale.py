@@ -1,7 +1,8 @@
 """Peer review over a simulated cohort through the real store and the real assignment: 200 members, 8 weeks,
-a task a week, members who submit or not, reviewers who review within 6 to 60 hours or (one in ten) stay silent, the minute sweep
-run daily. What must hold for everyone: never one's own work, at most 3 open reviews, a round never more than
-two reviewers, nobody asked twice in a round, points once, and every submission reviewed."""
+a task a week, members who submit or not, reviewers who review within 6 to 60 hours or (one in ten) stay
+silent, the minute sweep run daily. What must hold for everyone: never one's own work, at most 3 open reviews,
+two places a round each replaced at most once, nobody asked twice in a round, points once, and (nearly)
+every submission reviewed and decided."""
 
 from __future__ import annotations
 
