@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, case, func, insert, select, update
+from sqlalchemy import Connection, Table, case, func, insert, select, update
 
 from bot.kernel.ports import Conflict, PeerReviewStore
 from bot.kernel.types import (
@@ -451,49 +451,31 @@ class SqlPeerReviews(SqlBase):
         )
         return [_review(r) for r in rows]
 
-    async def claim_review_notices(self, now: dt.datetime, limit: int) -> list[PeerReview]:
-        def op(conn: Connection) -> list[PeerReview]:
-            rows = conn.execute(
-                select(peer_review_t)
-                .where(
-                    peer_review_t.c.state == PeerReviewState.OPEN.value, peer_review_t.c.notified_at.is_(None)
-                )
-                .order_by(peer_review_t.c.id)
-                .limit(limit)
-            ).all()
-            claimed = []
-            for row in rows:
-                if conn.execute(
-                    update(peer_review_t)
-                    .where(peer_review_t.c.id == row.id, peer_review_t.c.notified_at.is_(None))
-                    .values(notified_at=now)
-                ).rowcount:
-                    claimed.append(_review(row))
-            return claimed
+    def _claim(
+        self, table: Table, told: str, now: dt.datetime, limit: int, *where: Any
+    ) -> Callable[[Connection], list[Any]]:
+        """An operation claiming up to `limit` rows of `table` matching `where` whose `told` column is unset:
+        each claimed once (its column set to `now`), however many sweeps race for it."""
+        column = table.c[told]
 
-        return await self._tx(op)
+        def op(conn: Connection) -> list[Any]:
+            rows = conn.execute(
+                select(table).where(*where, column.is_(None)).order_by(table.c.id).limit(limit)
+            ).all()
+            mark = update(table).where(column.is_(None)).values({told: now})
+            return [row for row in rows if conn.execute(mark.where(table.c.id == row.id)).rowcount]
+
+        return op
+
+    async def claim_review_notices(self, now: dt.datetime, limit: int) -> list[PeerReview]:
+        is_open = peer_review_t.c.state == PeerReviewState.OPEN.value
+        rows = await self._tx(self._claim(peer_review_t, "notified_at", now, limit, is_open))
+        return [_review(r) for r in rows]
 
     async def claim_decision_notices(self, now: dt.datetime, limit: int) -> list[Submission]:
-        decided = (SubmissionState.ACCEPTED.value, SubmissionState.NEEDS_WORK.value)
-
-        def op(conn: Connection) -> list[Submission]:
-            rows = conn.execute(
-                select(submission_t)
-                .where(submission_t.c.state.in_(decided), submission_t.c.author_told_at.is_(None))
-                .order_by(submission_t.c.id)
-                .limit(limit)
-            ).all()
-            claimed = []
-            for row in rows:
-                if conn.execute(
-                    update(submission_t)
-                    .where(submission_t.c.id == row.id, submission_t.c.author_told_at.is_(None))
-                    .values(author_told_at=now)
-                ).rowcount:
-                    claimed.append(_submission(row))
-            return claimed
-
-        return await self._tx(op)
+        decided = submission_t.c.state.in_((SubmissionState.ACCEPTED.value, SubmissionState.NEEDS_WORK.value))
+        rows = await self._tx(self._claim(submission_t, "author_told_at", now, limit, decided))
+        return [_submission(r) for r in rows]
 
     async def get_submission(self, submission_id: int) -> Submission | None:
         row = await self._one(select(submission_t).where(submission_t.c.id == submission_id))
