@@ -12,9 +12,9 @@ import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Table, case, func, insert, select, update
+from sqlalchemy import Connection, Table, and_, case, delete, func, insert, or_, select, update
 
-from bot.kernel.ports import Conflict, PeerReviewStore
+from bot.kernel.ports import Conflict, PeerReviewStore, Superseded
 from bot.kernel.types import (
     PEER_REVIEW_POINTS,
     PeerReview,
@@ -26,17 +26,46 @@ from bot.kernel.types import (
     SubmissionState,
 )
 from storage.activity import ADD_POINTS
-from storage.base import SqlBase, _aware, award_t, enrolment_t, peer_review_t, review_action_t, submission_t
+from storage.base import (
+    SqlBase,
+    _aware,
+    award_t,
+    cohort_t,
+    enrolment_t,
+    peer_review_t,
+    review_action_t,
+    submission_t,
+)
 from storage.points import PERIODS, bucket_start
 from storage.submissions import _submission
 
-# Reviews that fill one of a round's two places: held, given, or ended with no replacement due (a silent
-# reviewer's place is filled once by a replacement; an excused reviewer's is left empty on purpose). A
-# reassigned review's place is empty until someone takes it.
-_STAFFED = tuple(
-    s.value
-    for s in (PeerReviewState.OPEN, PeerReviewState.DONE, PeerReviewState.TIMED_OUT, PeerReviewState.EXCUSED)
-)
+# A round has two places. An open or given review fills one. Once someone has given a review, a place also
+# counts as settled when its reviewer was excused, or when the replacement of a silent reviewer was silent
+# too: the given review then decides alone. Until then such places are empty, so the sweep keeps looking
+# for reviewers rather than leave the work undecided. A silent reviewer's own place passes to the
+# replacement; a reassigned reviewer's is empty until someone takes it.
+_HELD = (PeerReviewState.OPEN.value, PeerReviewState.DONE.value)
+
+
+def _settled_place(state: Any, replaces: Any) -> Any:
+    """SQL: a place settled by an excused reviewer or a silent replacement (counted once a review is in)."""
+    silent_again = and_(state == PeerReviewState.TIMED_OUT.value, replaces.isnot(None))
+    return or_(state == PeerReviewState.EXCUSED.value, silent_again)
+
+
+def _filled(reviews: list[PeerReview]) -> int:
+    """How many of a round's places its reviews fill (see above)."""
+    given = any(r.state is PeerReviewState.DONE for r in reviews)
+    held = sum(1 for r in reviews if r.state.value in _HELD)
+    settled = sum(
+        1
+        for r in reviews
+        if r.state is PeerReviewState.EXCUSED
+        or (r.state is PeerReviewState.TIMED_OUT and r.replaces is not None)
+    )
+    return held + (settled if given else 0)
+
+
 # States a submission is still being reviewed in.
 _UNDER_REVIEW = (SubmissionState.SUBMITTED.value, SubmissionState.IN_REVIEW.value)
 REVIEWERS = 2  # a round's reviewers
@@ -152,12 +181,14 @@ class SqlPeerReviews(SqlBase):
         """Fill the round's empty places (of REVIEWERS) with whom `choose` picks; a replacement fills one."""
         if sub.state.value not in _UNDER_REVIEW:
             return []
-        staffed = [r for r in self._round(conn, sub) if r.state.value in _STAFFED]
-        needed = 1 if replaces is not None else REVIEWERS - len(staffed)
+        needed = 1 if replaces is not None else REVIEWERS - _filled(self._round(conn, sub))
         if needed <= 0:
             return []
+        # One cohort's assignments one at a time: each sees the open reviews the one before gave out.
+        conn.execute(select(cohort_t.c.id).where(cohort_t.c.id == sub.cohort_id).with_for_update())
         pool = self._pool(conn, sub, needed)
-        chosen = [m for m in choose(pool) if m not in pool.taken and m != sub.member_id][:needed]
+        picked = dict.fromkeys(choose(pool))
+        chosen = [m for m in picked if m not in pool.taken and m != sub.member_id][:needed]
         added = []
         for reviewer_id in chosen:
             row = conn.execute(
@@ -219,17 +250,34 @@ class SqlPeerReviews(SqlBase):
             .where(submission_t.c.id == sub.id)
             .values(state=state.value, author_told_at=None, accepted_at=now if accepted else None)
         )
-        if accepted:
-            conn.execute(
-                update(peer_review_t)
-                .where(
-                    peer_review_t.c.submission_id == sub.id,
-                    peer_review_t.c.state == PeerReviewState.OPEN.value,
-                )
-                .values(state=PeerReviewState.CLOSED.value)
+        # Decided: the round's open reviews are no longer needed (a later one would reach nobody).
+        conn.execute(
+            update(peer_review_t)
+            .where(
+                peer_review_t.c.submission_id == sub.id,
+                peer_review_t.c.state == PeerReviewState.OPEN.value,
             )
+            .values(state=PeerReviewState.CLOSED.value, done_at=now)
+        )
+        if accepted:
             self._award(conn, sub, sub.member_id, "accepted", author_day, now)
+        elif sub.state is SubmissionState.ACCEPTED:
+            self._take_back(conn, sub, sub.member_id, "accepted")
         return self._locked(conn, sub.id) or sub
+
+    def _take_back(self, conn: Connection, sub: Submission, member_id: int, kind: str) -> None:
+        """Undo an award (a moderator sent accepted work back): its points leave the board too."""
+        mine = and_(
+            award_t.c.member_id == member_id, award_t.c.submission_id == sub.id, award_t.c.kind == kind
+        )
+        row = conn.execute(select(award_t.c.points, award_t.c.local_date).where(mine)).first()
+        if row is None:
+            return
+        conn.execute(delete(award_t).where(mine))
+        day = row.local_date if isinstance(row.local_date, dt.date) else dt.date.fromisoformat(row.local_date)
+        buckets = {f"{p}_start": bucket_start(p, day) for p in PERIODS}
+        params = {"cohort_id": sub.cohort_id, "member_id": member_id, "points": -row.points, **buckets}
+        self._execute(conn, ADD_POINTS[conn.dialect.name], params)
 
     def _settle(self, conn: Connection, sub: Submission, now: dt.datetime, author_day: dt.date) -> Settled:
         """Decide the round by its reviews: any "needs work" decides it; else, once no review is open, one
@@ -302,20 +350,48 @@ class SqlPeerReviews(SqlBase):
         await self._tx(op)
 
     async def understaffed(self, cohort_id: int | None, limit: int) -> list[int]:
-        live = (
-            select(func.count())
+        review = peer_review_t
+        this_round = and_(review.c.submission_id == submission_t.c.id, review.c.round == submission_t.c.round)
+        other = review.alias("given")
+        given = (
+            select(other.c.id)
             .where(
-                peer_review_t.c.submission_id == submission_t.c.id,
-                peer_review_t.c.round == submission_t.c.round,
-                peer_review_t.c.state.in_(_STAFFED),
+                other.c.submission_id == submission_t.c.id,
+                other.c.round == submission_t.c.round,
+                other.c.state == PeerReviewState.DONE.value,
             )
-            .scalar_subquery()
+            .exists()
         )
-        query = select(submission_t.c.id).where(submission_t.c.state.in_(_UNDER_REVIEW), live < REVIEWERS)
+        counted = case(
+            (review.c.state.in_(_HELD), 1),
+            (and_(given, _settled_place(review.c.state, review.c.replaces)), 1),
+            else_=0,
+        )
+        filled = select(func.coalesce(func.sum(counted), 0)).where(this_round).scalar_subquery()
+        query = select(submission_t.c.id).where(submission_t.c.state.in_(_UNDER_REVIEW), filled < REVIEWERS)
         if cohort_id is not None:
             query = query.where(submission_t.c.cohort_id == cohort_id)
-        rows = await self._all(query.order_by(submission_t.c.submitted_at, submission_t.c.id).limit(limit))
+        # In no fixed order: work nobody can review yet (a lone member's) must not keep the rest waiting.
+        rows = await self._all(query.order_by(func.random()).limit(limit))
         return [r[0] for r in rows]
+
+    async def orphaned_reviews(self, limit: int) -> list[PeerReview]:
+        enrolled = (
+            select(enrolment_t.c.member_id)
+            .where(
+                enrolment_t.c.member_id == peer_review_t.c.reviewer_id,
+                enrolment_t.c.cohort_id == submission_t.c.cohort_id,
+            )
+            .exists()
+        )
+        rows = await self._all(
+            select(peer_review_t)
+            .join(submission_t, submission_t.c.id == peer_review_t.c.submission_id)
+            .where(peer_review_t.c.state == PeerReviewState.OPEN.value, ~enrolled)
+            .order_by(peer_review_t.c.id)
+            .limit(limit)
+        )
+        return [_review(r) for r in rows]
 
     async def start_review(self, submission_id: int, reviewer_id: int) -> PeerReview | None:
         def op(conn: Connection) -> PeerReview | None:
@@ -343,11 +419,15 @@ class SqlPeerReviews(SqlBase):
         now: dt.datetime,
         reviewer_day: dt.date,
         author_day: dt.date,
+        *,
+        seen_round: int | None = None,
     ) -> Settled:
         def op(conn: Connection) -> Settled:
             sub = self._locked(conn, submission_id)
             if sub is None:
                 return Settled(_missing(submission_id))
+            if seen_round is not None and seen_round != sub.round:
+                raise Superseded(f"submission {sub.id} is in round {sub.round}, not {seen_round}")
             mine = [r for r in self._round(conn, sub) if r.reviewer_id == reviewer_id]
             if not mine:
                 return Settled(sub)
@@ -411,6 +491,9 @@ class SqlPeerReviews(SqlBase):
             added: list[PeerReview] = []
             if choose is not None and due is not None:
                 added = self._assign(conn, sub, now, due, choose, replaces=review_id)
+            if state is PeerReviewState.REASSIGNED and not added:
+                # The place waits for the sweep to fill it: a reassignment never decides the work.
+                return Settled(sub, review=review)
             settled = self._settle(conn, sub, now, author_day)
             return Settled(settled.submission, settled.decided, review, added=tuple(added))
 
@@ -428,6 +511,8 @@ class SqlPeerReviews(SqlBase):
             sub = self._locked(conn, submission_id)
             if sub is None:
                 return Settled(_missing(submission_id))
+            if sub.state is state:
+                raise Conflict(f"submission {sub.id} is already {state}")
             self._act(conn, sub, state.value, by, now, None)
             if state is SubmissionState.NEEDS_WORK:
                 conn.execute(

@@ -11,12 +11,13 @@ from bot.kernel.ports import Conflict, SubmissionStore
 from bot.kernel.types import (
     Evidence,
     EvidenceKind,
+    PeerReviewState,
     Submission,
     SubmissionState,
     Verification,
     Verified,
 )
-from storage.base import SqlBase, _aware, submission_t
+from storage.base import SqlBase, _aware, peer_review_t, submission_t
 
 # A link may be replaced while nobody has started reviewing it, or after a review asked for more work.
 REPLACEABLE = (SubmissionState.SUBMITTED.value, SubmissionState.NEEDS_WORK.value)
@@ -85,7 +86,19 @@ class SqlSubmissions(SqlBase):
             row = conn.execute(upsert).first()
             if row is None:
                 raise Conflict("review has started")
-            return _submission(row), before is not None
+            saved = _submission(row)
+            if before is not None and before.round == saved.round:
+                # A new link in the same round: its reviewers are told again, with the link they are to read.
+                conn.execute(
+                    update(peer_review_t)
+                    .where(
+                        peer_review_t.c.submission_id == saved.id,
+                        peer_review_t.c.round == saved.round,
+                        peer_review_t.c.state == PeerReviewState.OPEN.value,
+                    )
+                    .values(notified_at=None)
+                )
+            return saved, before is not None
 
         return await self._tx(op)
 

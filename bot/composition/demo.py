@@ -120,7 +120,8 @@ async def _seed_peer_review(
             cohort.id, member.id, task, evidence, note, unchecked, now
         )
     due = now + REVIEW_WINDOW
-    yours = [grace.id, me.id] if me.id != ada.id else [grace.id, alan.id]
+    # You review Ada's work beside Grace (Alan does, when you are one of them).
+    yours = [grace.id, me.id if me.id not in (ada.id, grace.id) else alan.id]
     await store.assign_reviewers(subs[ada.id].id, now, due, lambda _: yours)
     await store.assign_reviewers(subs[grace.id].id, now, due, lambda _: [ada.id, alan.id])
     day = local_date(now, cohort.timezone)

@@ -4,6 +4,7 @@ their portfolio of accepted work, and a moderator's override, reassignment or ex
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from bot.catalog.model import Catalog
@@ -19,7 +20,7 @@ from bot.dispatch.reviewing import (
     review_button,
     task_title,
 )
-from bot.kernel.ports import Conflict
+from bot.kernel.ports import Conflict, Superseded
 from bot.kernel.registry import Arg, ArgKind, Registry, UserError
 from bot.kernel.types import (
     Card,
@@ -56,9 +57,14 @@ STATE_LABELS = {
 COMMANDS = Registry()
 
 
+_NUMBER = re.compile(r"[0-9]{1,9}")  # ASCII digits only: str.isdigit() takes ² and ①, which int() refuses
+# Characters that show nothing (zero-width spaces and joiners, format marks): not part of a comment's length.
+_INVISIBLE = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad\\s]+")
+
+
 def _number(raw: str) -> int:
     text = raw.strip().lstrip("#")
-    if not text.isdigit() or len(text) > 9:
+    if not _NUMBER.fullmatch(text):
         raise UserError(
             f"`{verbatim(raw)}` is not a submission number: use the number shown with it, as in "
             f"`/study {FEEDBACK} 12`; `/study reviews` lists yours."
@@ -73,7 +79,10 @@ def _checks(raw: str | None, items: int) -> tuple[int, ...]:
     if raw.lower() == "all":
         return tuple(range(1, items + 1))
     parts = [p.strip() for p in raw.split(",") if p.strip()]
-    if len(parts) > items or not all(p.isdigit() and 1 <= int(p) <= items for p in parts):
+    valid = len(parts) <= 10 * max(items, 1) and all(
+        _NUMBER.fullmatch(p) and 1 <= int(p) <= items for p in parts
+    )
+    if not valid:
         raise UserError(
             f"`checks={verbatim(raw)}` should name checklist items from 1 to {items}, as in checks=1,3, "
             "or be checks=all or checks=none."
@@ -85,6 +94,9 @@ def _checks(raw: str | None, items: int) -> tuple[int, ...]:
     FEEDBACK,
     "Review a submission you were asked to: alone, open the form; or accept / needs-work with a comment.",
     Arg("submission", ArgKind.WORD, help="the submission's number, from /study reviews"),
+    # The round the review form showed (filled by the form, never typed): a review of work since replaced
+    # by a resubmission is refused rather than filed against work the reviewer never saw.
+    Arg("round", ArgKind.WORD, required=False, hidden=True),
     Arg("verdict", ArgKind.CHOICE, required=False, choices=VERDICTS, help="accept or needs-work"),
     Arg("checks", ArgKind.WORD, required=False, key="checks", help="checklist items met: 1,3 or all or none"),
     Arg(
@@ -105,6 +117,11 @@ async def feedback(ctx: Context, args: dict[str, Any]) -> Reply:
     )
     if sub is None or cohort is None or cohort.platform != ctx.user.platform:
         raise not_yours
+    if await ctx.core.cohorts.joined_at(cohort.id, ctx.member.id) is None:
+        raise UserError(
+            f"You are no longer in cohort {cohort.name}, so your reviews there go to its members. "
+            f"Join again with `/study join {cohort.name}` to review."
+        )
     verdict = args.get("verdict")
     if verdict is None:
         review = await ctx.core.peer_reviews.start_review(sub.id, ctx.member.id)
@@ -120,7 +137,7 @@ async def feedback(ctx: Context, args: dict[str, Any]) -> Reply:
         raise UserError(
             f"Keep the comment under {MAX_COMMENT_CHARS:,} characters (yours has {len(comment):,})."
         )
-    if len(comment) < MIN_COMMENT_CHARS:
+    if len(_INVISIBLE.sub(" ", comment).strip()) < MIN_COMMENT_CHARS:
         raise UserError(
             "Add a comment of a sentence or more: what works, and what the author should improve. "
             f"Example: `/study {FEEDBACK} {sub.id} {verdict} checks=1,2 The plots are clear; label the axes.`"
@@ -135,7 +152,13 @@ async def feedback(ctx: Context, args: dict[str, Any]) -> Reply:
             ctx.now,
             await member_day(ctx.core, ctx.member.id, cohort),
             await member_day(ctx.core, sub.member_id, cohort),
+            seen_round=_round(args.get("round")),
         )
+    except Superseded:
+        raise UserError(
+            f"The author sent new work for #{sub.id} since you opened this form, so this review was not "
+            f"saved. Open it again to see the new link: `/study {FEEDBACK} {sub.id}`."
+        ) from None
     except Conflict:
         mine = [r for r in await ctx.core.peer_reviews.peer_reviews(sub.id) if r.reviewer_id == ctx.member.id]
         raise UserError(_already(mine[-1]) if mine else "That review is closed.") from None
@@ -159,6 +182,10 @@ async def feedback(ctx: Context, args: dict[str, Any]) -> Reply:
     )
     body = f"Thank you: your review of #{sub.id} is saved and its author will read it. {points}{outcome}"
     return Reply(cards=(Card("📝 Review saved", body, fields, style=Style.SUCCESS),), ephemeral=True)
+
+
+def _round(raw: str | None) -> int | None:
+    return int(raw) if raw is not None and _NUMBER.fullmatch(raw) else None
 
 
 def _already(review: PeerReview) -> str:
@@ -199,7 +226,7 @@ def _form(catalog: Catalog, cohort: Cohort, sub: Submission) -> Reply:
             hint="What works, and what to improve",
         )
     )
-    form = Form(f"Review #{sub.id}", FEEDBACK, (str(sub.id),), tuple(fields), intro)
+    form = Form(f"Review #{sub.id}", FEEDBACK, (str(sub.id), str(sub.round)), tuple(fields), intro)
     card = Card(
         f"📝 Review #{sub.id}: {verbatim(title)}",
         f"{intro}\n\nWhat to look for:\n{numbered(items)}",
@@ -327,10 +354,15 @@ async def cohort_review(ctx: Context, args: dict[str, Any]) -> Reply:
     author_day = await member_day(ctx.core, sub.member_id, cohort)
     action = args["action"]
     if action in VERDICTS:
+        if sub.member_id == ctx.member.id:
+            raise UserError(
+                f"Submission #{sub.id} is your own work: another moderator decides it. Nothing was changed."
+            )
         state = SubmissionState.ACCEPTED if action == "accept" else SubmissionState.NEEDS_WORK
-        if sub.state is state:
-            raise UserError(f"Submission #{sub.id} is already {sub.state.value}. Nothing was changed.")
-        decided = await ctx.core.peer_reviews.decide_submission(sub.id, state, ctx.now, author_day, by)
+        try:
+            decided = await ctx.core.peer_reviews.decide_submission(sub.id, state, ctx.now, author_day, by)
+        except Conflict:
+            raise UserError(f"Submission #{sub.id} is already {state.value}. Nothing was changed.") from None
         now_is = decided.submission.state.value
         return Reply(
             text=f"Submission #{sub.id} is now {now_is}; its author will be told. Recorded.", ephemeral=True

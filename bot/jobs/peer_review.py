@@ -16,7 +16,7 @@ from bot.dispatch.reviewing import (
     top_up,
 )
 from bot.kernel.ports import ChatPlatform
-from bot.kernel.types import PeerReviewState, Reply
+from bot.kernel.types import PeerReview, PeerReviewState, Reply
 
 log = logging.getLogger(__name__)
 
@@ -29,28 +29,11 @@ async def review_sweep(core: Services, platforms: Mapping[str, ChatPlatform]) ->
     done = 0
     now = core.clock.now()
     for review in await core.peer_reviews.overdue_reviews(now, PER_SWEEP):
-        sub = await core.peer_reviews.get_submission(review.submission_id)
-        cohort = await core.cohorts.get_cohort(sub.cohort_id) if sub else None
-        if sub is None or cohort is None:
-            continue
         # A silent reviewer is replaced once: a replacement who is silent too is not replaced again.
-        replace = review.replaces is None
-        settled = await core.peer_reviews.end_review(
-            review.id,
-            PeerReviewState.TIMED_OUT,
-            now,
-            await member_day(core, sub.member_id, cohort),
-            due=now + REVIEW_WINDOW if replace else None,
-            choose=chooser(core.catalog) if replace else None,
-        )
-        if settled is not None:
-            done += 1 + len(settled.added)
-            log.info(
-                "review %s of submission %s timed out; %d replacement(s)",
-                review.id,
-                sub.id,
-                len(settled.added),
-            )
+        done += await _hand_on(core, review, PeerReviewState.TIMED_OUT, replace=review.replaces is None)
+    for review in await core.peer_reviews.orphaned_reviews(PER_SWEEP):
+        # The reviewer left the cohort: their review goes to someone else now rather than in 72 hours.
+        done += await _hand_on(core, review, PeerReviewState.REASSIGNED, replace=True)
     done += await top_up(core, PER_SWEEP)
     for review in await core.peer_reviews.claim_review_notices(now, PER_SWEEP):
         sub = await core.peer_reviews.get_submission(review.submission_id)
@@ -71,6 +54,28 @@ async def review_sweep(core: Services, platforms: Mapping[str, ChatPlatform]) ->
             platforms, cohort.platform, author.user_id, decision_notice(core.catalog, cohort, sub, reviews)
         )
     return done
+
+
+async def _hand_on(core: Services, review: PeerReview, state: PeerReviewState, *, replace: bool) -> int:
+    """End an open review (silent, or its reviewer left), with a replacement when `replace`; how many
+    changes that made."""
+    sub = await core.peer_reviews.get_submission(review.submission_id)
+    cohort = await core.cohorts.get_cohort(sub.cohort_id) if sub else None
+    if sub is None or cohort is None:
+        return 0
+    now = core.clock.now()
+    settled = await core.peer_reviews.end_review(
+        review.id,
+        state,
+        now,
+        await member_day(core, sub.member_id, cohort),
+        due=now + REVIEW_WINDOW if replace else None,
+        choose=chooser(core.catalog) if replace else None,
+    )
+    if settled is None:
+        return 0
+    log.info("review %s of submission %s %s; %d replacement(s)", review.id, sub.id, state, len(settled.added))
+    return 1 + len(settled.added)
 
 
 async def _tell(platforms: Mapping[str, ChatPlatform], name: str, user_id: str, reply: Reply) -> int:

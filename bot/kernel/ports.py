@@ -103,6 +103,10 @@ class Conflict(Exception):
     """A unique constraint said no: the thing already exists (a second answer, a taken name)."""
 
 
+class Superseded(Exception):
+    """The work under review changed (a new round) since the reviewer opened its form."""
+
+
 class MemberStore(Protocol):
     """Members and moderators: who someone is on a platform, their timezone and breaks, who moderates."""
 
@@ -421,9 +425,12 @@ class PeerReviewStore(Protocol):
         now: dt.datetime,
         reviewer_day: dt.date,
         author_day: dt.date,
+        *,
+        seen_round: int | None = None,
     ) -> Settled:
         """Record the reviewer's review of the current round, their points, and the decision it makes.
-        Settled.review is None when they hold no review of it; Conflict when it was given or ended already."""
+        Settled.review is None when they hold no review of it; Conflict when it was given or ended already;
+        Superseded when `seen_round` (the round the reviewer's form showed) is no longer the current one."""
         ...
 
     async def end_review(
@@ -450,6 +457,10 @@ class PeerReviewStore(Protocol):
         by: tuple[str, str],
     ) -> Settled:
         """A moderator's verdict (accepted or needs work), recorded with who and why."""
+        ...
+
+    async def orphaned_reviews(self, limit: int) -> list[PeerReview]:
+        """Open reviews held by members no longer enrolled in the submission's cohort."""
         ...
 
     async def overdue_reviews(self, now: dt.datetime, limit: int) -> list[PeerReview]:

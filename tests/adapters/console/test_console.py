@@ -215,3 +215,10 @@ def test_the_demo_has_a_review_waiting_and_the_console_takes_it_typed(tmp_path: 
     assert "The submission is now accepted (+10 points to its author)" in out
     assert "Portfolio of Ada" in out and "1 piece(s) of work accepted" in out
     assert "You already reviewed submission #1 (accept" in out
+
+
+def test_the_demo_starts_as_any_of_its_members(tmp_path: Path) -> None:
+    for user in ("grace", "alan", "ada"):
+        (tmp_path / user).mkdir()
+        out = run_console(tmp_path / user, "reviews", "--user", user)
+        assert "Reviews to give in demo" in out, out

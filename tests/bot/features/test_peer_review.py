@@ -3,6 +3,7 @@ typed review, decisions and points once, timeouts replaced once, moderators' ove
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import io
@@ -252,3 +253,144 @@ async def test_accepted_work_is_built_this_week_in_the_recap_and_reviews_are_exp
     assert len(given) == 2 and {r["verdict"] for r in given} == {"accept"}
     assert all(r["comment"].startswith("'=HYPERLINK") for r in given)  # inert in a spreadsheet
     assert all(r["author"] == "Ada" and r["role"] == "reviewer" for r in given)
+
+
+# ---- what a careless or hostile member, reviewer or moderator tries ----
+
+
+async def sub_of(bot: Bot, author: str):  # type: ignore[no-untyped-def]
+    [cohort] = await bot.core.store.list_cohorts()
+    member = await bot.core.store.upsert_member("console", author.lower(), author)
+    return (await bot.core.store.member_submissions(cohort.id, member.id))[0]
+
+
+async def test_a_new_link_before_review_is_sent_to_the_reviewers_again(bot: Bot) -> None:
+    await cohort_with_a_task(bot)
+    for name in ("Ada", "Bob", "Cy"):
+        await submit(bot, name)
+    await bot.post()
+    ada = await number_of(bot, "Ada")
+    await submit(bot, "Ada", "https://github.com/ada/other-work")
+    before = len(bot.platform.direct)
+    await bot.post()
+    again = [r for _, r in bot.platform.direct[before:] if f"submission #{ada} " in text_of(r)]
+    assert len(again) == 2 and all("https://github.com/ada/other-work" in text_of(r) for r in again)
+
+
+async def test_a_form_opened_before_a_resubmission_cannot_review_the_new_work(bot: Bot) -> None:
+    await cohort_with_a_task(bot)
+    for name in ("Ada", "Bob", "Cy"):
+        await submit(bot, name)
+    ada = await number_of(bot, "Ada")
+    first, second = await reviewers_of(bot, "Ada")
+    form = (await bot.say(second, f"feedback {ada}")).form
+    assert form is not None and form.args == (str(ada), "1")
+    await bot.say(first, f"feedback {ada} needs-work checks=1 The notebook does not run at all.")
+    await submit(bot, "Ada", "https://github.com/ada/v2")
+    answers = (("verdict", "accept"), ("comment", "The first version looked fine to me."))
+    stale = await bot.core.dispatch(
+        Invocation("feedback", form.args, bot.user(second), CHANNEL, fields=answers)
+    )
+    assert stale.error and "sent new work" in stale.text
+    fresh = await bot.say(second, f"feedback {ada}")
+    assert fresh.form is not None and fresh.form.args == (str(ada), "2")
+
+
+async def test_nobody_silent_or_excused_leaves_work_undecided_for_ever(bot: Bot) -> None:
+    await cohort_with_a_task(bot)
+    more = ("Eve", "Fay", "Gus", "Hal")
+    for name in more:
+        assert not (await bot.say(name, "join ml")).error
+    for name in MEMBERS + more:
+        await submit(bot, name)
+    for _ in range(2):  # everyone stays silent: each 72 hours, reviewers not asked yet are
+        bot.clock.advance(dt.timedelta(hours=73))
+        await bot.post()
+    sub = await sub_of(bot, "Ada")
+    assert any(r.state is PeerReviewState.OPEN for r in await bot.core.store.peer_reviews(sub.id))
+    for reviewer in await reviewers_of(bot, "Ada"):
+        said = await bot.say("Mia", f"cohort review {sub.id} excuse reviewer={reviewer.lower()} away")
+        assert not said.error, said.text
+    await bot.post()
+    assert await reviewers_of(bot, "Ada")  # with no review in, excused places are filled again
+
+
+async def test_a_needs_work_closes_the_other_review_and_an_override_takes_points_back(bot: Bot) -> None:
+    await cohort_with_a_task(bot)
+    for name in ("Ada", "Bob", "Cy"):
+        await submit(bot, name)
+    ada = await number_of(bot, "Ada")
+    first, second = await reviewers_of(bot, "Ada")
+    await bot.say(first, f"feedback {ada} needs-work checks=1 The notebook does not run at all.")
+    late = await bot.say(second, f"feedback {ada} accept checks=all Looks great to me, well done.")
+    assert late.error and "closed" in late.text  # not "saved, the author will read it"
+    assert not (await bot.say("Mia", f"cohort review {ada} accept Checked it in the live session")).error
+    [cohort] = await bot.core.store.list_cohorts()
+    points = {r.name: r.points for r in await bot.core.store.scores(cohort.id)}
+    assert points["Ada"] == POINTS_CHECKIN + POINTS_ACCEPTED
+    back = await bot.say("Mia", f"cohort review {ada} needs-work It was copied from a tutorial")
+    assert not back.error
+    points = {r.name: r.points for r in await bot.core.store.scores(cohort.id)}
+    assert points["Ada"] == POINTS_CHECKIN  # the acceptance's points left with it
+    standing = await bot.core.store.standing(cohort.id, "all", bot.clock.now().date(), 0, 10)
+    assert {r.name: r.points for r in standing.top}["Ada"] == POINTS_CHECKIN
+
+
+async def test_two_moderators_deciding_at_once_decide_once(bot: Bot) -> None:
+    bot.admins.add("Max")
+    await cohort_with_a_task(bot)
+    for name in ("Ada", "Bob", "Cy"):
+        await submit(bot, name)
+    ada = await number_of(bot, "Ada")
+    replies = await asyncio.gather(
+        bot.say("Mia", f"cohort review {ada} accept live demo"),
+        bot.say("Max", f"cohort review {ada} accept ok"),
+    )
+    assert sorted(r.error for r in replies) == [False, True]
+    await bot.post()
+    assert len([r for u, r in bot.platform.direct if u == "ada" and "Accepted" in text_of(r)]) == 1
+
+
+async def test_a_moderator_cannot_decide_their_own_work_nor_a_leaver_keep_reviewing(bot: Bot) -> None:
+    await cohort_with_a_task(bot)
+    assert not (await bot.say("Mia", "join ml")).error
+    for name in ("Mia", "Ada", "Bob", "Cy"):
+        await submit(bot, name)
+    mine = await number_of(bot, "Mia")
+    refused = await bot.say("Mia", f"cohort review {mine} accept I say so")
+    assert refused.error and "your own work" in refused.text
+    ada = await number_of(bot, "Ada")
+    leaver = (await reviewers_of(bot, "Ada"))[0]
+    assert not (await bot.say(leaver, "leave ml")).error
+    gone = await bot.say(leaver, f"feedback {ada} accept checks=all Fine work, all good here.")
+    assert gone.error and "no longer in cohort ml" in gone.text
+    await bot.post()
+    assert leaver not in await reviewers_of(bot, "Ada")  # handed on by the sweep, not in 72 hours
+
+
+async def test_a_reassignment_with_nobody_to_take_it_does_not_decide(bot: Bot) -> None:
+    await cohort_with_a_task(bot)
+    for name in ("Ada", "Bob", "Cy"):
+        await submit(bot, name)
+    ada = await number_of(bot, "Ada")
+    first, second = await reviewers_of(bot, "Ada")
+    await bot.say(first, f"feedback {ada} accept checks=all Works end to end, nice.")
+    moved = await bot.say("Mia", f"cohort review {ada} reassign reviewer={second.lower()} second opinion")
+    assert "nobody else can review it yet" in moved.text and "accepted" not in moved.text
+    assert (await sub_of(bot, "Ada")).state is SubmissionState.IN_REVIEW
+
+
+async def test_odd_numbers_and_invisible_comments_are_refused_plainly(bot: Bot) -> None:
+    await cohort_with_a_task(bot)
+    for name in ("Ada", "Bob", "Cy"):
+        await submit(bot, name)
+    ada = await number_of(bot, "Ada")
+    reviewer = (await reviewers_of(bot, "Ada"))[0]
+    for line, says in {
+        "feedback ²": "is not a submission number",
+        f"feedback {ada} accept checks=² A fine piece of work here.": "checklist items from 1 to",
+        f"feedback {ada} accept {chr(0x200B) * 12}": "a sentence or more",
+        "cohort review ① accept x": "is not a submission number",
+    }.items():
+        reply = await bot.say("Mia" if line.startswith("cohort") else reviewer, line)
+        assert reply.error and says in reply.text and "went wrong" not in reply.text, (line, reply.text)
