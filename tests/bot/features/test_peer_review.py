@@ -298,7 +298,7 @@ async def test_a_form_opened_before_a_resubmission_cannot_review_the_new_work(bo
 
 async def test_nobody_silent_or_excused_leaves_work_undecided_for_ever(bot: Bot) -> None:
     await cohort_with_a_task(bot)
-    more = ("Eve", "Fay", "Gus", "Hal")
+    more = ("Eve", "Fay", "Gus", "Hal", "Ida", "Jo", "Kai", "Lu")  # enough untried reviewers for each round
     for name in more:
         assert not (await bot.say(name, "join ml")).error
     for name in MEMBERS + more:
