@@ -7,10 +7,12 @@ import asyncio
 import csv
 import datetime as dt
 import io
+from collections import Counter
 
 from bot.jobs.recap import build_recap
 from bot.kernel.types import FieldKind, Invocation, PeerReviewState, Reply, SubmissionState
 from bot.kernel.untrusted import plain
+from bot.rules.assignment import OPEN_MAX
 from bot.rules.points import POINTS_ACCEPTED, POINTS_CHECKIN, POINTS_PEER_REVIEW
 from tests.bot.features.test_submissions import DAY, start, task_of, until
 from tests.conftest import CHANNEL, Bot, snapshot, text_of
@@ -394,3 +396,21 @@ async def test_odd_numbers_and_invisible_comments_are_refused_plainly(bot: Bot) 
     }.items():
         reply = await bot.say("Mia" if line.startswith("cohort") else reviewer, line)
         assert reply.error and says in reply.text and "went wrong" not in reply.text, (line, reply.text)
+
+
+async def test_many_submitting_at_once_never_give_anyone_more_than_three_open_reviews(bot: Bot) -> None:
+    await cohort_with_a_task(bot)
+    await submit(bot, "Bob")
+    await submit(bot, "Cy")
+    crowd = [f"P{i}" for i in range(12)]
+    for name in crowd:
+        assert not (await bot.say(name, "join ml")).error
+    replies = await asyncio.gather(*(bot.say(n, f"submit https://github.com/{n.lower()}/eda") for n in crowd))
+    assert not any(r.error for r in replies), [r.text for r in replies if r.error]
+    [cohort] = await bot.core.store.list_cohorts()
+    held: Counter[int] = Counter()
+    for sub in await bot.core.store.cohort_submissions(cohort.id):
+        for review in await bot.core.store.peer_reviews(sub.id):
+            if review.state is PeerReviewState.OPEN:
+                held[review.reviewer_id] += 1
+    assert held and max(held.values()) <= OPEN_MAX
