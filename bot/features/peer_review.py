@@ -118,6 +118,9 @@ async def feedback(ctx: Context, args: dict[str, Any]) -> Reply:
     if sub is None or cohort is None or cohort.platform != ctx.user.platform:
         raise not_yours
     if await ctx.core.cohorts.joined_at(cohort.id, ctx.member.id) is None:
+        reviews = await ctx.core.peer_reviews.peer_reviews(sub.id)
+        if not any(r.reviewer_id == ctx.member.id for r in reviews):
+            raise not_yours  # the same answer as for any other number: nothing about another's cohort
         raise UserError(
             f"You are no longer in cohort {cohort.name}, so your reviews there go to its members. "
             f"Join again with `/study join {cohort.name}` to review."

@@ -155,6 +155,8 @@ async def test_bad_reviews_are_refused_and_change_nothing(bot: Bot) -> None:
     assert mine.error and "not a reviewer" in mine.text
     other = await bot.say(outsider, f"feedback {ada}")
     assert other.error and "not a reviewer" in other.text
+    stranger = await bot.say("Zed", f"feedback {ada}")  # in no cohort at all: learns nothing of this one
+    assert stranger.error and "not a reviewer" in stranger.text and "ml" not in stranger.text
     assert await snapshot(bot.core.store) == before
 
 
