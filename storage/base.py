@@ -25,6 +25,7 @@ from storage.tables import (
     CohortRow,
     EnrolmentRow,
     ExcusalRow,
+    HealthNoteRow,
     LearnedTopicRow,
     MemberRow,
     ModeratorRow,
@@ -64,6 +65,7 @@ reminder_t = _t(ReminderRow)
 recap_t = _t(RecapRow)
 submission_t = _t(SubmissionRow)
 peer_review_t = _t(PeerReviewRow)
+health_note_t = _t(HealthNoteRow)
 review_action_t = _t(ReviewActionRow)
 award_t = _t(AwardRow)
 
@@ -179,6 +181,7 @@ def _cohort(row: Any) -> Cohort:
         stage_id=row.stage_id,
         stage_since=row.stage_since,
         catchup_minutes=row.catchup_minutes,
+        health=bool(row.health),
         history=history_from(row.calendar),
     )
 

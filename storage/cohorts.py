@@ -190,6 +190,14 @@ class SqlCohorts(SqlBase):
     async def member_cohorts(self, member_id: int) -> list[Cohort]:
         return [_cohort(r) for r in await self._rows(COHORTS_OF_MEMBER, member_id=member_id)]
 
+    async def joined_dates(self, cohort_id: int) -> dict[int, dt.datetime]:
+        rows = await self._all(
+            select(enrolment_t.c.member_id, enrolment_t.c.joined_at).where(
+                enrolment_t.c.cohort_id == cohort_id
+            )
+        )
+        return {r[0]: _aware(r[1]) for r in rows}
+
     async def member_counts(self, platform: str, workspace_id: str) -> dict[int, int]:
         in_workspace = (cohort_t.c.platform == platform, cohort_t.c.workspace_id == workspace_id)
         rows = await self._all(

@@ -81,6 +81,14 @@ class SqlMembers(SqlBase):
             moderator_t, platform=platform, workspace_id=workspace_id, user_id=user_id
         )
 
+    async def granted_moderators(self, platform: str, workspace_id: str) -> list[str]:
+        rows = await self._all(
+            select(moderator_t.c.user_id)
+            .where(moderator_t.c.platform == platform, moderator_t.c.workspace_id == workspace_id)
+            .order_by(moderator_t.c.user_id)
+        )
+        return [r[0] for r in rows]
+
     async def find_members(
         self, platform: str, workspace_id: str, key: str, cohort_id: int | None = None
     ) -> list[Member]:

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, select, update
 
 from bot.kernel.ports import NoticeStore
 from bot.kernel.types import Member
-from storage.base import SqlBase, _member, member_t, recap_t, reminder_t
+from storage.base import SqlBase, _member, health_note_t, member_t, recap_t, reminder_t
 
 
 class SqlNotices(SqlBase):
@@ -42,6 +42,11 @@ class SqlNotices(SqlBase):
             return made
 
         return await self._tx(op) if decisions else set()
+
+    async def claim_health_note(self, cohort_id: int, week_start: dt.date, now: dt.datetime) -> bool:
+        return await self._insert_new(
+            health_note_t, cohort_id=cohort_id, week_start=week_start, claimed_at=now
+        )
 
     async def claim_recap(self, cohort_id: int, week_start: dt.date, now: dt.datetime) -> int | None:
         stmt = (

@@ -56,6 +56,8 @@ class CohortRow(SQLModel, table=True):
     stage_id: str | None = Field(default=None, max_length=100)
     stage_since: dt.date | None = None
     catchup_minutes: int = Field(default=360, sa_column_kwargs={"server_default": "360"})
+    # Whether its moderators get a weekly private note on the cohort's health (`cohort set <name> health on`).
+    health: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     calendar: str | None = None  # JSON: past weekday changes, pauses and holidays (storage/calendars.py)
 
 
@@ -224,6 +226,18 @@ class SubmissionRow(SQLModel, table=True):
     accepted_at: dt.datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     # When the author was told of the latest decision (accepted, needs work); None: still to tell.
     author_told_at: dt.datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
+class HealthNoteRow(SQLModel, table=True):
+    """The claim of a cohort's weekly health note to its moderators: one a cohort and week."""
+
+    __tablename__ = "health_note"
+    __table_args__ = (UniqueConstraint("cohort_id", "week_start", name="uq_health_note_week"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cohort_id: int = Field(foreign_key="cohort.id")
+    week_start: dt.date
+    claimed_at: dt.datetime = Field(sa_column=_utc_column())
 
 
 class PeerReviewRow(SQLModel, table=True):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.features import (
     challenges,
     cohorts,
+    health,
     help,
     leaderboard,
     lookup,
@@ -25,6 +26,7 @@ FEATURES = (
     challenges,
     cohorts,
     moderation,  # its commands (cohort fix, export, grant, revoke) follow cohorts' in the listed order
+    health,
     help,
     leaderboard,
     lookup,

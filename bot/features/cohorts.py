@@ -38,6 +38,7 @@ SETTABLE = {
     "name": ArgKind.WORD,
     "stage": ArgKind.WORD,
     "catchup": ArgKind.WORD,
+    "health": ArgKind.WORD,
 }
 _COLUMNS = {"time": "post_time", "tz": "timezone", "days": "weekdays", "start": "start_date", "name": "name"}
 
@@ -103,6 +104,8 @@ def _cohort_card(ctx: Context, title: str, cohort: Cohort) -> Card:
     fields.append(Field("Stage", f"{verbatim(here.stage.title)}, {week}"))
     window = format_duration(dt.timedelta(minutes=cohort.catchup_minutes))
     fields.append(Field("Catch-up", f"missed posts go out up to {window} late", inline=True))
+    note = "on: moderators get it on the first posting day" if cohort.health else "off (`health on` sends it)"
+    fields.append(Field("Weekly health note", note, inline=True))
     return Card(title, f"Cohort `{cohort.name}` in this channel.", tuple(fields))
 
 
@@ -153,7 +156,7 @@ async def create(ctx: Context, args: dict[str, Any]) -> Reply:
 
 @COMMANDS.command(
     "cohort set",
-    "Change a cohort's time, tz, days, start, name, stage (an id, or auto) or catchup window (e.g. 6h).",
+    "Change a cohort's time, tz, days, start, name, stage (id|auto), catchup (e.g. 6h) or health (on|off).",
     Arg("name", help="the cohort"),
     Arg("field", ArgKind.CHOICE, choices=tuple(SETTABLE), help="what to change"),
     Arg("value", help="the new value"),
@@ -170,6 +173,13 @@ async def set_field(ctx: Context, args: dict[str, Any]) -> Reply:
         value = _check_start(value, local_date(ctx.now, cohort.timezone))
     if what == "catchup":
         changes: dict[str, object] = {"catchup_minutes": parse_window(str(value))}
+    elif what == "health":
+        switch = str(value).lower()
+        if switch not in ("on", "off"):
+            raise UserError(
+                f"`health` is on or off (the weekly note to moderators), not `{verbatim(str(value))}`."
+            )
+        changes = {"health": switch == "on"}
     elif what == "stage":
         # Setting a stage by hand restarts the pace from it today; `auto` goes back to the start date's pace.
         auto = str(value).lower() == "auto"

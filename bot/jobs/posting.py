@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from bot.catalog.daily import challenge_card, closing_card, pick_challenge
 from bot.dispatch.core import Core
+from bot.jobs.health import send_health_notes
 from bot.jobs.peer_review import review_sweep
 from bot.jobs.recap import post_recap
 from bot.jobs.reminders import send_reminders
@@ -294,6 +295,11 @@ class Poster:
             except Exception as exc:
                 log.exception("re-sending the %s post of cohort %s failed", stale.local_date, cohort.name)
                 report.failed.append((cohort.name, str(exc)))
+        try:
+            report.health_notes = await send_health_notes(self.core, self.platforms)
+        except Exception as exc:
+            log.exception("sending the weekly health notes failed")
+            report.failed.append(("health notes", str(exc)))
         try:
             report.reviews = await review_sweep(self.core, self.platforms)
         except Exception as exc:

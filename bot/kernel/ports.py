@@ -128,6 +128,10 @@ class MemberStore(Protocol):
 
     async def revoke_moderator(self, platform: str, workspace_id: str, user_id: str) -> bool: ...
 
+    async def granted_moderators(self, platform: str, workspace_id: str) -> list[str]:
+        """The platform user ids of the members a moderator granted rights in a workspace."""
+        ...
+
     async def find_members(
         self, platform: str, workspace_id: str, key: str, cohort_id: int | None = None
     ) -> list[Member]:
@@ -187,6 +191,10 @@ class CohortStore(Protocol):
 
     async def cohorts_of_members(self, member_ids: Collection[int]) -> dict[int, list[Cohort]]:
         """Each member's cohorts, most recently joined first, in one query; members in none are absent."""
+        ...
+
+    async def joined_dates(self, cohort_id: int) -> dict[int, dt.datetime]:
+        """When each member enrolled now last joined the cohort (UTC), by member id."""
         ...
 
     async def member_counts(self, platform: str, workspace_id: str) -> dict[int, int]:
@@ -348,6 +356,10 @@ class NoticeStore(Protocol):
     ) -> set[tuple[int, dt.date]]:
         """Claim members' reminder decisions, (member id, local date, sent) each, in one transaction; return
         those this call made (a decision already made by anyone is left as it was)."""
+        ...
+
+    async def claim_health_note(self, cohort_id: int, week_start: dt.date, now: dt.datetime) -> bool:
+        """Claim a cohort's weekly health note to its moderators; False when already claimed."""
         ...
 
     async def claim_recap(self, cohort_id: int, week_start: dt.date, now: dt.datetime) -> int | None:

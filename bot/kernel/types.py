@@ -223,6 +223,8 @@ class Cohort:
     stage_since: dt.date | None = None
     # How late a missed post may still go out (after a restart); later ones are skipped.
     catchup_minutes: int = 360
+    # Whether its moderators get the weekly health note (off unless a moderator turns it on).
+    health: bool = False
     # Past weekday changes, pauses and holidays: the calendar each past day is judged by.
     history: CalendarHistory = CalendarHistory()
 
@@ -357,6 +359,7 @@ class Sweep:
     failed: list[tuple[str, str]] = field(default_factory=list)
     reminded: int = 0
     reviews: int = 0  # peer review notices sent, reviews timed out and reviewers assigned
+    health_notes: int = 0  # weekly health notes sent to moderators
 
 
 class EvidenceKind(StrEnum):
