@@ -82,8 +82,11 @@ class SqlPosts(SqlBase):
         )
         return await self._tx(lambda conn: bool(conn.execute(stmt).rowcount))
 
-    async def posts_since(self, day: dt.date) -> list[Post]:
-        rows = await self._all(select(post_t).where(post_t.c.local_date >= day))
+    async def posts_since(self, day: dt.date, cohort_id: int | None = None) -> list[Post]:
+        query = select(post_t).where(post_t.c.local_date >= day)
+        if cohort_id is not None:
+            query = query.where(post_t.c.cohort_id == cohort_id)
+        rows = await self._all(query)
         return [_post(r) for r in rows]
 
     async def post_before(self, cohort_id: int, day: dt.date) -> Post | None:

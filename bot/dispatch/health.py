@@ -50,9 +50,7 @@ async def cohort_health(core: Services, cohort: Cohort) -> Health:
         _figures, cohort, members, days, joined, today
     )
     month = today.replace(day=1)
-    posts = [
-        p for p in await core.posts.posts_since(month) if p.cohort_id == cohort.id and p.local_date <= today
-    ]
+    posts = [p for p in await core.posts.posts_since(month, cohort.id) if p.local_date <= today]
     hardest = []
     for post in posts:
         challenge = core.catalog.challenges.get(post.challenge_id)

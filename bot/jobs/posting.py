@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from bot.catalog.daily import challenge_card, closing_card, pick_challenge
 from bot.dispatch.core import Core
-from bot.jobs.health import send_health_notes
+from bot.jobs.health import send_health_note
 from bot.jobs.peer_review import review_sweep
 from bot.jobs.recap import post_recap
 from bot.jobs.reminders import send_reminders
@@ -109,7 +109,12 @@ async def _post_with_recap(core: Core, cohort: Cohort, day: dt.date, platform: C
     except Exception:
         # A recap is a bonus; the day's challenge must not wait for it.
         log.exception("the weekly recap of cohort %s failed", cohort.name)
-    return await post_day(core, cohort, day, platform)
+    posted = await post_day(core, cohort, day, platform)
+    try:
+        await send_health_note(core, cohort, day, platform)
+    except Exception:
+        log.exception("the weekly health note of cohort %s failed", cohort.name)
+    return posted
 
 
 async def post_now(core: Core, cohort: Cohort, platforms: Mapping[str, ChatPlatform]) -> Reply:
@@ -295,11 +300,6 @@ class Poster:
             except Exception as exc:
                 log.exception("re-sending the %s post of cohort %s failed", stale.local_date, cohort.name)
                 report.failed.append((cohort.name, str(exc)))
-        try:
-            report.health_notes = await send_health_notes(self.core, self.platforms)
-        except Exception as exc:
-            log.exception("sending the weekly health notes failed")
-            report.failed.append(("health notes", str(exc)))
         try:
             report.reviews = await review_sweep(self.core, self.platforms)
         except Exception as exc:

@@ -221,7 +221,9 @@ class PostStore(Protocol):
         """Take over a stale claim; False when another process took it first or it was sent meanwhile."""
         ...
 
-    async def posts_since(self, day: dt.date) -> list[Post]: ...
+    async def posts_since(self, day: dt.date, cohort_id: int | None = None) -> list[Post]:
+        """Posts on or after a local date: every cohort's, or one cohort's."""
+        ...
 
     async def post_before(self, cohort_id: int, day: dt.date) -> Post | None:
         """A cohort's latest post before a local date."""

@@ -359,7 +359,6 @@ class Sweep:
     failed: list[tuple[str, str]] = field(default_factory=list)
     reminded: int = 0
     reviews: int = 0  # peer review notices sent, reviews timed out and reviewers assigned
-    health_notes: int = 0  # weekly health notes sent to moderators
 
 
 class EvidenceKind(StrEnum):

@@ -86,14 +86,15 @@ async def test_the_weekly_note_is_off_until_turned_on_then_sent_once_a_week(bot:
     await cohort_of(bot, "Ada", "Max")
     granted = await bot.say("Mia", "cohort grant Max")
     assert not granted.error, granted.text
-    monday = dt.datetime(2026, 11, 30, 9, 5, tzinfo=dt.UTC)
-    bot.clock.set(monday)
+    bot.clock.set(dt.datetime(2026, 11, 23, 9, 5, tzinfo=dt.UTC))  # a Monday, the cohort's recap day
     await bot.post()
     assert not [r for _, r in bot.platform.direct if "Health of ml" in text_of(r)]  # off by default
     turned = await bot.say("Mia", "cohort set ml health on")
     assert "Weekly health note: on" in text_of(turned)
     bad = await bot.say("Mia", "cohort set ml health maybe")
     assert bad.error and "on or off" in bad.text
+    monday = dt.datetime(2026, 11, 30, 9, 5, tzinfo=dt.UTC)
+    bot.clock.set(monday)
     await bot.post()
     await bot.post()
     notes = [(u, r) for u, r in bot.platform.direct if "Health of ml" in text_of(r)]
