@@ -28,6 +28,7 @@ from storage.tables import (
     HealthNoteRow,
     LearnedTopicRow,
     MemberRow,
+    MilestoneRow,
     ModeratorRow,
     PeerReviewRow,
     PostRow,
@@ -66,6 +67,7 @@ recap_t = _t(RecapRow)
 submission_t = _t(SubmissionRow)
 peer_review_t = _t(PeerReviewRow)
 health_note_t = _t(HealthNoteRow)
+milestone_t = _t(MilestoneRow)
 review_action_t = _t(ReviewActionRow)
 award_t = _t(AwardRow)
 

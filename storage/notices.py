@@ -1,16 +1,22 @@
-"""Notices: streak reminders (who wants one, which were decided) and weekly recaps."""
+"""Notices: streak reminders (who wants one, which were decided), weekly recaps and health notes, and
+milestones (each recorded once, announced once)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, select, update
 
 from bot.kernel.ports import NoticeStore
-from bot.kernel.types import Member
-from storage.base import SqlBase, _member, health_note_t, member_t, recap_t, reminder_t
+from bot.kernel.types import Member, Milestone
+from storage.base import SqlBase, _member, health_note_t, member_t, milestone_t, recap_t, reminder_t
+
+
+def _milestone(row: Any) -> Milestone:
+    day = row.local_date if isinstance(row.local_date, dt.date) else dt.date.fromisoformat(row.local_date)
+    return Milestone(row.cohort_id, row.member_id, row.kind, day)
 
 
 class SqlNotices(SqlBase):
@@ -42,6 +48,48 @@ class SqlNotices(SqlBase):
             return made
 
         return await self._tx(op) if decisions else set()
+
+    async def record_milestones(
+        self, cohort_id: int, member_id: int, kinds: Sequence[str], day: dt.date, now: dt.datetime
+    ) -> list[str]:
+        def op(conn: Connection) -> list[str]:
+            new = []
+            for kind in kinds:
+                stmt = (
+                    self._insert(milestone_t)
+                    .values(
+                        cohort_id=cohort_id, member_id=member_id, kind=kind, local_date=day, created_at=now
+                    )
+                    .on_conflict_do_nothing()
+                )
+                if conn.execute(stmt).rowcount:
+                    new.append(kind)
+            return new
+
+        return await self._tx(op) if kinds else []
+
+    async def claim_milestones(self, now: dt.datetime, limit: int) -> list[Milestone]:
+        def op(conn: Connection) -> list[Milestone]:
+            rows = conn.execute(
+                select(milestone_t)
+                .where(milestone_t.c.announced_at.is_(None))
+                .order_by(milestone_t.c.id)
+                .limit(limit)
+            ).all()
+            mark = update(milestone_t).where(milestone_t.c.announced_at.is_(None)).values(announced_at=now)
+            return [
+                _milestone(r) for r in rows if conn.execute(mark.where(milestone_t.c.id == r.id)).rowcount
+            ]
+
+        return await self._tx(op)
+
+    async def member_milestones(self, member_id: int) -> list[Milestone]:
+        rows = await self._all(
+            select(milestone_t)
+            .where(milestone_t.c.member_id == member_id)
+            .order_by(milestone_t.c.local_date, milestone_t.c.id)
+        )
+        return [_milestone(r) for r in rows]
 
     async def claim_health_note(self, cohort_id: int, week_start: dt.date, now: dt.datetime) -> bool:
         return await self._insert_new(

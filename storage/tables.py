@@ -240,6 +240,22 @@ class HealthNoteRow(SQLModel, table=True):
     claimed_at: dt.datetime = Field(sa_column=_utc_column())
 
 
+class MilestoneRow(SQLModel, table=True):
+    """A member's milestone in a cohort (a 7-day streak, a first accepted submission, a stage completed):
+    reached once, announced in the cohort's channel once."""
+
+    __tablename__ = "milestone"
+    __table_args__ = (UniqueConstraint("cohort_id", "member_id", "kind", name="uq_milestone"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cohort_id: int = Field(foreign_key="cohort.id")
+    member_id: int = Field(foreign_key="member.id", index=True)
+    kind: str = Field(max_length=120)  # streak-7, first-accepted, stage:<id>
+    local_date: dt.date
+    created_at: dt.datetime = Field(sa_column=_utc_column())
+    announced_at: dt.datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
 class PeerReviewRow(SQLModel, table=True):
     """One reviewer's review of one round of a submission: assigned, then given, timed out or ended."""
 

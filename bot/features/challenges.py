@@ -8,6 +8,7 @@ from typing import Any
 from bot.catalog.daily import challenge_card, checklist_text, closing_card
 from bot.catalog.model import LETTERS, Challenge
 from bot.dispatch.context import Context
+from bot.dispatch.milestones import after_activity
 from bot.kernel.clock import local_date
 from bot.kernel.ports import Conflict
 from bot.kernel.registry import Arg, ArgKind, Registry, UserError
@@ -154,6 +155,7 @@ async def answer(ctx: Context, args: dict[str, Any]) -> Reply:
     title = "✅ Correct!" if correct else f"❌ Not quite: the answer is {ch.answer}"
     body = verbatim(f"{ch.answer_text()}\n\n{ch.explanation}")
     summary = streak_line(recorded, day, ctx.calendar(cohort))
+    await after_activity(ctx.core, cohort, ctx.member.id, recorded, day, ctx.calendar(cohort))
     footer = f"+{points} points · {summary} · back in your /study review on {back:%a %d %b}"
     card = Card(title, body, footer=footer, style=Style.SUCCESS if correct else Style.DANGER)
     return Reply(cards=(card,), ephemeral=True)
@@ -178,6 +180,7 @@ async def done(ctx: Context, args: dict[str, Any]) -> Reply:
     except Conflict:
         raise UserError(f"You already checked in on {day:%a %d %b}. See you tomorrow!") from None
     summary = streak_line(recorded, day, ctx.calendar(cohort))
+    await after_activity(ctx.core, cohort, ctx.member.id, recorded, day, ctx.calendar(cohort))
     noted = f"\nNoted: {verbatim(note)}" if note else ""
     task = ctx.core.catalog.challenges.get(post.challenge_id) if post else None
     fields = task_fields(task) if task and not task.is_quiz else ()

@@ -10,6 +10,7 @@ from typing import Any
 from bot.catalog.model import Catalog
 from bot.dispatch.context import Context
 from bot.dispatch.members import find_member
+from bot.dispatch.milestones import describe
 from bot.dispatch.reviewing import (
     FEEDBACK,
     REVIEW_WINDOW,
@@ -45,6 +46,7 @@ MAX_COMMENT_CHARS = 1000
 MIN_COMMENT_CHARS = 10  # a sentence: a review without one tells the author nothing
 MAX_REASON_CHARS = 500
 SHOWN = 10  # reviews and submissions listed at once
+MILESTONES_SHOWN = 10  # the latest, in a portfolio
 BUTTONS = 5  # Review buttons on one listing
 VERDICTS = tuple(v.value for v in ReviewVerdict)
 STATE_LABELS = {
@@ -308,10 +310,27 @@ async def portfolio(ctx: Context, args: dict[str, Any]) -> Reply:
             if s.state is SubmissionState.ACCEPTED
         ]
     name = verbatim(who.name)
+    catalog = ctx.core.catalog
+    here = {c.id for c in cohorts}
+    reached = [m for m in await ctx.core.notices.member_milestones(who.id) if m.cohort_id in here]
+    milestones = (
+        (
+            Field(
+                "Milestones",
+                "\n".join(
+                    f"{m.local_date:%d %b %Y}: {describe(catalog, m.kind)}"
+                    for m in reached[-MILESTONES_SHOWN:]
+                ),
+            ),
+        )
+        if reached
+        else ()
+    )
     if not accepted:
         hint = " Submit work for a task with `/study submit <link>`." if who.id == ctx.member.id else ""
-        return Reply(text=f"{name} has no accepted work yet.{hint}", ephemeral=True)
-    catalog = ctx.core.catalog
+        text = f"{name} has no accepted work yet.{hint}"
+        cards = (Card(f"🗂 Portfolio of {name}", text, milestones, style=Style.NEUTRAL),) if milestones else ()
+        return Reply(text="" if cards else text, cards=cards, ephemeral=True)
     by_stage: dict[str, list[Submission]] = {}
     for sub in sorted(accepted, key=lambda s: s.accepted_at or s.submitted_at):
         challenge = catalog.challenges.get(sub.challenge_id)
@@ -326,7 +345,7 @@ async def portfolio(ctx: Context, args: dict[str, Any]) -> Reply:
         ]
         fields.append(Field(stage.title if stage else "Other", "\n".join(lines)))
     body = f"{len(accepted)} piece(s) of work accepted by peer review."
-    card = Card(f"🗂 Portfolio of {name}", body, tuple(fields[:25]), style=Style.SUCCESS)
+    card = Card(f"🗂 Portfolio of {name}", body, (*fields[:24], *milestones), style=Style.SUCCESS)
     return Reply(cards=(card,), ephemeral=True)
 
 

@@ -8,6 +8,7 @@ from bot.catalog.model import LEVELS, Catalog, Resource, Stage, Topic
 from bot.catalog.names import find_stage, find_topic
 from bot.catalog.pace import Position, position
 from bot.dispatch.context import Context
+from bot.dispatch.milestones import reached, stage_kind
 from bot.kernel.clock import local_date
 from bot.kernel.registry import Arg, ArgKind, Registry, UserError
 from bot.kernel.types import Button, Card, Field, Reply, Style
@@ -91,10 +92,20 @@ async def learned(ctx: Context, args: dict[str, Any]) -> Reply:
     fresh = await ctx.core.learning.learn_topic(ctx.member.id, stage.id, topic.id, ctx.now)
     mine = await ctx.core.learning.learned_topics(ctx.member.id)
     done = sum((stage.id, t.id) in mine for t in stage.topics)
+    if fresh and done == len(stage.topics):
+        await _stage_completed(ctx, stage.id)
     title = verbatim(topic.title)
     head = f"✅ {title} is learned" if fresh else f"You had already learned {title}"
     bar = progress_bar(done, len(stage.topics))
     return Reply(text=f"{head}. {verbatim(stage.title)}: {bar}", ephemeral=True)
+
+
+async def _stage_completed(ctx: Context, stage_id: str) -> None:
+    """Every topic of a stage learned: a milestone in the member's cohort here, when they are in one."""
+    mine = [c for c in await ctx.core.cohorts.member_cohorts(ctx.member.id) if ctx.in_this_workspace(c)]
+    if mine:
+        cohort = await ctx.my_cohort()
+        await reached(ctx.core, cohort, ctx.member.id, stage_kind(stage_id), ctx.member_today(cohort))
 
 
 @COMMANDS.command(

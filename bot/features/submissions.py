@@ -12,6 +12,7 @@ from bot.catalog.checks import URL_MAX, url_problem
 from bot.catalog.model import Challenge
 from bot.catalog.names import topic_title
 from bot.dispatch.context import Context
+from bot.dispatch.milestones import after_activity
 from bot.dispatch.ratelimit import LINK_CHECKS, Verdict
 from bot.dispatch.reviewing import after_submit
 from bot.kernel.ports import Conflict
@@ -217,9 +218,10 @@ async def _check_in(ctx: Context, cohort: Cohort, day: dt.date, post: Post | Non
     """A first submission is the day's check-in: its points, unless the member already checked in."""
     activity = ctx.check_in(cohort, day, post, saved.url)
     try:
-        await ctx.core.activity.record_activity(activity)
+        recorded = await ctx.core.activity.record_activity(activity)
     except Conflict:
         return f"You had already checked in on {day:%a %d %b}, so no extra points."
+    await after_activity(ctx.core, cohort, ctx.member.id, recorded, day, ctx.calendar(cohort))
     return f"+{POINTS_CHECKIN} points: it counts as your check-in for {day:%a %d %b}."
 
 

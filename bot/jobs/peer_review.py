@@ -7,6 +7,7 @@ import logging
 from collections.abc import Mapping
 
 from bot.dispatch.context import Services
+from bot.dispatch.milestones import reached
 from bot.dispatch.reviewing import (
     REVIEW_WINDOW,
     chooser,
@@ -16,7 +17,8 @@ from bot.dispatch.reviewing import (
     top_up,
 )
 from bot.kernel.ports import ChatPlatform
-from bot.kernel.types import PeerReview, PeerReviewState, Reply
+from bot.kernel.types import PeerReview, PeerReviewState, Reply, SubmissionState
+from bot.rules.milestones import FIRST_ACCEPTED
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,10 @@ async def review_sweep(core: Services, platforms: Mapping[str, ChatPlatform]) ->
         author = await core.members.get_member(sub.member_id)
         if cohort is None or author is None:
             continue
+        if sub.state is SubmissionState.ACCEPTED:
+            await reached(
+                core, cohort, sub.member_id, FIRST_ACCEPTED, await member_day(core, sub.member_id, cohort)
+            )
         reviews = await core.peer_reviews.peer_reviews(sub.id)
         done += await _tell(
             platforms, cohort.platform, author.user_id, decision_notice(core.catalog, cohort, sub, reviews)

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from bot.catalog.daily import challenge_card, closing_card, pick_challenge
 from bot.dispatch.core import Core
 from bot.jobs.health import send_health_note
+from bot.jobs.milestones import announce_milestones
 from bot.jobs.peer_review import review_sweep
 from bot.jobs.recap import post_recap
 from bot.jobs.reminders import send_reminders
@@ -305,6 +306,12 @@ class Poster:
         except Exception as exc:
             log.exception("the peer review sweep failed")
             report.failed.append(("peer review", str(exc)))
+        # After peer review: a first accepted piece of work decided in this sweep is announced in it too.
+        try:
+            report.milestones = await announce_milestones(self.core, self.platforms)
+        except Exception as exc:
+            log.exception("announcing milestones failed")
+            report.failed.append(("milestones", str(exc)))
         try:
             report.reminded = await send_reminders(self.core, self.platforms)
         except Exception as exc:

@@ -17,6 +17,7 @@ from bot.kernel.types import (
     Evidence,
     Excusal,
     Member,
+    Milestone,
     PeerReview,
     PeerReviewState,
     Post,
@@ -358,6 +359,20 @@ class NoticeStore(Protocol):
     ) -> set[tuple[int, dt.date]]:
         """Claim members' reminder decisions, (member id, local date, sent) each, in one transaction; return
         those this call made (a decision already made by anyone is left as it was)."""
+        ...
+
+    async def record_milestones(
+        self, cohort_id: int, member_id: int, kinds: Sequence[str], day: dt.date, now: dt.datetime
+    ) -> list[str]:
+        """Record the milestones a member reached in a cohort; the kinds that were new (each is once)."""
+        ...
+
+    async def claim_milestones(self, now: dt.datetime, limit: int) -> list[Milestone]:
+        """Milestones not announced yet, claimed for announcing (each claimed once)."""
+        ...
+
+    async def member_milestones(self, member_id: int) -> list[Milestone]:
+        """A member's milestones in every cohort, oldest first."""
         ...
 
     async def claim_health_note(self, cohort_id: int, week_start: dt.date, now: dt.datetime) -> bool:

@@ -359,6 +359,18 @@ class Sweep:
     failed: list[tuple[str, str]] = field(default_factory=list)
     reminded: int = 0
     reviews: int = 0  # peer review notices sent, reviews timed out and reviewers assigned
+    milestones: int = 0  # milestones announced
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """A member's milestone in a cohort: `kind` is streak-7, streak-30, streak-100, first-accepted or
+    stage:<stage id>; `local_date` the member's date it was reached."""
+
+    cohort_id: int
+    member_id: int
+    kind: str
+    local_date: dt.date
 
 
 class EvidenceKind(StrEnum):

@@ -48,6 +48,7 @@ def test_a_scripted_session_runs_the_member_and_moderator_flow(tmp_path: Path) -
         [
             f":clock {LATER}",
             ":post",
+            "today",  # the jump's sweep posted more after the challenge (a milestone): show it again
             ":click 1",
             "streak",
             "done read chapter 2",
@@ -112,7 +113,7 @@ def test_the_demo_is_seeded_once_and_data_survives_a_restart(tmp_path: Path) -> 
     ],
 )
 def test_console_meta_command_mistakes_are_explained(tmp_path: Path, line: str, expected: str) -> None:
-    out = run_console(tmp_path, f":clock {LATER}\n:post\n{line}\n")
+    out = run_console(tmp_path, f":clock {LATER}\n:post\ntoday\n{line}\n")
     assert expected in out
 
 

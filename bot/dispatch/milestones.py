@@ -1,0 +1,61 @@
+"""Milestones as they happen: a streak of 7, 30 or 100 days, a first accepted submission, every topic of a
+stage learned. Each is recorded once here and announced in the cohort's channel by the minute's sweep."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from bot.catalog.model import Catalog
+from bot.dispatch.context import Services
+from bot.kernel.types import Card, Cohort, Milestone, Recorded, Reply, Style
+from bot.kernel.untrusted import verbatim
+from bot.rules.calendar import Calendar
+from bot.rules.milestones import FIRST_ACCEPTED, STAGE_PREFIX, stage_kind, streak_kinds
+from bot.rules.streaks import summarize
+
+log = logging.getLogger(__name__)
+
+
+async def after_activity(
+    core: Services, cohort: Cohort, member_id: int, recorded: Recorded, day: dt.date, calendar: Calendar
+) -> list[str]:
+    """Record the streak milestones an activity reached; the new ones. Never fails the member's command."""
+    try:
+        current = summarize(recorded.active, recorded.excused, day, calendar).current
+        return await core.notices.record_milestones(
+            cohort.id, member_id, streak_kinds(current), day, core.clock.now()
+        )
+    except Exception:
+        log.exception("could not record the milestones of member %s", member_id)
+        return []
+
+
+async def reached(core: Services, cohort: Cohort, member_id: int, kind: str, day: dt.date) -> list[str]:
+    """Record one milestone (a first accepted submission, a stage completed); [kind] when it is new."""
+    try:
+        return await core.notices.record_milestones(cohort.id, member_id, [kind], day, core.clock.now())
+    except Exception:
+        log.exception("could not record milestone %s of member %s", kind, member_id)
+        return []
+
+
+def describe(catalog: Catalog, kind: str) -> str:
+    """A milestone in words: "a 7-day streak", "their first accepted work", "every topic of Python"."""
+    if kind.startswith("streak-"):
+        return f"a {kind.removeprefix('streak-')}-day streak 🔥"
+    if kind == FIRST_ACCEPTED:
+        return "their first piece of work accepted by peer review 🛠"
+    if kind.startswith(STAGE_PREFIX):
+        stage = catalog.stage(kind.removeprefix(STAGE_PREFIX))
+        return f"every topic of {verbatim(stage.title) if stage else 'a stage'} learned 🎓"
+    return kind
+
+
+def announcement(catalog: Catalog, milestone: Milestone, name: str) -> Reply:
+    """The channel's message: the member's name as they wrote it (escaped by the platform, never a ping)."""
+    text = f"{verbatim(name)} reached {describe(catalog, milestone.kind)}"
+    return Reply(cards=(Card("🏅 Milestone", text, style=Style.SUCCESS),))
+
+
+__all__ = ["after_activity", "announcement", "describe", "reached", "stage_kind"]

@@ -1,0 +1,64 @@
+"""Milestones as members reach them: a 7-day streak, every topic of a stage learned, a first accepted piece
+of work; each announced once in the cohort's channel (names as written, never a ping) and in the portfolio."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.dispatch.milestones import announcement
+from bot.kernel.types import Milestone
+from bot.kernel.untrusted import plain
+from tests.bot.features.test_peer_review import cohort_with_a_task, number_of, reviewers_of, submit
+from tests.bot.features.test_submissions import DAY, start
+from tests.conftest import Bot, text_of
+
+
+def announced(bot: Bot, words: str) -> list[str]:
+    return [text_of(r) for _, r in bot.platform.sent if "🏅 Milestone" in text_of(r) and words in text_of(r)]
+
+
+async def test_a_seven_day_streak_is_announced_once(bot: Bot) -> None:
+    await start(bot)
+    for day in range(8):
+        await bot.post()
+        assert not (await bot.say("Ada", "done studied")).error
+        await bot.post()
+        if day == 5:
+            assert announced(bot, "7-day streak") == []
+        bot.clock.advance(DAY)
+    await bot.post()
+    assert announced(bot, "Ada reached a 7-day streak") == ["🏅 Milestone\nAda reached a 7-day streak 🔥"]
+    portfolio = text_of(await bot.say("Ada", "portfolio"))
+    assert "Milestones: " in portfolio and "a 7-day streak" in portfolio
+
+
+async def test_every_topic_of_a_stage_learned_is_a_milestone(bot: Bot) -> None:
+    await start(bot)
+    stage = bot.core.catalog.stages[0]
+    for topic in stage.topics:
+        assert not (await bot.say("Ada", f"learned {stage.id}/{topic.id}")).error
+    assert not (await bot.say("Ada", f"unlearn {stage.id}/{stage.topics[0].id}")).error
+    assert not (await bot.say("Ada", f"learned {stage.id}/{stage.topics[0].id}")).error  # again: once
+    await bot.post()
+    assert len(announced(bot, f"every topic of {stage.title} learned")) == 1
+
+
+async def test_a_first_accepted_piece_of_work_is_a_milestone(bot: Bot) -> None:
+    await cohort_with_a_task(bot)
+    for name in ("Ada", "Bob", "Cy"):
+        await submit(bot, name)
+    ada = await number_of(bot, "Ada")
+    for reviewer in await reviewers_of(bot, "Ada"):
+        assert not (
+            await bot.say(reviewer, f"feedback {ada} accept checks=all Complete and clear work.")
+        ).error
+    await bot.post()
+    await bot.post()
+    assert len(announced(bot, "Ada reached their first piece of work accepted")) == 1
+
+
+def test_an_announcement_shows_a_hostile_name_as_written_and_marks_it(catalog) -> None:  # type: ignore[no-untyped-def]
+    reply = announcement(catalog, Milestone(1, 1, "streak-30", dt.date(2026, 12, 4)), "@everyone <@&1>")
+    body = reply.cards[0].body
+    assert plain(body) == "@everyone <@&1> reached a 30-day streak 🔥"
+    assert body != plain(body)  # marked as member text: each renderer escapes it, nobody is pinged
