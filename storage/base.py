@@ -31,6 +31,9 @@ from storage.tables import (
     MilestoneRow,
     ModeratorRow,
     PeerReviewRow,
+    PodMemberRow,
+    PodOptInRow,
+    PodWeekRow,
     PostRow,
     RecapRow,
     ReminderRow,
@@ -68,6 +71,9 @@ submission_t = _t(SubmissionRow)
 peer_review_t = _t(PeerReviewRow)
 health_note_t = _t(HealthNoteRow)
 milestone_t = _t(MilestoneRow)
+pod_optin_t = _t(PodOptInRow)
+pod_week_t = _t(PodWeekRow)
+pod_member_t = _t(PodMemberRow)
 review_action_t = _t(ReviewActionRow)
 award_t = _t(AwardRow)
 

@@ -13,13 +13,22 @@ from storage.learning import SqlLearning
 from storage.members import SqlMembers
 from storage.notices import SqlNotices
 from storage.peer_reviews import SqlPeerReviews
+from storage.pods import SqlPods
 from storage.posts import SqlPosts
 from storage.sqlite_io import GroupWriter
 from storage.submissions import SqlSubmissions
 
 
 class SqlStore(
-    SqlMembers, SqlCohorts, SqlPosts, SqlActivity, SqlLearning, SqlNotices, SqlSubmissions, SqlPeerReviews
+    SqlMembers,
+    SqlCohorts,
+    SqlPosts,
+    SqlActivity,
+    SqlLearning,
+    SqlNotices,
+    SqlSubmissions,
+    SqlPeerReviews,
+    SqlPods,
 ):
     """The Store on SQLite or PostgreSQL; every public method is one committed transaction."""
 

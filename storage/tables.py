@@ -256,6 +256,45 @@ class MilestoneRow(SQLModel, table=True):
     announced_at: dt.datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
 
 
+class PodOptInRow(SQLModel, table=True):
+    """A member who wants a buddy pod in a cohort (`/study pods on`)."""
+
+    __tablename__ = "pod_optin"
+    __table_args__ = (UniqueConstraint("cohort_id", "member_id", name="uq_pod_optin"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cohort_id: int = Field(foreign_key="cohort.id")
+    member_id: int = Field(foreign_key="member.id")
+    created_at: dt.datetime = Field(sa_column=_utc_column())
+
+
+class PodWeekRow(SQLModel, table=True):
+    """The claim of a cohort's pods for a week: whoever inserts it makes them, once."""
+
+    __tablename__ = "pod_week"
+    __table_args__ = (UniqueConstraint("cohort_id", "week_start", name="uq_pod_week"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cohort_id: int = Field(foreign_key="cohort.id")
+    week_start: dt.date
+    created_at: dt.datetime = Field(sa_column=_utc_column())
+
+
+class PodMemberRow(SQLModel, table=True):
+    """A member's pod in a week: members with the same week's number are one pod."""
+
+    __tablename__ = "pod_member"
+    __table_args__ = (
+        UniqueConstraint("week_id", "member_id", name="uq_pod_member"),
+        Index("ix_pod_member_week", "week_id", "pod_no"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    week_id: int = Field(foreign_key="pod_week.id")
+    pod_no: int
+    member_id: int = Field(foreign_key="member.id")
+
+
 class PeerReviewRow(SQLModel, table=True):
     """One reviewer's review of one round of a submission: assigned, then given, timed out or ended."""
 

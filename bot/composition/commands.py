@@ -12,6 +12,7 @@ from bot.features import (
     membership,
     moderation,
     peer_review,
+    pods,
     progress,
     reminders,
     restdays,
@@ -38,6 +39,7 @@ FEATURES = (
     roadmap,
     submissions,
     peer_review,
+    pods,
 )
 
 

@@ -23,6 +23,7 @@ from bot.kernel.ports import (
     MemberStore,
     NoticeStore,
     PeerReviewStore,
+    PodStore,
     PostStore,
     Store,
     SubmissionStore,
@@ -96,6 +97,10 @@ class Services:
 
     @property
     def peer_reviews(self) -> PeerReviewStore:
+        return self.store
+
+    @property
+    def pods(self) -> PodStore:
         return self.store
 
     async def cohort_changed(self, cohort: Cohort) -> None:

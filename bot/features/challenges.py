@@ -244,8 +244,9 @@ async def answer_review(ctx: Context, cohort: Cohort, choice: str, challenge_id:
         at=ctx.now,
     )
     try:
-        await ctx.core.activity.record_activity(activity)
+        recorded = await ctx.core.activity.record_activity(activity)
         points = f"+{POINTS_REVIEW} review points"
+        await after_activity(ctx.core, cohort, ctx.member.id, recorded, today, ctx.calendar(cohort))
     except Conflict:
         points = "review points count once a day"
     title = "✅ Right!" if correct else f"❌ Not quite: the answer is {quiz.answer}"

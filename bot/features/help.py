@@ -15,7 +15,7 @@ SECTIONS = (
     ("🤝 Peer review", ("reviews", "feedback", "portfolio")),
     ("📈 Progress", ("streak", "leaderboard", "roadmap")),
     ("📚 Learning", ("next", "resources", "review", "learned", "unlearn")),
-    ("👥 Your cohort and settings", ("join", "leave", "timezone", "remind", "break")),
+    ("👥 Your cohort and settings", ("join", "leave", "timezone", "remind", "break", "pods", "pod")),
 )
 # Where a member command missing from SECTIONS goes, so a new command is listed before anyone sorts it in.
 MORE = "➕ More"

@@ -18,6 +18,7 @@ from bot.dispatch.core import Core
 from bot.jobs.health import send_health_note
 from bot.jobs.milestones import announce_milestones
 from bot.jobs.peer_review import review_sweep
+from bot.jobs.pods import make_week_pods
 from bot.jobs.recap import post_recap
 from bot.jobs.reminders import send_reminders
 from bot.kernel.clock import format_duration, local_date, local_now
@@ -115,6 +116,10 @@ async def _post_with_recap(core: Core, cohort: Cohort, day: dt.date, platform: C
         await send_health_note(core, cohort, day, platform)
     except Exception:
         log.exception("the weekly health note of cohort %s failed", cohort.name)
+    try:
+        await make_week_pods(core, cohort, day, platform)
+    except Exception:
+        log.exception("the weekly buddy pods of cohort %s failed", cohort.name)
     return posted
 
 

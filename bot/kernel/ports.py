@@ -534,6 +534,26 @@ class PeerReviewStore(Protocol):
         ...
 
 
+class PodStore(Protocol):
+    """Buddy pods: who opted in per cohort, and each week's pods, made once."""
+
+    async def set_pod_optin(self, cohort_id: int, member_id: int, on: bool, now: dt.datetime) -> bool:
+        """Opt a member in or out; False when they already were as asked."""
+        ...
+
+    async def pod_optins(self, cohort_id: int) -> list[int]: ...
+
+    async def claim_pods(
+        self, cohort_id: int, week_start: dt.date, pods: Sequence[tuple[int, ...]], now: dt.datetime
+    ) -> bool:
+        """Store a week's pods unless that week's pods were made already (by anyone); True when stored."""
+        ...
+
+    async def pods_of_weeks(self, cohort_id: int, since: dt.date) -> dict[dt.date, list[tuple[int, ...]]]:
+        """The cohort's pods of each week from `since` on, by the week's Monday."""
+        ...
+
+
 class EvidenceVerifier(Protocol):
     """Checks a submitted link with the platform it points at (GitHub), where that platform allows it."""
 
@@ -556,6 +576,7 @@ class Store(
     NoticeStore,
     SubmissionStore,
     PeerReviewStore,
+    PodStore,
     Protocol,
 ):
     """Every area's port in one object (what storage implements); each method is one committed transaction.

@@ -1,0 +1,51 @@
+"""The week's buddy pods, made on a cohort's first posting day with its post (as the recap), once, and each
+member told privately who their pod is."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from bot.dispatch.context import Services
+from bot.dispatch.pods import member_streak, week_pods
+from bot.jobs.recap import recap_day
+from bot.kernel.ports import ChatPlatform
+from bot.kernel.types import Card, Cohort, Reply, Style
+from bot.kernel.untrusted import verbatim
+
+log = logging.getLogger(__name__)
+
+
+async def make_week_pods(core: Services, cohort: Cohort, day: dt.date, platform: ChatPlatform) -> int:
+    """Make and announce the week's pods on the cohort's recap day; how many members were told."""
+    if not recap_day(cohort, day):
+        return 0
+    pods = await week_pods(core, cohort, day)
+    if pods is None:
+        return 0
+    members = {m.id: m for m in await core.cohorts.cohort_members(cohort.id)}
+    days = await core.activity.cohort_days(cohort.id)
+    now = core.clock.now()
+    told = 0
+    for pod in pods:
+        for member_id in pod:
+            lines = []
+            for mate_id in pod:
+                mate = members[mate_id]
+                you = " (you)" if mate_id == member_id else ""
+                lines.append(f"{verbatim(mate.name)}{you} · 🔥 {member_streak(mate, days, cohort, now)}")
+            body = (
+                "\n".join(lines)
+                + "\n\nSay hello, keep each other going: a pod day counts when all of you are active. "
+                "`/study pod` shows who is still to go today."
+            )
+            note = Reply(
+                cards=(Card(f"🤝 Your buddy pod this week in {cohort.name}", body, style=Style.PRIMARY),)
+            )
+            try:
+                await platform.send_direct(members[member_id].user_id, note)
+                told += 1
+            except Exception:
+                log.warning("could not tell member %s of their pod", member_id, exc_info=True)
+    log.info("made %d buddy pods in cohort %s for the week of %s", len(pods), cohort.name, day)
+    return told

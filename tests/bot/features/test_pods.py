@@ -1,0 +1,71 @@
+"""Buddy pods as members use them: opt in, grouped on the cohort's first posting day of the week (once),
+told privately who their pod is, `/study pod` shows who is still to go and the pod's streak."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.dispatch.pods import week_pods
+from tests.conftest import Bot, text_of
+
+MONDAY = dt.datetime(2026, 11, 30, 9, 5, tzinfo=dt.UTC)
+
+
+async def cohort(bot: Bot, *names: str) -> None:
+    reply = await bot.say("Mia", "/study cohort create ml time=09:00 tz=UTC days=daily start=2026-11-23")
+    assert not reply.error, reply.text
+    for name in names:
+        assert not (await bot.say(name, "join ml")).error
+
+
+def pod_notes(bot: Bot) -> list[tuple[str, str]]:
+    return [(u, text_of(r)) for u, r in bot.platform.direct if "Your buddy pod this week" in text_of(r)]
+
+
+async def test_members_who_opt_in_are_podded_once_a_week_and_see_their_pod(bot: Bot) -> None:
+    await cohort(bot, "Ada", "Bob", "Cy", "Dee")
+    bot.clock.set(MONDAY - dt.timedelta(days=1))
+    for name in ("Ada", "Bob", "Cy"):
+        assert "You are in the buddy pods of ml" in (await bot.say(name, "pods on")).text
+    assert "already in" in (await bot.say("Ada", "pods on")).text
+    waiting = await bot.say("Ada", "pod")
+    assert "comes then" in waiting.text
+    bot.clock.set(MONDAY)
+    await bot.post()
+    await bot.post()  # a second sweep makes no second set of pods
+    notes = pod_notes(bot)
+    assert sorted(u for u, _ in notes) == ["ada", "bob", "cy"]  # one pod of three, each told once
+    assert all("Ada" in t and "Bob" in t and "Cy" in t and "Dee" not in t for _, t in notes)
+    dee = await bot.say("Dee", "pod")
+    assert "no buddy pod" in dee.text and "/study pods on" in dee.text
+    assert not (await bot.say("Ada", "done")).error
+    mine = text_of(await bot.say("Ada", "pod"))
+    assert "Ada (you): ✅ done today" in mine and "Bob: ⏳ still to go" in mine
+    assert "Pod streak: 0 posting day(s)" in mine
+    for name in ("Bob", "Cy"):
+        assert not (await bot.say(name, "done")).error
+    assert "Pod streak: 1 posting day(s)" in text_of(await bot.say("Cy", "pod"))
+    [ml] = await bot.core.store.list_cohorts()
+    assert await week_pods(bot.core, ml, MONDAY.date()) is None  # the week's pods exist: never made twice
+
+
+async def test_leaving_the_pods_takes_effect_the_next_week(bot: Bot) -> None:
+    await cohort(bot, "Ada", "Bob", "Cy")
+    bot.clock.set(MONDAY - dt.timedelta(days=1))
+    for name in ("Ada", "Bob", "Cy"):
+        await bot.say(name, "pods on")
+    assert "You left the buddy pods" in (await bot.say("Cy", "pods off")).text
+    assert "were not in" in (await bot.say("Cy", "pods off")).text
+    bot.clock.set(MONDAY)
+    await bot.post()
+    assert sorted(u for u, _ in pod_notes(bot)) == ["ada", "bob"]
+
+
+async def test_alone_in_the_pods_means_no_pod(bot: Bot) -> None:
+    await cohort(bot, "Ada", "Bob")
+    bot.clock.set(MONDAY - dt.timedelta(days=1))
+    await bot.say("Ada", "pods on")
+    bot.clock.set(MONDAY)
+    await bot.post()
+    assert pod_notes(bot) == []
+    assert "comes then" in (await bot.say("Ada", "pod")).text
