@@ -19,7 +19,9 @@ from bot.kernel.clock import local_now
 from bot.kernel.ports import ActivityStore, ChatPlatform
 from bot.kernel.replies import plural
 from bot.kernel.types import Card, Cohort, Member, Reply, Style
+from bot.kernel.untrusted import verbatim
 from bot.rules.calendar import Calendar
+from bot.rules.health import monday
 from bot.rules.streaks import DayStatus, summarize
 
 log = logging.getLogger(__name__)
@@ -45,13 +47,36 @@ async def send_reminders(core: Core, platforms: Mapping[str, ChatPlatform]) -> i
         [(m.id, day, bool(risk)) for (m, day, _), risk in zip(due, at_risk, strict=True)], now
     )
     sent = 0
-    for (member, day, _), risk in zip(due, at_risk, strict=True):
+    pods: dict[int, list[tuple[int, ...]]] = {}  # each cohort's pods of the week, read once a sweep
+    for (member, day, cohorts), risk in zip(due, at_risk, strict=True):
         if (member.id, day) not in made:
             continue  # another process decided first
         if risk:
-            await _send(platforms[member.platform], member, risk)
+            await _send(
+                platforms[member.platform], member, risk, await _pod_line(core, member, day, cohorts, pods)
+            )
             sent += 1
     return sent
+
+
+async def _pod_line(
+    core: Core, member: Member, day: dt.date, cohorts: list[Cohort], pods: dict[int, list[tuple[int, ...]]]
+) -> str:
+    """Who of the member's buddy pod is done today, when they all are: the reminder says so."""
+    for cohort in cohorts:
+        week = monday(day)
+        if cohort.id not in pods:
+            pods[cohort.id] = (await core.pods.pods_of_weeks(cohort.id, week)).get(week, [])
+        mine = next((p for p in pods[cohort.id] if member.id in p), None)
+        if mine is None:
+            continue
+        mates = [m for m in mine if m != member.id]
+        done = [m for m in mates if day in (await core.activity.member_days(cohort.id, m))[0]]
+        if mates and len(done) == len(mates):
+            names = [mate.name for m in done if (mate := await core.members.get_member(m)) is not None]
+            together = " and ".join(verbatim(n) for n in names)
+            return f"🤝 Your pod: {together} did today's work; you are the last one."
+    return ""
 
 
 Due = tuple[Member, dt.date, list[Cohort]]  # a member, their local date, their cohorts (latest joined first)
@@ -129,8 +154,12 @@ def _not_yet(local: dt.datetime, member: Member, decided: set[tuple[int, dt.date
     return member.remind_at is None or local.time() < member.remind_at or (member.id, local.date()) in decided
 
 
-async def _send(platform: ChatPlatform, member: Member, at_risk: list[tuple[str, int]]) -> None:
+async def _send(
+    platform: ChatPlatform, member: Member, at_risk: list[tuple[str, int]], pod: str = ""
+) -> None:
     lines = [f"🔥 {plural(days, 'day')} in `{name}`" for name, days in at_risk]
+    if pod:
+        lines.append(pod)
     card = Card(
         "⏰ Your streak is at risk",
         "\n".join(lines)

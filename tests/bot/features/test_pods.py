@@ -69,3 +69,21 @@ async def test_alone_in_the_pods_means_no_pod(bot: Bot) -> None:
     await bot.post()
     assert pod_notes(bot) == []
     assert "comes then" in (await bot.say("Ada", "pod")).text
+
+
+async def test_a_reminder_says_when_the_rest_of_the_pod_is_done(bot: Bot) -> None:
+    await cohort(bot, "Ada", "Bob")
+    bot.clock.set(MONDAY - dt.timedelta(days=1))
+    for name in ("Ada", "Bob"):
+        await bot.say(name, "pods on")
+        assert not (await bot.say(name, "done")).error  # a streak of one day, to put at risk
+    assert not (await bot.say("Ada", "remind on 20:00")).error
+    bot.clock.set(MONDAY)
+    await bot.post()
+    assert not (await bot.say("Bob", "done")).error
+    bot.clock.set(MONDAY.replace(hour=20, minute=1))
+    await bot.post()
+    [reminder] = [
+        text_of(r) for u, r in bot.platform.direct if u == "ada" and "streak is at risk" in text_of(r)
+    ]
+    assert "🤝 Your pod: Bob did today's work; you are the last one." in reminder
