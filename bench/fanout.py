@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -53,6 +54,9 @@ class Recorder:
 
     async def send_direct(self, user_id: str, reply: Reply) -> str:
         return "dm"
+
+    async def send_group(self, user_ids: Sequence[str], reply: Reply) -> list[str]:
+        return ["group"]
 
     async def close(self) -> None:
         return None

@@ -26,5 +26,8 @@ class NullPlatform:
     async def send_direct(self, user_id: str, reply: Any) -> str:
         return "dm"
 
+    async def send_group(self, user_ids: Any, reply: Any) -> list[str]:
+        return ["group"]
+
     async def close(self) -> None:
         return None

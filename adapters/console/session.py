@@ -9,7 +9,7 @@ import datetime as dt
 import logging
 import re
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
@@ -79,6 +79,12 @@ class ConsolePlatform:
         self._sent += 1
         self._show(reply, f"@{user_id} · direct message from studybot:", False, None)
         return f"console-{self._sent}"
+
+    async def send_group(self, user_ids: Sequence[str], reply: Reply) -> list[str]:
+        self._sent += 1
+        names = ", ".join(f"@{u}" for u in user_ids)
+        self._show(reply, f"{names} · group message from studybot:", False, None)
+        return [f"console-{self._sent}"]
 
     async def close(self) -> None:
         return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import discord
@@ -140,6 +141,11 @@ class DiscordPlatform:
             kwargs["view"] = view
         sent = await user.send(message.content or None, **kwargs)
         return str(sent.id)
+
+    async def send_group(self, user_ids: Sequence[str], reply: Reply) -> list[str]:
+        # A bot cannot open a group DM on Discord, and a private thread needs a channel and a permission
+        # this bot does not ask for: the same direct message to each member instead.
+        return [await self.send_direct(user_id, reply) for user_id in user_ids]
 
     async def close(self) -> None:
         await self.client.close()

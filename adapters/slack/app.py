@@ -11,7 +11,7 @@ import logging
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ParamSpec
 
 import aiohttp
@@ -135,6 +135,11 @@ class SlackPlatform:
     async def send_direct(self, user_id: str, reply: Reply) -> str:
         opened = await self.client.conversations_open(users=user_id)
         return await self._post(str(opened["channel"]["id"]), render(reply))
+
+    async def send_group(self, user_ids: Sequence[str], reply: Reply) -> list[str]:
+        # One group conversation with the members (a multi-person DM, at most 8 people besides the bot).
+        opened = await self.client.conversations_open(users=",".join(user_ids))
+        return [await self._post(str(opened["channel"]["id"]), render(reply))]
 
 
 class SlackClient(AsyncWebClient):
@@ -668,3 +673,6 @@ class SlackService:
 
     async def send_direct(self, user_id: str, reply: Reply) -> str:
         return await self.platform.send_direct(user_id, reply)
+
+    async def send_group(self, user_ids: Sequence[str], reply: Reply) -> list[str]:
+        return await self.platform.send_group(user_ids, reply)

@@ -28,24 +28,22 @@ async def make_week_pods(core: Services, cohort: Cohort, day: dt.date, platform:
     now = core.clock.now()
     told = 0
     for pod in pods:
-        for member_id in pod:
-            lines = []
-            for mate_id in pod:
-                mate = members[mate_id]
-                you = " (you)" if mate_id == member_id else ""
-                lines.append(f"{verbatim(mate.name)}{you} · 🔥 {member_streak(mate, days, cohort, now)}")
-            body = (
-                "\n".join(lines)
-                + "\n\nSay hello, keep each other going: a pod day counts when all of you are active. "
-                "`/study pod` shows who is still to go today."
-            )
-            note = Reply(
-                cards=(Card(f"🤝 Your buddy pod this week in {cohort.name}", body, style=Style.PRIMARY),)
-            )
-            try:
-                await platform.send_direct(members[member_id].user_id, note)
-                told += 1
-            except Exception:
-                log.warning("could not tell member %s of their pod", member_id, exc_info=True)
+        lines = [
+            f"{verbatim(members[m].name)} · 🔥 {member_streak(members[m], days, cohort, now)}" for m in pod
+        ]
+        body = (
+            "\n".join(lines)
+            + "\n\nSay hello, keep each other going: a pod day counts when all of you are active. "
+            "`/study pod` shows who is still to go today."
+        )
+        note = Reply(
+            cards=(Card(f"🤝 Your buddy pod this week in {cohort.name}", body, style=Style.PRIMARY),)
+        )
+        try:
+            # One conversation for the pod where the platform has them (Slack), else a message to each.
+            await platform.send_group([members[m].user_id for m in pod], note)
+            told += len(pod)
+        except Exception:
+            log.warning("could not tell pod %s of cohort %s", pod, cohort.name, exc_info=True)
     log.info("made %d buddy pods in cohort %s for the week of %s", len(pods), cohort.name, day)
     return told

@@ -61,6 +61,11 @@ class ChatPlatform(Protocol):
         """Send a direct message to one person; return its message id."""
         ...
 
+    async def send_group(self, user_ids: Sequence[str], reply: Reply) -> list[str]:
+        """Send one private message to a few people together (a buddy pod) where the platform has group
+        conversations, else the same direct message to each; the message ids."""
+        ...
+
     async def close(self) -> None: ...
 
 

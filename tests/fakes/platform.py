@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from bot.kernel.types import Button, Card, ConversationRef, Reply
@@ -37,6 +38,7 @@ class RecordingPlatform:
     keys: list[str | None] = field(default_factory=list)
     edits: list[tuple[str, Reply]] = field(default_factory=list)
     direct: list[tuple[str, Reply]] = field(default_factory=list)
+    groups: list[tuple[tuple[str, ...], Reply]] = field(default_factory=list)
 
     async def start(self) -> None:
         return None
@@ -52,6 +54,10 @@ class RecordingPlatform:
     async def send_direct(self, user_id: str, reply: Reply) -> str:
         self.direct.append((user_id, shown(reply)))
         return f"dm-{len(self.direct)}"
+
+    async def send_group(self, user_ids: Sequence[str], reply: Reply) -> list[str]:
+        self.groups.append((tuple(user_ids), shown(reply)))
+        return [f"group-{len(self.groups)}"]
 
     async def close(self) -> None:
         return None

@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import os
 import signal
+from collections.abc import Sequence
 from pathlib import Path
 
 from bot.composition.app import build_core, serve
@@ -75,6 +76,9 @@ class FilePlatform:
 
     async def send_direct(self, user_id: str, reply: Reply) -> str:
         return "dm"
+
+    async def send_group(self, user_ids: Sequence[str], reply: Reply) -> list[str]:
+        return ["group"]
 
     async def close(self) -> None:
         return None

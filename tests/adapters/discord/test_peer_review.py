@@ -98,3 +98,13 @@ async def test_review_requests_arrive_by_dm_and_the_modal_review_decides(setup: 
     answer = await fake.wait_for_callback(again)
     assert answer["type"] == 4 and "already reviewed" in text(answer["data"])
     assert not [r for r in fake.requests if (r.status or 0) >= 400]
+
+
+async def test_a_pod_note_is_a_direct_message_to_each_on_discord(setup: Setup) -> None:  # noqa: F811
+    from bot.kernel.types import Reply
+
+    bob = setup.fake.add_user("bob", display_name="Bob")
+    await setup.platform.send_group([str(setup.member), str(bob)], Reply(text="🤝 Your buddy pod this week"))
+    for uid in (setup.member, bob):
+        [dm] = setup.fake.direct_messages(uid)
+        assert dm["content"] == "🤝 Your buddy pod this week"

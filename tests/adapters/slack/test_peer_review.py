@@ -93,3 +93,13 @@ async def test_review_requests_arrive_by_dm_and_the_modal_review_decides(setup: 
     )
     assert short is None
     assert USER_ID not in {c.args.get("channel") for c in setup.fake.calls_to("chat.postMessage")}
+
+
+async def test_a_pod_note_is_one_group_conversation_on_slack(setup: Setup) -> None:  # noqa: F811
+    from bot.kernel.types import Reply
+
+    await setup.platform.send_group([MEMBER, BOB, CY], Reply(text="🤝 Your buddy pod this week"))
+    [opened] = setup.fake.calls_to("conversations.open")
+    assert opened.args["users"] == f"{MEMBER},{BOB},{CY}"
+    [posted] = setup.fake.calls_to("chat.postMessage")
+    assert posted.args["channel"] == "D0" + MEMBER and "buddy pod" in json.dumps(posted.args)

@@ -19,7 +19,13 @@ async def cohort(bot: Bot, *names: str) -> None:
 
 
 def pod_notes(bot: Bot) -> list[tuple[str, str]]:
-    return [(u, text_of(r)) for u, r in bot.platform.direct if "Your buddy pod this week" in text_of(r)]
+    """(member, text) of each pod note: one message a pod, to its members together."""
+    return [
+        (u, text_of(r))
+        for users, r in bot.platform.groups
+        if "Your buddy pod this week" in text_of(r)
+        for u in users
+    ]
 
 
 async def test_members_who_opt_in_are_podded_once_a_week_and_see_their_pod(bot: Bot) -> None:
@@ -35,6 +41,7 @@ async def test_members_who_opt_in_are_podded_once_a_week_and_see_their_pod(bot: 
     await bot.post()  # a second sweep makes no second set of pods
     notes = pod_notes(bot)
     assert sorted(u for u, _ in notes) == ["ada", "bob", "cy"]  # one pod of three, each told once
+    assert len(bot.platform.groups) == 1  # in one message to the three
     assert all("Ada" in t and "Bob" in t and "Cy" in t and "Dee" not in t for _, t in notes)
     dee = await bot.say("Dee", "pod")
     assert "no buddy pod" in dee.text and "/study pods on" in dee.text
