@@ -11,7 +11,7 @@ from bot.dispatch.context import Services
 from bot.kernel.types import Card, Cohort, Milestone, Recorded, Reply, Style
 from bot.kernel.untrusted import verbatim
 from bot.rules.calendar import Calendar
-from bot.rules.milestones import FIRST_ACCEPTED, STAGE_PREFIX, stage_kind, streak_kinds
+from bot.rules.milestones import FIRST_ACCEPTED, GRADUATED, STAGE_PREFIX, stage_kind, streak_kinds
 from bot.rules.streaks import summarize
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,8 @@ def describe(catalog: Catalog, kind: str) -> str:
     """A milestone in words: "a 7-day streak", "their first accepted work", "every topic of Python"."""
     if kind.startswith("streak-"):
         return f"a {kind.removeprefix('streak-')}-day streak 🔥"
+    if kind == GRADUATED:
+        return "the end of the machine-learning engineer roadmap: graduated 🎓"
     if kind == FIRST_ACCEPTED:
         return "their first piece of work accepted by peer review 🛠"
     if kind.startswith(STAGE_PREFIX):

@@ -3,6 +3,7 @@ their portfolio of accepted work, and a moderator's override, reassignment or ex
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from typing import Any
@@ -21,6 +22,8 @@ from bot.dispatch.reviewing import (
     review_button,
     task_title,
 )
+from bot.images.certificate import certificate_png
+from bot.kernel.clock import local_date
 from bot.kernel.ports import Conflict, Superseded
 from bot.kernel.registry import Arg, ArgKind, Registry, UserError
 from bot.kernel.types import (
@@ -30,6 +33,9 @@ from bot.kernel.types import (
     FieldKind,
     Form,
     FormField,
+    Image,
+    Member,
+    Milestone,
     Option,
     PeerReview,
     PeerReviewState,
@@ -40,7 +46,9 @@ from bot.kernel.types import (
     SubmissionState,
 )
 from bot.kernel.untrusted import verbatim
+from bot.rules.milestones import GRADUATED
 from bot.rules.points import POINTS_ACCEPTED, POINTS_PEER_REVIEW
+from bot.rules.streaks import summarize
 
 MAX_COMMENT_CHARS = 1000
 MIN_COMMENT_CHARS = 10  # a sentence: a review without one tells the author nothing
@@ -297,11 +305,12 @@ async def reviews(ctx: Context, args: dict[str, Any]) -> Reply:
     example="/study portfolio",
 )
 async def portfolio(ctx: Context, args: dict[str, Any]) -> Reply:
-    mine = await ctx.my_cohort()
     who = ctx.member
     if args.get("member"):
         who = await find_member(ctx.core.members, ctx.conversation, args["member"])
-    cohorts = [c for c in await ctx.core.cohorts.member_cohorts(who.id) if ctx.in_this_workspace(c)] or [mine]
+    cohorts = [c for c in await ctx.core.cohorts.member_cohorts(who.id) if ctx.in_this_workspace(c)]
+    if not cohorts:
+        cohorts = [await ctx.my_cohort()]  # says how to join; a named member is found only in a cohort
     accepted: list[Submission] = []
     for cohort in cohorts:
         accepted += [
@@ -326,11 +335,13 @@ async def portfolio(ctx: Context, args: dict[str, Any]) -> Reply:
         if reached
         else ()
     )
+    graduated = next((m for m in reached if m.kind == GRADUATED), None)
+    images = (await _certificate(ctx, who, graduated, len(accepted)),) if graduated else ()
     if not accepted:
         hint = " Submit work for a task with `/study submit <link>`." if who.id == ctx.member.id else ""
         text = f"{name} has no accepted work yet.{hint}"
         cards = (Card(f"🗂 Portfolio of {name}", text, milestones, style=Style.NEUTRAL),) if milestones else ()
-        return Reply(text="" if cards else text, cards=cards, ephemeral=True)
+        return Reply(text="" if cards else text, cards=cards, images=images, ephemeral=True)
     by_stage: dict[str, list[Submission]] = {}
     for sub in sorted(accepted, key=lambda s: s.accepted_at or s.submitted_at):
         challenge = catalog.challenges.get(sub.challenge_id)
@@ -346,7 +357,28 @@ async def portfolio(ctx: Context, args: dict[str, Any]) -> Reply:
         fields.append(Field(stage.title if stage else "Other", "\n".join(lines)))
     body = f"{len(accepted)} piece(s) of work accepted by peer review."
     card = Card(f"🗂 Portfolio of {name}", body, (*fields[:24], *milestones), style=Style.SUCCESS)
-    return Reply(cards=(card,), ephemeral=True)
+    return Reply(cards=(card,), images=images, ephemeral=True)
+
+
+async def _certificate(ctx: Context, who: Member, graduated: Milestone, accepted: int) -> Image:
+    """The graduate's certificate: their name, cohort, dates, points, longest streak and accepted work."""
+    cohort = await ctx.core.cohorts.get_cohort(graduated.cohort_id)
+    if cohort is None:
+        raise UserError("That cohort is gone; its certificate with it.")
+    joined_at = await ctx.core.cohorts.joined_at(cohort.id, who.id)
+    joined = local_date(joined_at, cohort.timezone) if joined_at else cohort.start_date
+    points = next((r.points for r in await ctx.core.activity.scores(cohort.id) if r.member_id == who.id), 0)
+    active, excused = await ctx.core.activity.member_days(cohort.id, who.id)
+    longest = summarize(active, excused, ctx.member_today(cohort, who), ctx.calendar(cohort, who)).longest
+    figures = [
+        ("points", f"{points:,}"),
+        ("longest streak", f"{longest} days"),
+        ("work accepted", str(accepted)),
+    ]
+    png = await asyncio.to_thread(
+        certificate_png, who.name, cohort.name, joined, graduated.local_date, figures
+    )
+    return Image(f"certificate-{cohort.name}.png", png, f"Certificate of completion of {who.name}")
 
 
 def _day(at: dt.datetime | None) -> str:

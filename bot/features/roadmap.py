@@ -13,6 +13,7 @@ from bot.kernel.clock import local_date
 from bot.kernel.registry import Arg, ArgKind, Registry, UserError
 from bot.kernel.types import Button, Card, Field, Reply, Style
 from bot.kernel.untrusted import verbatim
+from bot.rules.milestones import GRADUATED
 
 BAR = 8  # squares in a progress bar
 
@@ -105,7 +106,12 @@ async def _stage_completed(ctx: Context, stage_id: str) -> None:
     mine = [c for c in await ctx.core.cohorts.member_cohorts(ctx.member.id) if ctx.in_this_workspace(c)]
     if mine:
         cohort = await ctx.my_cohort()
-        await reached(ctx.core, cohort, ctx.member.id, stage_kind(stage_id), ctx.member_today(cohort))
+        today = ctx.member_today(cohort)
+        await reached(ctx.core, cohort, ctx.member.id, stage_kind(stage_id), today)
+        learned = await ctx.core.learning.learned_topics(ctx.member.id)
+        stages = ctx.core.catalog.stages
+        if all((s.id, t.id) in learned for s in stages for t in s.topics):
+            await reached(ctx.core, cohort, ctx.member.id, GRADUATED, today)
 
 
 @COMMANDS.command(

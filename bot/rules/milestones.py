@@ -5,6 +5,7 @@ from __future__ import annotations
 # Streak lengths worth a word in the channel.
 STREAK_MILESTONES = (7, 30, 100)
 FIRST_ACCEPTED = "first-accepted"
+GRADUATED = "graduated"  # every topic of every stage learned: the roadmap completed
 STAGE_PREFIX = "stage:"
 
 

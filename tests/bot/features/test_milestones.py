@@ -62,3 +62,19 @@ def test_an_announcement_shows_a_hostile_name_as_written_and_marks_it(catalog) -
     body = reply.cards[0].body
     assert plain(body) == "@everyone <@&1> reached a 30-day streak 🔥"
     assert body != plain(body)  # marked as member text: each renderer escapes it, nobody is pinged
+
+
+async def test_learning_every_topic_graduates_with_a_certificate_in_the_portfolio(bot: Bot) -> None:
+    await start(bot)
+    assert not (await bot.say("Ada", "done")).error
+    for stage in bot.core.catalog.stages:
+        for topic in stage.topics:
+            bot.clock.advance(dt.timedelta(seconds=2))  # under the spam limit, like a person
+            assert not (await bot.say("Ada", f"learned {stage.id}/{topic.id}")).error
+    await bot.post()
+    assert len(announced(bot, "Ada reached the end of the machine-learning engineer roadmap: graduated")) == 1
+    portfolio = await bot.say("Bob", "portfolio Ada")
+    assert "graduated" in text_of(portfolio)
+    [certificate] = portfolio.images
+    assert certificate.filename == "certificate-ml.png" and certificate.data.startswith(b"\x89PNG")
+    assert "Certificate of completion of Ada" == certificate.alt
