@@ -190,6 +190,7 @@ def _cohort(row: Any) -> Cohort:
         stage_since=row.stage_since,
         catchup_minutes=row.catchup_minutes,
         health=bool(row.health),
+        health_by=row.health_by,
         history=history_from(row.calendar),
     )
 

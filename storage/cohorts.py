@@ -190,6 +190,17 @@ class SqlCohorts(SqlBase):
     async def member_cohorts(self, member_id: int) -> list[Cohort]:
         return [_cohort(r) for r in await self._rows(COHORTS_OF_MEMBER, member_id=member_id)]
 
+    async def stop_health_notes(self, platform: str, workspace_id: str, user_id: str) -> None:
+        await self._change(
+            update(cohort_t)
+            .where(
+                cohort_t.c.platform == platform,
+                cohort_t.c.workspace_id == workspace_id,
+                cohort_t.c.health_by == user_id,
+            )
+            .values(health_by=None)
+        )
+
     async def joined_dates(self, cohort_id: int) -> dict[int, dt.datetime]:
         rows = await self._all(
             select(enrolment_t.c.member_id, enrolment_t.c.joined_at).where(

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, select, update
 
 from bot.kernel.ports import NoticeStore
 from bot.kernel.types import Member, Milestone
-from storage.base import SqlBase, _member, health_note_t, member_t, milestone_t, recap_t, reminder_t
+from storage.base import SqlBase, _member, cohort_t, health_note_t, member_t, milestone_t, recap_t, reminder_t
 
 
 def _milestone(row: Any) -> Milestone:
@@ -50,15 +50,27 @@ class SqlNotices(SqlBase):
         return await self._tx(op) if decisions else set()
 
     async def record_milestones(
-        self, cohort_id: int, member_id: int, kinds: Sequence[str], day: dt.date, now: dt.datetime
+        self,
+        cohort_id: int,
+        member_id: int,
+        kinds: Sequence[str],
+        day: dt.date,
+        now: dt.datetime,
+        quiet: Sequence[str] = (),
     ) -> list[str]:
         def op(conn: Connection) -> list[str]:
             new = []
             for kind in kinds:
+                told = now if kind in quiet else None  # recorded as announced: nothing is posted for it
                 stmt = (
                     self._insert(milestone_t)
                     .values(
-                        cohort_id=cohort_id, member_id=member_id, kind=kind, local_date=day, created_at=now
+                        cohort_id=cohort_id,
+                        member_id=member_id,
+                        kind=kind,
+                        local_date=day,
+                        created_at=now,
+                        announced_at=told,
                     )
                     .on_conflict_do_nothing()
                 )
@@ -68,11 +80,15 @@ class SqlNotices(SqlBase):
 
         return await self._tx(op) if kinds else []
 
-    async def claim_milestones(self, now: dt.datetime, limit: int) -> list[Milestone]:
+    async def claim_milestones(
+        self, now: dt.datetime, limit: int, platforms: Sequence[str]
+    ) -> list[Milestone]:
+        on_ours = select(cohort_t.c.id).where(cohort_t.c.platform.in_(platforms))
+
         def op(conn: Connection) -> list[Milestone]:
             rows = conn.execute(
                 select(milestone_t)
-                .where(milestone_t.c.announced_at.is_(None))
+                .where(milestone_t.c.announced_at.is_(None), milestone_t.c.cohort_id.in_(on_ours))
                 .order_by(milestone_t.c.id)
                 .limit(limit)
             ).all()

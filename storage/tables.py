@@ -58,6 +58,8 @@ class CohortRow(SQLModel, table=True):
     catchup_minutes: int = Field(default=360, sa_column_kwargs={"server_default": "360"})
     # Whether its moderators get a weekly private note on the cohort's health (`cohort set <name> health on`).
     health: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    # Who turned the note on: they get it with the granted moderators, until their rights are revoked.
+    health_by: str | None = Field(default=None, max_length=64)
     calendar: str | None = None  # JSON: past weekday changes, pauses and holidays (storage/calendars.py)
 
 

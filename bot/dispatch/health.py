@@ -47,7 +47,7 @@ async def cohort_health(core: Services, cohort: Cohort) -> Health:
     }
     # A fold over every member's days is CPU work: on a thread, as the recap's streaks are.
     risky, active_today, active_week, rows = await asyncio.to_thread(
-        _figures, cohort, members, days, joined, today
+        _figures, cohort, members, days, joined, today, core.clock.now()
     )
     month = today.replace(day=1)
     posts = [p for p in await core.posts.posts_since(month, cohort.id) if p.local_date <= today]
@@ -78,16 +78,18 @@ def _figures(
     days: Mapping[int, tuple[AbstractSet[dt.date], AbstractSet[dt.date]]],
     joined: Mapping[int, dt.date],
     today: dt.date,
+    now: dt.datetime,
 ) -> tuple[tuple[str, ...], int, int, list[RetentionRow]]:
     calendar = Calendar.of(cohort)
-    week = {today - dt.timedelta(days=i) for i in range(7)}
     risky, active_today, active_week = [], 0, 0
     for m in members:
+        # Each member's own date, as their streak is judged: someone a day behind the cohort is not late.
+        mine = local_date(now, m.timezone) if m.timezone else today
         active, excused = days.get(m.id, _NO_DAYS)
-        active_today += today in active
-        active_week += not week.isdisjoint(active)
-        on_break = any(b.covers(today) for b in m.breaks)
-        if at_risk(calendar.with_breaks(m.breaks), active, excused, today, joined.get(m.id, today), on_break):
+        active_today += mine in active
+        active_week += any(mine - dt.timedelta(days=i) in active for i in range(7))
+        on_break = any(b.covers(mine) for b in m.breaks)
+        if at_risk(calendar.with_breaks(m.breaks), active, excused, mine, joined.get(m.id, mine), on_break):
             risky.append(m.name)
     risky.sort(key=str.casefold)
     active_by_member = {m.id: days.get(m.id, _NO_DAYS)[0] for m in members}

@@ -23,8 +23,10 @@ async def after_activity(
     """Record the streak milestones an activity reached; the new ones. Never fails the member's command."""
     try:
         current = summarize(recorded.active, recorded.excused, day, calendar).current
+        kinds = streak_kinds(current)
+        # A long streak seen for the first time (just after an upgrade) is one announcement, its longest.
         return await core.notices.record_milestones(
-            cohort.id, member_id, streak_kinds(current), day, core.clock.now()
+            cohort.id, member_id, kinds, day, core.clock.now(), quiet=kinds[:-1]
         )
     except Exception:
         log.exception("could not record the milestones of member %s", member_id)

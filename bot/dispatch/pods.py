@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
@@ -39,7 +40,7 @@ async def week_pods(core: Services, cohort: Cohort, day: dt.date) -> list[tuple[
         stage = max((order.get(s, 0) for s, _ in learned), default=0)
         offset = local_now(now, member.timezone or cohort.timezone).utcoffset() or dt.timedelta(0)
         podders.append(Podder(member.id, offset.total_seconds() / 3600, stage))
-    pods = make_pods(podders, recent, f"{cohort.id}:{week.isoformat()}")
+    pods = await asyncio.to_thread(make_pods, podders, recent, f"{cohort.id}:{week.isoformat()}")
     if not await core.pods.claim_pods(cohort.id, week, pods, now):
         return None
     return pods

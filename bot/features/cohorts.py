@@ -179,7 +179,7 @@ async def set_field(ctx: Context, args: dict[str, Any]) -> Reply:
             raise UserError(
                 f"`health` is on or off (the weekly note to moderators), not `{verbatim(str(value))}`."
             )
-        changes = {"health": switch == "on"}
+        changes = {"health": switch == "on", "health_by": ctx.user.id if switch == "on" else None}
     elif what == "stage":
         # Setting a stage by hand restarts the pace from it today; `auto` goes back to the start date's pace.
         auto = str(value).lower() == "auto"

@@ -44,6 +44,7 @@ async def join(ctx: Context, args: dict[str, Any]) -> Reply:
 async def leave(ctx: Context, args: dict[str, Any]) -> Reply:
     cohort = await ctx.my_cohort(args.get("cohort"))
     await ctx.core.cohorts.unenrol(cohort.id, ctx.member.id)
+    await ctx.core.pods.set_pod_optin(cohort.id, ctx.member.id, False, ctx.now)  # a rejoin starts without
     return Reply(text=f"You left `{cohort.name}`. Your points and streak history are kept.", ephemeral=True)
 
 

@@ -389,6 +389,7 @@ async def grant(ctx: Context, args: dict[str, Any]) -> Reply:
 async def revoke(ctx: Context, args: dict[str, Any]) -> Reply:
     member = await _known_member(ctx, args["member"])
     conv = ctx.conversation
+    await ctx.core.cohorts.stop_health_notes(conv.platform, conv.workspace_id, member.user_id)
     if not await ctx.core.members.revoke_moderator(conv.platform, conv.workspace_id, member.user_id):
         raise UserError(f"{verbatim(member.name)} has no granted moderator rights here.")
     return Reply(text=f"{verbatim(member.name)} is no longer a moderator.")

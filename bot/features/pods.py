@@ -6,6 +6,7 @@ from typing import Any
 
 from bot.dispatch.context import Context
 from bot.dispatch.pods import member_streak, pod_streak
+from bot.kernel.clock import local_date
 from bot.kernel.registry import Arg, ArgKind, Registry
 from bot.kernel.types import Card, Field, Reply, Style
 from bot.kernel.untrusted import verbatim
@@ -50,7 +51,7 @@ async def pods(ctx: Context, args: dict[str, Any]) -> Reply:
 async def pod(ctx: Context, args: dict[str, Any]) -> Reply:
     cohort = await ctx.my_cohort()
     today = ctx.member_today(cohort)
-    week = monday(today)
+    week = monday(local_date(ctx.now, cohort.timezone))  # pods are made for the cohort's week
     this_week = (await ctx.core.pods.pods_of_weeks(cohort.id, week)).get(week, [])
     mine = next((p for p in this_week if ctx.member.id in p), None)
     if mine is None:
@@ -62,20 +63,23 @@ async def pod(ctx: Context, args: dict[str, Any]) -> Reply:
             else "Join them with `/study pods on`."
         )
         return Reply(text=f"You have no buddy pod in {cohort.name} this week. {hint}", ephemeral=True)
-    days = await ctx.core.activity.cohort_days(cohort.id)
-    members = {m.id: m for m in await ctx.core.cohorts.cohort_members(cohort.id)}
+    # Only the pod's members still in the cohort, and only their days: never the whole cohort's history.
+    here = [m for m in mine if await ctx.core.cohorts.joined_at(cohort.id, m) is not None]
+    days = {m: await ctx.core.activity.member_days(cohort.id, m) for m in here}
+    members = {m: member for m in here if (member := await ctx.core.members.get_member(m)) is not None}
     lines = []
-    for member_id in mine:
+    for member_id in here:
         member = members.get(member_id)
         if member is None:
             continue
-        done = today in days.get(member_id, (frozenset(), frozenset()))[0]
+        mine_today = local_date(ctx.now, member.timezone or cohort.timezone)
+        done = mine_today in days[member_id][0]
         mark = "✅ done today" if done else "⏳ still to go"
         you = " (you)" if member_id == ctx.member.id else ""
         lines.append(
             f"{verbatim(member.name)}{you}: {mark} · 🔥 {member_streak(member, days, cohort, ctx.now)}"
         )
-    streak = pod_streak(mine, days, Calendar.of(cohort), today, week)
+    streak = pod_streak(tuple(here), days, Calendar.of(cohort), today, week)
     card = Card(
         f"🤝 Your pod in {cohort.name}, week of {week:%d %b}",
         "\n".join(lines),

@@ -11,10 +11,10 @@ import logging
 from bot.dispatch.context import Services
 from bot.dispatch.health import cohort_health, health_card, retention_rows
 from bot.images.retention import retention_png
-from bot.jobs.recap import recap_day
 from bot.kernel.ports import ChatPlatform
 from bot.kernel.types import Cohort, Image, Reply
-from bot.rules.health import RETENTION_WEEKS, monday
+from bot.rules.calendar import Calendar
+from bot.rules.health import RETENTION_WEEKS, first_posting_day_of_week, monday
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ NOBODY = "studybot-demo"
 async def send_health_note(core: Services, cohort: Cohort, day: dt.date, platform: ChatPlatform) -> int:
     """On the cohort's recap day (its first posting day of the week), with its daily post: the note to its
     moderators, once a week; how many messages went out."""
-    if not cohort.health or not recap_day(cohort, day):
+    if not cohort.health or not first_posting_day_of_week(Calendar.of(cohort), day):
         return 0
     if not await core.notices.claim_health_note(cohort.id, monday(day), core.clock.now()):
         return 0
@@ -40,7 +40,9 @@ async def send_health_note(core: Services, cohort: Cohort, day: dt.date, platfor
     )
     sent = 0
     moderators = await core.members.granted_moderators(cohort.platform, cohort.workspace_id)
-    for user_id in dict.fromkeys([cohort.created_by, *moderators]):
+    # Private figures (who is at risk) go to moderators only: those granted, and whoever turned the note on
+    # (a platform admin, say) until `cohort revoke` takes their rights; never simply the cohort's creator.
+    for user_id in dict.fromkeys([*([cohort.health_by] if cohort.health_by else []), *moderators]):
         if user_id == NOBODY:
             continue
         try:

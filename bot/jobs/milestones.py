@@ -16,7 +16,8 @@ PER_SWEEP = 100
 
 async def announce_milestones(core: Services, platforms: Mapping[str, ChatPlatform]) -> int:
     sent = 0
-    for milestone in await core.notices.claim_milestones(core.clock.now(), PER_SWEEP):
+    # Claimed only where this process can post: another process announces the other platforms' own.
+    for milestone in await core.notices.claim_milestones(core.clock.now(), PER_SWEEP, list(platforms)):
         cohort = await core.cohorts.get_cohort(milestone.cohort_id)
         member = await core.members.get_member(milestone.member_id)
         platform = platforms.get(cohort.platform) if cohort else None

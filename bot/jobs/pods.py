@@ -3,22 +3,24 @@ member told privately who their pod is."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 
 from bot.dispatch.context import Services
 from bot.dispatch.pods import member_streak, week_pods
-from bot.jobs.recap import recap_day
 from bot.kernel.ports import ChatPlatform
 from bot.kernel.types import Card, Cohort, Reply, Style
 from bot.kernel.untrusted import verbatim
+from bot.rules.calendar import Calendar
+from bot.rules.health import first_posting_day_of_week
 
 log = logging.getLogger(__name__)
 
 
 async def make_week_pods(core: Services, cohort: Cohort, day: dt.date, platform: ChatPlatform) -> int:
     """Make and announce the week's pods on the cohort's recap day; how many members were told."""
-    if not recap_day(cohort, day):
+    if not first_posting_day_of_week(Calendar.of(cohort), day):
         return 0
     pods = await week_pods(core, cohort, day)
     if pods is None:
@@ -26,11 +28,13 @@ async def make_week_pods(core: Services, cohort: Cohort, day: dt.date, platform:
     members = {m.id: m for m in await core.cohorts.cohort_members(cohort.id)}
     days = await core.activity.cohort_days(cohort.id)
     now = core.clock.now()
+    # A streak fold per member of a big cohort is CPU work: on a thread, as the recap's.
+    streaks = await asyncio.to_thread(
+        lambda: {m: member_streak(members[m], days, cohort, now) for pod in pods for m in pod}
+    )
     told = 0
     for pod in pods:
-        lines = [
-            f"{verbatim(members[m].name)} · 🔥 {member_streak(members[m], days, cohort, now)}" for m in pod
-        ]
+        lines = [f"{verbatim(members[m].name)} · 🔥 {streaks[m]}" for m in pod]
         body = (
             "\n".join(lines)
             + "\n\nSay hello, keep each other going: a pod day counts when all of you are active. "

@@ -199,6 +199,10 @@ class CohortStore(Protocol):
         """Each member's cohorts, most recently joined first, in one query; members in none are absent."""
         ...
 
+    async def stop_health_notes(self, platform: str, workspace_id: str, user_id: str) -> None:
+        """A moderator's rights were revoked: the health notes they turned on no longer go to them."""
+        ...
+
     async def joined_dates(self, cohort_id: int) -> dict[int, dt.datetime]:
         """When each member enrolled now last joined the cohort (UTC), by member id."""
         ...
@@ -367,13 +371,22 @@ class NoticeStore(Protocol):
         ...
 
     async def record_milestones(
-        self, cohort_id: int, member_id: int, kinds: Sequence[str], day: dt.date, now: dt.datetime
+        self,
+        cohort_id: int,
+        member_id: int,
+        kinds: Sequence[str],
+        day: dt.date,
+        now: dt.datetime,
+        quiet: Sequence[str] = (),
     ) -> list[str]:
-        """Record the milestones a member reached in a cohort; the kinds that were new (each is once)."""
+        """Record the milestones a member reached in a cohort; the kinds that were new (each is once). The
+        `quiet` ones are recorded as already announced."""
         ...
 
-    async def claim_milestones(self, now: dt.datetime, limit: int) -> list[Milestone]:
-        """Milestones not announced yet, claimed for announcing (each claimed once)."""
+    async def claim_milestones(
+        self, now: dt.datetime, limit: int, platforms: Sequence[str]
+    ) -> list[Milestone]:
+        """Milestones not announced yet in cohorts on these platforms, claimed for announcing (each once)."""
         ...
 
     async def member_milestones(self, member_id: int) -> list[Milestone]:

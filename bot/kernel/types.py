@@ -225,6 +225,7 @@ class Cohort:
     catchup_minutes: int = 360
     # Whether its moderators get the weekly health note (off unless a moderator turns it on).
     health: bool = False
+    health_by: str | None = None  # the moderator who turned it on (a platform user id)
     # Past weekday changes, pauses and holidays: the calendar each past day is judged by.
     history: CalendarHistory = CalendarHistory()
 

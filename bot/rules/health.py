@@ -89,3 +89,12 @@ def retention(
             shares.append(seen / len(members))
         rows.append(RetentionRow(week, len(members), tuple(shares)))
     return rows
+
+
+def first_posting_day_of_week(calendar: Calendar, day: dt.date) -> bool:
+    """Whether `day` is the first posting day of its week (Monday to Sunday) by the calendar: a holiday on
+    Monday moves it to Tuesday, so the week's pods and note are not skipped."""
+    if not calendar.is_posting_day(day):
+        return False
+    start = monday(day)
+    return not any(calendar.is_posting_day(start + dt.timedelta(days=i)) for i in range((day - start).days))

@@ -118,3 +118,13 @@ async def test_the_hardest_quizzes_of_the_month_are_those_fewest_got_right(bot: 
         assert not (await bot.say(name, f"answer {letter}")).error
     shown = text_of(await bot.say("Mia", "cohort stats ml"))
     assert "Hardest quizzes this month: 33% right of 3:" in shown
+
+
+async def test_a_revoked_moderator_gets_no_more_notes(bot: Bot) -> None:
+    await cohort_of(bot, "Ada", "Max")
+    assert not (await bot.say("Mia", "cohort grant Max")).error
+    assert not (await bot.say("Max", "cohort set ml health on")).error
+    assert not (await bot.say("Mia", "cohort revoke Max")).error
+    bot.clock.set(dt.datetime(2026, 11, 30, 9, 5, tzinfo=dt.UTC))
+    await bot.post()
+    assert [u for u, r in bot.platform.direct if "Health of ml" in text_of(r)] == []

@@ -78,3 +78,33 @@ async def test_learning_every_topic_graduates_with_a_certificate_in_the_portfoli
     [certificate] = portfolio.images
     assert certificate.filename == "certificate-ml.png" and certificate.data.startswith(b"\x89PNG")
     assert "Certificate of completion of Ada" == certificate.alt
+
+
+async def test_a_long_streak_seen_at_once_is_one_announcement_its_longest(bot: Bot) -> None:
+    from bot.kernel.types import Activity, ActivityKind
+
+    await start(bot)
+    [ml] = await bot.core.store.list_cohorts()
+    ada = await bot.core.store.upsert_member("console", "ada", "Ada")
+    today = bot.clock.now().date()
+    for back in range(1, 35):  # a ledger from before milestones existed: 34 days in a row
+        day = today - dt.timedelta(days=back)
+        at = dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
+        await bot.core.store.record_activity(Activity(ada.id, ml.id, day, ActivityKind.CHECKIN, 5, at=at))
+    await bot.core.store.update_cohort(ml.id, start_date=today - dt.timedelta(days=40))
+    assert not (await bot.say("Ada", "done")).error
+    await bot.post()
+    assert [t for t in announced(bot, "streak")] == ["🏅 Milestone\nAda reached a 30-day streak 🔥"]
+
+
+async def test_a_process_without_the_platform_leaves_milestones_to_one_that_has_it(bot: Bot) -> None:
+    from bot.jobs.milestones import announce_milestones
+    from tests.fakes.platform import RecordingPlatform
+
+    await start(bot)
+    stage = bot.core.catalog.stages[0]
+    for topic in stage.topics:
+        assert not (await bot.say("Ada", f"learned {stage.id}/{topic.id}")).error
+    assert await announce_milestones(bot.core, {"slack": RecordingPlatform("slack")}) == 0
+    await bot.post()  # the console's own process
+    assert len(announced(bot, "every topic of")) == 1

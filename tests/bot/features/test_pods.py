@@ -94,3 +94,46 @@ async def test_a_reminder_says_when_the_rest_of_the_pod_is_done(bot: Bot) -> Non
         text_of(r) for u, r in bot.platform.direct if u == "ada" and "streak is at risk" in text_of(r)
     ]
     assert "🤝 Your pod: Bob did today's work; you are the last one." in reminder
+
+
+async def test_a_member_far_from_the_cohorts_timezone_sees_the_pod_of_the_cohorts_week(bot: Bot) -> None:
+    await cohort(bot, "Ada", "Bob")
+    bot.clock.set(MONDAY - dt.timedelta(days=1))
+    for name in ("Ada", "Bob"):
+        await bot.say(name, "pods on")
+    assert not (await bot.say("Ada", "timezone Pacific/Honolulu")).error  # still Sunday there at 09:05 UTC
+    bot.clock.set(MONDAY)
+    await bot.post()
+    assert "Your pod in ml" in text_of(await bot.say("Ada", "pod"))
+
+
+async def test_a_leaver_neither_breaks_the_pod_streak_nor_is_podded_after_rejoining(bot: Bot) -> None:
+    await cohort(bot, "Ada", "Bob", "Cy")
+    bot.clock.set(MONDAY - dt.timedelta(days=1))
+    for name in ("Ada", "Bob"):
+        await bot.say(name, "pods on")
+    bot.clock.set(MONDAY)
+    await bot.post()
+    assert not (await bot.say("Bob", "leave ml")).error
+    assert not (await bot.say("Ada", "done")).error
+    mine = text_of(await bot.say("Ada", "pod"))
+    assert "Bob" not in mine and "Pod streak: 1 posting day(s)" in mine
+    assert not (await bot.say("Bob", "join ml")).error  # back, but not opted in again without asking
+    [ml] = await bot.core.store.list_cohorts()
+    assert await bot.core.store.pod_optins(ml.id) == [
+        (await bot.core.store.upsert_member("console", "ada", "Ada")).id
+    ]
+
+
+async def test_a_holiday_on_monday_moves_the_weeks_pods_to_tuesday(bot: Bot) -> None:
+    await cohort(bot, "Ada", "Bob")
+    bot.clock.set(MONDAY - dt.timedelta(days=1))
+    for name in ("Ada", "Bob"):
+        await bot.say(name, "pods on")
+    assert not (await bot.say("Mia", "cohort holiday ml 2026-11-30")).error
+    bot.clock.set(MONDAY)
+    await bot.post()
+    assert pod_notes(bot) == []
+    bot.clock.set(MONDAY + dt.timedelta(days=1))
+    await bot.post()
+    assert sorted(u for u, _ in pod_notes(bot)) == ["ada", "bob"]
