@@ -26,6 +26,9 @@ class NullPlatform:
     async def send_direct(self, user_id: str, reply: Any) -> str:
         return "dm"
 
+    async def grant_role(self, workspace_id: Any, user_id: Any, role_id: Any) -> bool:
+        return False  # no roles here: the milestone is announced, nothing more
+
     async def send_group(self, user_ids: Any, reply: Any) -> list[str]:
         return ["group"]
 

@@ -28,6 +28,7 @@ from storage.tables import (
     HealthNoteRow,
     LearnedTopicRow,
     MemberRow,
+    MilestoneRoleRow,
     MilestoneRow,
     ModeratorRow,
     PeerReviewRow,
@@ -71,6 +72,7 @@ submission_t = _t(SubmissionRow)
 peer_review_t = _t(PeerReviewRow)
 health_note_t = _t(HealthNoteRow)
 milestone_t = _t(MilestoneRow)
+milestone_role_t = _t(MilestoneRoleRow)
 pod_optin_t = _t(PodOptInRow)
 pod_week_t = _t(PodWeekRow)
 pod_member_t = _t(PodMemberRow)

@@ -11,7 +11,17 @@ from sqlalchemy import Connection, select, update
 
 from bot.kernel.ports import NoticeStore
 from bot.kernel.types import Member, Milestone
-from storage.base import SqlBase, _member, cohort_t, health_note_t, member_t, milestone_t, recap_t, reminder_t
+from storage.base import (
+    SqlBase,
+    _member,
+    cohort_t,
+    health_note_t,
+    member_t,
+    milestone_role_t,
+    milestone_t,
+    recap_t,
+    reminder_t,
+)
 
 
 def _milestone(row: Any) -> Milestone:
@@ -106,6 +116,39 @@ class SqlNotices(SqlBase):
             .order_by(milestone_t.c.local_date, milestone_t.c.id)
         )
         return [_milestone(r) for r in rows]
+
+    async def set_milestone_role(self, cohort_id: int, kind: str, role_id: str | None, by: str) -> None:
+        key = {"cohort_id": cohort_id, "kind": kind}
+        if role_id is None:
+            await self._delete_where(milestone_role_t, **key)
+            return
+        values = {"role_id": role_id, "set_by": by, "warned_at": None}
+        stmt = (
+            self._insert(milestone_role_t)
+            .values(**key, **values)
+            .on_conflict_do_update(index_elements=list(key), set_=values)
+        )
+        await self._change(stmt)
+
+    async def milestone_role(self, cohort_id: int, kind: str) -> tuple[str, str] | None:
+        row = await self._one(
+            select(milestone_role_t.c.role_id, milestone_role_t.c.set_by).where(
+                milestone_role_t.c.cohort_id == cohort_id, milestone_role_t.c.kind == kind
+            )
+        )
+        return (row[0], row[1]) if row else None
+
+    async def claim_role_warning(self, cohort_id: int, kind: str, now: dt.datetime) -> bool:
+        stmt = (
+            update(milestone_role_t)
+            .where(
+                milestone_role_t.c.cohort_id == cohort_id,
+                milestone_role_t.c.kind == kind,
+                milestone_role_t.c.warned_at.is_(None),
+            )
+            .values(warned_at=now)
+        )
+        return await self._tx(lambda conn: bool(conn.execute(stmt).rowcount))
 
     async def claim_health_note(self, cohort_id: int, week_start: dt.date, now: dt.datetime) -> bool:
         return await self._insert_new(

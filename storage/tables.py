@@ -258,6 +258,20 @@ class MilestoneRow(SQLModel, table=True):
     announced_at: dt.datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
 
 
+class MilestoneRoleRow(SQLModel, table=True):
+    """A Discord role a cohort's moderators give for a milestone; whether they were told it failed."""
+
+    __tablename__ = "milestone_role"
+    __table_args__ = (UniqueConstraint("cohort_id", "kind", name="uq_milestone_role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cohort_id: int = Field(foreign_key="cohort.id")
+    kind: str = Field(max_length=120)
+    role_id: str = Field(max_length=32)
+    set_by: str = Field(max_length=64)
+    warned_at: dt.datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
 class PodOptInRow(SQLModel, table=True):
     """A member who wants a buddy pod in a cohort (`/study pods on`)."""
 

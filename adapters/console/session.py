@@ -80,6 +80,9 @@ class ConsolePlatform:
         self._show(reply, f"@{user_id} · direct message from studybot:", False, None)
         return f"console-{self._sent}"
 
+    async def grant_role(self, workspace_id: str, user_id: str, role_id: str) -> bool:
+        return False  # no roles here: the milestone is announced, nothing more
+
     async def send_group(self, user_ids: Sequence[str], reply: Reply) -> list[str]:
         self._sent += 1
         names = ", ".join(f"@{u}" for u in user_ids)

@@ -142,6 +142,18 @@ class DiscordPlatform:
         sent = await user.send(message.content or None, **kwargs)
         return str(sent.id)
 
+    async def grant_role(self, workspace_id: str, user_id: str, role_id: str) -> bool:
+        try:
+            await self.client.http.add_role(
+                int(workspace_id), int(user_id), int(role_id), reason="studybot: a milestone reached"
+            )
+        except (discord.Forbidden, discord.NotFound) as exc:
+            raise Undeliverable(
+                f"Discord refused to give role {role_id} ({exc.text}): studybot needs the Manage Roles "
+                "permission, and its own role must sit above that role in Server Settings > Roles"
+            ) from exc
+        return True
+
     async def send_group(self, user_ids: Sequence[str], reply: Reply) -> list[str]:
         # A bot cannot open a group DM on Discord, and a private thread needs a channel and a permission
         # this bot does not ask for: the same direct message to each member instead.

@@ -136,6 +136,9 @@ class SlackPlatform:
         opened = await self.client.conversations_open(users=user_id)
         return await self._post(str(opened["channel"]["id"]), render(reply))
 
+    async def grant_role(self, workspace_id: str, user_id: str, role_id: str) -> bool:
+        return False  # Slack has no roles to give: the milestone is announced
+
     async def send_group(self, user_ids: Sequence[str], reply: Reply) -> list[str]:
         # One group conversation with the members (a multi-person DM, at most 8 people besides the bot).
         opened = await self.client.conversations_open(users=",".join(user_ids))
@@ -676,3 +679,6 @@ class SlackService:
 
     async def send_group(self, user_ids: Sequence[str], reply: Reply) -> list[str]:
         return await self.platform.send_group(user_ids, reply)
+
+    async def grant_role(self, workspace_id: str, user_id: str, role_id: str) -> bool:
+        return await self.platform.grant_role(workspace_id, user_id, role_id)

@@ -11,7 +11,14 @@ from bot.dispatch.context import Services
 from bot.kernel.types import Card, Cohort, Milestone, Recorded, Reply, Style
 from bot.kernel.untrusted import verbatim
 from bot.rules.calendar import Calendar
-from bot.rules.milestones import FIRST_ACCEPTED, GRADUATED, STAGE_PREFIX, stage_kind, streak_kinds
+from bot.rules.milestones import (
+    FIRST_ACCEPTED,
+    GRADUATED,
+    STAGE_PREFIX,
+    STREAK_MILESTONES,
+    stage_kind,
+    streak_kinds,
+)
 from bot.rules.streaks import summarize
 
 log = logging.getLogger(__name__)
@@ -42,6 +49,12 @@ async def reached(core: Services, cohort: Cohort, member_id: int, kind: str, day
         return []
 
 
+def milestone_kinds(catalog: Catalog) -> list[str]:
+    """Every milestone a role can be given for: the streaks, first accepted work, graduation, each stage."""
+    streaks = streak_kinds(max(STREAK_MILESTONES))
+    return [*streaks, FIRST_ACCEPTED, GRADUATED, *(stage_kind(s.id) for s in catalog.stages)]
+
+
 def describe(catalog: Catalog, kind: str) -> str:
     """A milestone in words: "a 7-day streak", "their first accepted work", "every topic of Python"."""
     if kind.startswith("streak-"):
@@ -62,4 +75,4 @@ def announcement(catalog: Catalog, milestone: Milestone, name: str) -> Reply:
     return Reply(cards=(Card("🏅 Milestone", text, style=Style.SUCCESS),))
 
 
-__all__ = ["after_activity", "announcement", "describe", "reached", "stage_kind"]
+__all__ = ["after_activity", "announcement", "describe", "milestone_kinds", "reached", "stage_kind"]

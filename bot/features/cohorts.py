@@ -9,6 +9,7 @@ from typing import Any, cast
 from bot.catalog.names import find_stage
 from bot.catalog.pace import position
 from bot.dispatch.context import Context
+from bot.dispatch.milestones import milestone_kinds
 from bot.kernel.clock import format_duration, local_date
 from bot.kernel.ports import Conflict
 from bot.kernel.registry import Arg, ArgKind, Registry, UserError, convert, describe_schedule, parse_time
@@ -16,6 +17,7 @@ from bot.kernel.replies import error_reply
 from bot.kernel.types import Card, Cohort, Field, Reply
 from bot.kernel.untrusted import verbatim
 from bot.rules.calendar import paused_from, resumed_on, with_weekdays
+from bot.rules.milestones import STAGE_PREFIX
 from bot.rules.schedule import next_post
 
 # Cohort names go into commands and CSV file names: keep them short, lowercase and typeable.
@@ -39,6 +41,7 @@ SETTABLE = {
     "stage": ArgKind.WORD,
     "catchup": ArgKind.WORD,
     "health": ArgKind.WORD,
+    "role": ArgKind.REST,
 }
 _COLUMNS = {"time": "post_time", "tz": "timezone", "days": "weekdays", "start": "start_date", "name": "name"}
 
@@ -159,7 +162,7 @@ async def create(ctx: Context, args: dict[str, Any]) -> Reply:
     "Change a cohort's time, tz, days, start, name, stage (id|auto), catchup (e.g. 6h) or health (on|off).",
     Arg("name", help="the cohort"),
     Arg("field", ArgKind.CHOICE, choices=tuple(SETTABLE), help="what to change"),
-    Arg("value", help="the new value"),
+    Arg("value", ArgKind.REST, help="the new value (role: a milestone and a role, or off)"),
     example="/study cohort set ml-2026 stage deep-learning",
     moderator=True,
 )
@@ -171,6 +174,8 @@ async def set_field(ctx: Context, args: dict[str, Any]) -> Reply:
         value = _check_name(str(value).lower())
     if what == "start":
         value = _check_start(value, local_date(ctx.now, cohort.timezone))
+    if what == "role":
+        return await _set_role(ctx, cohort, str(value))
     if what == "catchup":
         changes: dict[str, object] = {"catchup_minutes": parse_window(str(value))}
     elif what == "health":
@@ -204,6 +209,46 @@ async def set_field(ctx: Context, args: dict[str, Any]) -> Reply:
         raise UserError(f"A cohort called `{value}` already exists here; pick another name.") from None
     await ctx.core.cohort_changed(updated)
     return Reply(cards=(_cohort_card(ctx, f"⚙️ Cohort {updated.name} updated", updated),))
+
+
+# A role as Discord writes it in a message (<@&123>) or its id.
+_ROLE = re.compile(r"^(?:<@&(\d{5,20})>|(\d{5,20}))$")
+
+
+async def _set_role(ctx: Context, cohort: Cohort, value: str) -> Reply:
+    """`role <milestone> <role>`: a Discord role given when a member reaches the milestone; `off` stops it."""
+    parts = value.split()
+    kinds = milestone_kinds(ctx.core.catalog)
+    if len(parts) != 2 or parts[0].lower() not in kinds:
+        shown = ", ".join(k for k in kinds if not k.startswith(STAGE_PREFIX))
+        raise UserError(
+            f"Say a milestone and a role: `/study cohort set {cohort.name} role streak-30 @Role` (or `off`). "
+            f"Milestones: {shown}, and stage:<stage id>."
+        )
+    kind, role = parts[0].lower(), parts[1]
+    if cohort.platform != "discord":
+        raise UserError(
+            f"Roles are given on Discord; on {cohort.platform} a milestone is announced in the channel. "
+            "Nothing was changed."
+        )
+    if role.lower() == "off":
+        await ctx.core.notices.set_milestone_role(cohort.id, kind, None, ctx.user.id)
+        return Reply(text=f"No role is given for `{kind}` in {cohort.name} any more.", ephemeral=True)
+    match = _ROLE.match(role)
+    if match is None:
+        raise UserError(
+            f"`{verbatim(role)}` is not a role: mention it (@Role) or give its id. Nothing was changed."
+        )
+    role_id = match.group(1) or match.group(2)
+    await ctx.core.notices.set_milestone_role(cohort.id, kind, role_id, ctx.user.id)
+    return Reply(
+        text=(
+            f"Members of {cohort.name} who reach `{kind}` from now on get role {role_id}. studybot needs "
+            "the Manage Roles permission, with its own role above that one; if Discord refuses, you are told "
+            "once."
+        ),
+        ephemeral=True,
+    )
 
 
 class _Unchanged(Exception):

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 
 from bot.dispatch.context import Services
 from bot.dispatch.milestones import announcement
-from bot.kernel.ports import ChatPlatform
+from bot.kernel.ports import ChatPlatform, Undeliverable
+from bot.kernel.types import Cohort, Reply
 
 log = logging.getLogger(__name__)
 
@@ -28,4 +29,27 @@ async def announce_milestones(core: Services, platforms: Mapping[str, ChatPlatfo
             sent += 1
         except Exception:
             log.warning("could not announce a milestone in cohort %s", cohort.name, exc_info=True)
+        await _reward(core, platform, cohort, member.user_id, milestone.kind)
     return sent
+
+
+async def _reward(core: Services, platform: ChatPlatform, cohort: Cohort, user_id: str, kind: str) -> None:
+    """The milestone's role, where the cohort's moderators set one; a refusal is told to them once."""
+    role = await core.notices.milestone_role(cohort.id, kind)
+    if role is None:
+        return
+    role_id, set_by = role
+    try:
+        await platform.grant_role(cohort.workspace_id, user_id, role_id)
+    except Undeliverable as exc:
+        log.warning("could not give role %s for %s in cohort %s: %s", role_id, kind, cohort.name, exc)
+        if await core.notices.claim_role_warning(cohort.id, kind, core.clock.now()):
+            text = (
+                f"⚠️ studybot could not give role {role_id} for the milestone `{kind}` in cohort "
+                f"`{cohort.name}`: {exc}. Members are still congratulated in the channel. Fix the permission,"
+                f" then set the role again (`/study cohort set {cohort.name} role {kind} <role>`)."
+            )
+            try:
+                await platform.send_direct(set_by, Reply(text=text))
+            except Exception:
+                log.warning("could not tell %s that the role could not be given", set_by, exc_info=True)

@@ -61,6 +61,11 @@ class ChatPlatform(Protocol):
         """Send a direct message to one person; return its message id."""
         ...
 
+    async def grant_role(self, workspace_id: str, user_id: str, role_id: str) -> bool:
+        """Give a member a role of the workspace (a milestone's reward); False where the platform has no
+        roles to give. Raise Undeliverable when the platform refuses (a missing permission)."""
+        ...
+
     async def send_group(self, user_ids: Sequence[str], reply: Reply) -> list[str]:
         """Send one private message to a few people together (a buddy pod) where the platform has group
         conversations, else the same direct message to each; the message ids."""
@@ -391,6 +396,18 @@ class NoticeStore(Protocol):
 
     async def member_milestones(self, member_id: int) -> list[Milestone]:
         """A member's milestones in every cohort, oldest first."""
+        ...
+
+    async def set_milestone_role(self, cohort_id: int, kind: str, role_id: str | None, by: str) -> None:
+        """Give `role_id` for a milestone of the cohort from now on (None: no role); `by` set it."""
+        ...
+
+    async def milestone_role(self, cohort_id: int, kind: str) -> tuple[str, str] | None:
+        """The role given for a milestone of the cohort and who set it, if any."""
+        ...
+
+    async def claim_role_warning(self, cohort_id: int, kind: str, now: dt.datetime) -> bool:
+        """Claim telling the moderator that a milestone's role could not be given; False when told already."""
         ...
 
     async def claim_health_note(self, cohort_id: int, week_start: dt.date, now: dt.datetime) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from bot.kernel.ports import Undeliverable
 from bot.kernel.types import Button, Card, ConversationRef, Reply
 from bot.kernel.untrusted import plain
 
@@ -39,6 +40,8 @@ class RecordingPlatform:
     edits: list[tuple[str, Reply]] = field(default_factory=list)
     direct: list[tuple[str, Reply]] = field(default_factory=list)
     groups: list[tuple[tuple[str, ...], Reply]] = field(default_factory=list)
+    roles: list[tuple[str, str, str]] = field(default_factory=list)  # (workspace, user, role) given
+    refused_roles: set[str] = field(default_factory=set)  # roles the platform refuses to give
 
     async def start(self) -> None:
         return None
@@ -54,6 +57,12 @@ class RecordingPlatform:
     async def send_direct(self, user_id: str, reply: Reply) -> str:
         self.direct.append((user_id, shown(reply)))
         return f"dm-{len(self.direct)}"
+
+    async def grant_role(self, workspace_id: str, user_id: str, role_id: str) -> bool:
+        if role_id in self.refused_roles:
+            raise Undeliverable("Missing Permissions: studybot needs Manage Roles")
+        self.roles.append((workspace_id, user_id, role_id))
+        return True
 
     async def send_group(self, user_ids: Sequence[str], reply: Reply) -> list[str]:
         self.groups.append((tuple(user_ids), shown(reply)))

@@ -77,6 +77,9 @@ class FilePlatform:
     async def send_direct(self, user_id: str, reply: Reply) -> str:
         return "dm"
 
+    async def grant_role(self, workspace_id: str, user_id: str, role_id: str) -> bool:
+        return False  # no roles here: the milestone is announced, nothing more
+
     async def send_group(self, user_ids: Sequence[str], reply: Reply) -> list[str]:
         return ["group"]
 

@@ -108,3 +108,51 @@ async def test_a_pod_note_is_a_direct_message_to_each_on_discord(setup: Setup) -
     for uid in (setup.member, bob):
         [dm] = setup.fake.direct_messages(uid)
         assert dm["content"] == "🤝 Your buddy pod this week"
+
+
+async def test_a_milestones_role_is_given_on_discord_and_a_refusal_is_told_once(setup: Setup) -> None:  # noqa: F811
+    fake = setup.fake
+    mod = fake.add_user("mia", display_name="Mia")
+    created = await setup.slash(
+        "cohort",
+        "create",
+        {"name": "ml", "time": "09:00", "tz": "UTC", "days": "daily"},
+        permissions=MANAGE_GUILD,
+    )
+    assert created["type"] == 4
+    await setup.slash("study", "join", {"cohort": "ml"}, user_id=setup.member)
+    role = fake.add_guild_role("Streaker")
+    bad = await setup.slash(
+        "cohort", "set", {"name": "ml", "field": "role", "value": "streak-99 <@&1>"}, permissions=MANAGE_GUILD
+    )
+    assert "Say a milestone and a role" in text(message_of(bad))
+    said = await setup.slash(
+        "cohort",
+        "set",
+        {"name": "ml", "field": "role", "value": f"streak-7 <@&{role}>"},
+        permissions=MANAGE_GUILD,
+        user_id=mod,
+    )
+    assert f"get role {role}" in text(message_of(said))
+    [ml] = await setup.core.store.list_cohorts()
+    ada = await setup.core.store.upsert_member("discord", str(setup.member), "Ada")
+    day = setup.clock.now().date()
+    # Without Manage Roles: congratulated in the channel, the moderator told once however many reach it.
+    await setup.core.store.record_milestones(ml.id, ada.id, ["streak-7"], day, setup.clock.now())
+    await setup.sweep()
+    assert fake.member_roles == {}
+    bob = await setup.core.store.upsert_member("discord", "42", "Bob")
+    await setup.core.store.enrol(ml.id, bob.id, setup.clock.now())
+    fake.add_user("bob", user_id=42)
+    await setup.core.store.record_milestones(ml.id, bob.id, ["streak-7"], day, setup.clock.now())
+    await setup.sweep()
+    warnings = [m for m in fake.direct_messages(mod) if "could not give role" in text(m)]
+    assert len(warnings) == 1 and "Manage Roles" in text(warnings[0])
+    # With it: the role is given.
+    fake.bot_manages_roles = True
+    cy = await setup.core.store.upsert_member("discord", "43", "Cy")
+    await setup.core.store.enrol(ml.id, cy.id, setup.clock.now())
+    fake.add_user("cy", user_id=43)
+    await setup.core.store.record_milestones(ml.id, cy.id, ["streak-7"], day, setup.clock.now())
+    await setup.sweep()
+    assert fake.member_roles == {43: {role}}

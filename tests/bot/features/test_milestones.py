@@ -108,3 +108,14 @@ async def test_a_process_without_the_platform_leaves_milestones_to_one_that_has_
     assert await announce_milestones(bot.core, {"slack": RecordingPlatform("slack")}) == 0
     await bot.post()  # the console's own process
     assert len(announced(bot, "every topic of")) == 1
+
+
+async def test_roles_are_for_discord_and_a_bad_milestone_or_role_is_refused(bot: Bot) -> None:
+    await start(bot)
+    for line, says in {
+        "cohort set ml role streak-7 <@&123456789>": "Roles are given on Discord",
+        "cohort set ml role streak-99 <@&123456789>": "Say a milestone and a role",
+        "cohort set ml role streak-7": "Say a milestone and a role",
+    }.items():
+        reply = await bot.say("Mia", line)
+        assert reply.error and says in reply.text, (line, reply.text)

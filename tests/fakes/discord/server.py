@@ -176,6 +176,8 @@ EVERYONE_PERMISSIONS = discord.Permissions(
     create_public_threads=True,
 ).value
 BOT_ROLE_PERMISSIONS = discord.Permissions(manage_messages=True, manage_threads=True).value
+# Where studybot's own role sits among the guild's roles (a role it gives must sit lower).
+BOT_ROLE_POSITION = 5
 BOT_PERMISSIONS = EVERYONE_PERMISSIONS | BOT_ROLE_PERMISSIONS
 
 # Which callback types each interaction type accepts (interaction type → callback types).
@@ -433,6 +435,11 @@ class FakeDiscord:
         self.channel_id = CHANNEL_ID
         self.user_id = USER_ID
         self.port = 0
+        # Roles a test adds (id -> (name, position)), members' roles, and whether studybot's own role has
+        # Manage Roles (off, as a bot invited with studybot's default permissions).
+        self.guild_roles: dict[int, tuple[str, int]] = {}
+        self.member_roles: dict[int, set[int]] = {}
+        self.bot_manages_roles = False
 
         self.requests: list[RecordedRequest] = []
         self.unhandled: list[RecordedRequest] = []
@@ -1084,11 +1091,13 @@ class FakeDiscord:
             role(
                 BOT_ROLE_ID,
                 "studybot",
-                BOT_ROLE_PERMISSIONS,
-                1,
+                BOT_ROLE_PERMISSIONS
+                | (discord.Permissions(manage_roles=True).value if self.bot_manages_roles else 0),
+                BOT_ROLE_POSITION,
                 managed=True,
                 tags={"bot_id": str(BOT_USER_ID)},
             ),
+            *(role(rid, name, 0, position) for rid, (name, position) in self.guild_roles.items()),
         ]
 
     def _guild_obj(self, *, with_members: bool) -> dict[str, Any]:
@@ -1804,6 +1813,11 @@ class FakeDiscord:
             ("GET", r"/guilds/(?P<guild_id>\d+)", self._get_guild),
             ("GET", r"/guilds/(?P<guild_id>\d+)/channels", self._get_guild_channels),
             ("GET", r"/guilds/(?P<guild_id>\d+)/members/(?P<user_id>\d+)", self._get_member),
+            (
+                "PUT",
+                r"/guilds/(?P<guild_id>\d+)/members/(?P<user_id>\d+)/roles/(?P<role_id>\d+)",
+                self._add_member_role,
+            ),
         ]
 
     async def _serve_attachment(self, request: web.Request) -> web.StreamResponse:
@@ -2226,6 +2240,27 @@ class FakeDiscord:
         if int(guild_id) != GUILD_ID:
             raise _ApiError(404, 10004, "Unknown Guild")
         return [self._channel_obj(c) for c in self._channels.values() if c.guild_id == GUILD_ID]
+
+    def add_guild_role(self, name: str, position: int = 1) -> int:
+        """A role of the guild a moderator made (below studybot's own by default); its id."""
+        role_id = self._snowflake()
+        self.guild_roles[role_id] = (name, position)
+        return role_id
+
+    async def _add_member_role(
+        self, record: RecordedRequest, guild_id: str, user_id: str, role_id: str
+    ) -> Any:
+        # As Discord: Manage Roles needed, and the role must sit below the bot's highest role.
+        if int(guild_id) != GUILD_ID:
+            raise _ApiError(404, 10004, "Unknown Guild")
+        if int(user_id) not in self._users:
+            raise _ApiError(404, 10007, "Unknown Member")
+        if int(role_id) not in self.guild_roles:
+            raise _ApiError(404, 10011, "Unknown Role")
+        if not self.bot_manages_roles or self.guild_roles[int(role_id)][1] >= BOT_ROLE_POSITION:
+            raise _ApiError(403, 50013, "Missing Permissions")
+        self.member_roles.setdefault(int(user_id), set()).add(int(role_id))
+        return None
 
     async def _get_member(self, record: RecordedRequest, guild_id: str, user_id: str) -> Any:
         if int(guild_id) != GUILD_ID:
