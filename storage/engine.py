@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import logging
 import re
 import socket
@@ -176,11 +175,31 @@ def head_revision(versions: Path = MIGRATIONS / "versions") -> str | None:
     return heads.pop() if len(heads) == 1 and parents <= revisions else None
 
 
+_QUOTED = re.compile(r"""^(?:"([^"\\]*)"|'([^'\\]*)')$""")
+
+
+def _literal(text: str) -> str | tuple[str, ...] | None:
+    """A revision id as a script writes it: "0009", None, or a tuple or list of quoted ids. Read without
+    ast.literal_eval: compiling at every start can run finalizers mid-parse, which CPython 3.11 rejects
+    ("AST constructor recursion depth mismatch"). ValueError for anything else."""
+    text = text.strip()
+    if text == "None":
+        return None
+    if m := _QUOTED.match(text):
+        return m.group(1) if m.group(1) is not None else m.group(2)
+    if text[:1] in "([" and text[-1:] in ")]":
+        parts = [p.strip() for p in text[1:-1].split(",") if p.strip()]
+        ids = [_literal(p) for p in parts]
+        if all(isinstance(i, str) for i in ids):
+            return tuple(str(i) for i in ids)
+    raise ValueError(f"not a revision id: {text[:40]}")
+
+
 def _script_ids(path: Path) -> tuple[str, tuple[str, ...]] | None:
     """A migration script's `revision` and `down_revision` ids, when each is a literal on its own line."""
     try:
-        found = {name: ast.literal_eval(value) for name, value in _SCRIPT_ID.findall(path.read_text("utf-8"))}
-    except (OSError, UnicodeDecodeError, SyntaxError, ValueError, TypeError):
+        found = {name: _literal(value) for name, value in _SCRIPT_ID.findall(path.read_text("utf-8"))}
+    except (OSError, UnicodeDecodeError, ValueError):
         return None  # Alembic, loading the script, says what is wrong with it
     revision, down = found.get("revision"), found.get("down_revision", ())
     downs = (down,) if isinstance(down, str) else () if down is None else down

@@ -266,6 +266,7 @@ async def test_a_change_within_the_interval_refreshes_once_at_its_end(fake: Fake
         await slack.settle()
         # The first refresh at once, the three asks within the interval folded into one at its end.
         assert len(fake.calls_to("views.publish")) == 2
+    await client.close()  # its shared session: left open, its finalizer runs at a random later moment
 
 
 # ---------------------------------------------------------------- 5. a demoted admin
