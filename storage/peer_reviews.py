@@ -425,7 +425,7 @@ class SqlPeerReviews(SqlBase):
         def op(conn: Connection) -> Settled:
             sub = self._locked(conn, submission_id)
             if sub is None:
-                return Settled(_missing(submission_id))
+                raise LookupError(f"no submission {submission_id}")
             if seen_round is not None and seen_round != sub.round:
                 raise Superseded(f"submission {sub.id} is in round {sub.round}, not {seen_round}")
             mine = [r for r in self._round(conn, sub) if r.reviewer_id == reviewer_id]
@@ -510,7 +510,7 @@ class SqlPeerReviews(SqlBase):
         def op(conn: Connection) -> Settled:
             sub = self._locked(conn, submission_id)
             if sub is None:
-                return Settled(_missing(submission_id))
+                raise LookupError(f"no submission {submission_id}")
             if sub.state is state:
                 raise Conflict(f"submission {sub.id} is already {state}")
             self._act(conn, sub, state.value, by, now, None)
@@ -642,10 +642,6 @@ class SqlPeerReviews(SqlBase):
             (r.submission_id, r.action, r.member_id, r.moderator, r.reason, _aware(r.created_at))
             for r in rows
         ]
-
-
-def _missing(submission_id: int) -> Submission:
-    raise LookupError(f"no submission {submission_id}")
 
 
 if TYPE_CHECKING:

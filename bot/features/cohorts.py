@@ -159,7 +159,7 @@ async def create(ctx: Context, args: dict[str, Any]) -> Reply:
 
 @COMMANDS.command(
     "cohort set",
-    "Change a cohort's time, tz, days, start, name, stage (id|auto), catchup (e.g. 6h) or health (on|off).",
+    "Change a cohort's time, tz, days, start, name, stage, catchup, health (on|off) or milestone role.",
     Arg("name", help="the cohort"),
     Arg("field", ArgKind.CHOICE, choices=tuple(SETTABLE), help="what to change"),
     Arg("value", ArgKind.REST, help="the new value (role: a milestone and a role, or off)"),

@@ -7,9 +7,9 @@ from typing import Any
 
 from bot.dispatch.context import Context
 from bot.dispatch.health import cohort_health, health_card, retention_rows
-from bot.images.retention import retention_png
+from bot.images.retention import retention_image
 from bot.kernel.registry import Arg, Registry
-from bot.kernel.types import Image, Reply
+from bot.kernel.types import Reply
 from bot.rules.health import RETENTION_WEEKS
 
 COMMANDS = Registry()
@@ -26,7 +26,5 @@ COMMANDS = Registry()
 async def stats(ctx: Context, args: dict[str, Any]) -> Reply:
     cohort = await ctx.named_cohort(args["name"])
     health = await cohort_health(ctx.core, cohort)
-    title = f"Retention of {cohort.name} by join week"
-    png = await asyncio.to_thread(retention_png, retention_rows(health), RETENTION_WEEKS, title)
-    image = Image(f"retention-{cohort.name}.png", png, title)
+    image = await asyncio.to_thread(retention_image, retention_rows(health), RETENTION_WEEKS, cohort.name)
     return Reply(cards=(health_card(ctx.core.catalog, health),), images=(image,), ephemeral=True)

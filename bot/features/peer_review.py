@@ -354,7 +354,7 @@ async def portfolio(ctx: Context, args: dict[str, Any]) -> Reply:
             f"{verbatim(task_title(catalog, s.challenge_id))} ({_day(s.accepted_at)}): {verbatim(s.url)}"
             for s in by_stage[stage_id]
         ]
-        fields.append(Field(stage.title if stage else "Other", "\n".join(lines)))
+        fields.append(Field(verbatim(stage.title) if stage else "Other", "\n".join(lines)))
     body = f"{len(accepted)} piece(s) of work accepted by peer review."
     card = Card(f"🗂 Portfolio of {name}", body, (*fields[:24], *milestones), style=Style.SUCCESS)
     return Reply(cards=(card,), images=images, ephemeral=True)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 
+from bot.kernel.types import Image
+
 CELL, GAP, LEFT, TOP, FONT_PX = 44, 4, 120, 44, 13
 TEXT = (87, 96, 106)
 EMPTY = (246, 248, 250)
@@ -47,3 +49,9 @@ def retention_png(rows: list[tuple[dt.date, int, tuple[float, ...]]], columns: i
     out = io.BytesIO()
     img.save(out, format="PNG")
     return out.getvalue()
+
+
+def retention_image(rows: list[tuple[dt.date, int, tuple[float, ...]]], columns: int, cohort: str) -> Image:
+    """The grid as the attachment `cohort stats` and the weekly note send."""
+    title = f"Retention of {cohort} by join week"
+    return Image(f"retention-{cohort}.png", retention_png(rows, columns, title), title)

@@ -10,9 +10,9 @@ import logging
 
 from bot.dispatch.context import Services
 from bot.dispatch.health import cohort_health, health_card, retention_rows
-from bot.images.retention import retention_png
+from bot.images.retention import retention_image
 from bot.kernel.ports import ChatPlatform
-from bot.kernel.types import Cohort, Image, Reply
+from bot.kernel.types import Cohort, Reply
 from bot.rules.calendar import Calendar
 from bot.rules.health import RETENTION_WEEKS, first_posting_day_of_week, monday
 
@@ -30,13 +30,12 @@ async def send_health_note(core: Services, cohort: Cohort, day: dt.date, platfor
     if not await core.notices.claim_health_note(cohort.id, monday(day), core.clock.now()):
         return 0
     health = await cohort_health(core, cohort)
-    title = f"Retention of {cohort.name} by join week"
-    png = await asyncio.to_thread(retention_png, retention_rows(health), RETENTION_WEEKS, title)
+    image = await asyncio.to_thread(retention_image, retention_rows(health), RETENTION_WEEKS, cohort.name)
     note = Reply(
         text=f"Your weekly note on cohort `{cohort.name}` "
         f"(turn it off: `/study cohort set {cohort.name} health off`).",
         cards=(health_card(core.catalog, health),),
-        images=(Image(f"retention-{cohort.name}.png", png, title),),
+        images=(image,),
     )
     sent = 0
     moderators = await core.members.granted_moderators(cohort.platform, cohort.workspace_id)

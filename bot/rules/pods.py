@@ -66,7 +66,7 @@ def make_pods(
             partner = min((by_id[m] for m in free), key=lambda other: cost(me, other))
         del free[partner.member_id]
         pods.append([first, partner.member_id])
-    _untangle(pods, lambda a, b: cost(by_id[a], by_id[b])[0])
+    _untangle(pods, lambda a, b: b in recent.get(a, ()) or a in recent.get(b, ()))
     for left in free:  # one left over: it joins the pod it fits best, making a three
         me = by_id[left]
         best = min(
