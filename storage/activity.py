@@ -29,6 +29,7 @@ from storage.base import (
     excusal_t,
     member_t,
     post_t,
+    shared_day_t,
 )
 from storage.points import PERIODS, bucket_start, points_t
 
@@ -38,14 +39,29 @@ ANSWER_FOR_POST = select(activity_t).where(
     activity_t.c.member_id == P("member_id"),
     activity_t.c.kind == ActivityKind.ANSWER.value,
 )
+# A member's days in a cohort: active there, active on a linked account (shared_day), or excused there.
 MEMBER_DAYS = union_all(
     select(activity_t.c.local_date, literal(True).label("active"))
     .where(activity_t.c.cohort_id == P("cohort_id"), activity_t.c.member_id == P("member_id"))
     .distinct(),
+    select(shared_day_t.c.local_date, literal(True).label("active")).where(
+        shared_day_t.c.member_id == P("member_id")
+    ),
     select(excusal_t.c.local_date, literal(False).label("active")).where(
         excusal_t.c.cohort_id == P("cohort_id"), excusal_t.c.member_id == P("member_id")
     ),
 )
+
+
+def _share_day(insert: Any) -> Any:
+    """A linked account's activity: the day counts for every other account of the learner, once."""
+    others = select(member_t.c.id, P("local_date", type_=Date)).where(
+        member_t.c.learner_id == P("learner_id"), member_t.c.id != P("member_id")
+    )
+    return insert(shared_day_t).from_select(["member_id", "local_date"], others).on_conflict_do_nothing()
+
+
+SHARE_DAY = ByDialect(_share_day)
 _ACTIVITY_COLUMNS = (
     "member_id",
     "cohort_id",
@@ -133,6 +149,10 @@ def _activity(row: Any) -> Activity:
 COHORT_DAYS = union_all(
     select(activity_t.c.member_id, activity_t.c.local_date, literal(True).label("active")).where(
         activity_t.c.cohort_id == P("cohort_id")
+    ),
+    select(shared_day_t.c.member_id, shared_day_t.c.local_date, literal(True).label("active")).join(
+        enrolment_t,
+        and_(enrolment_t.c.member_id == shared_day_t.c.member_id, enrolment_t.c.cohort_id == P("cohort_id")),
     ),
     select(excusal_t.c.member_id, excusal_t.c.local_date, literal(False).label("active")).where(
         excusal_t.c.cohort_id == P("cohort_id")
@@ -229,7 +249,12 @@ class SqlActivity(SqlBase):
         def op(conn: Connection) -> Recorded:
             self._execute(conn, INSERT_ACTIVITY, values)
             self._execute(conn, ADD_POINTS[conn.dialect.name], points)
-            card = self._change_card(conn, activity.member_id, review, at) if review is not None else None
+            learner = activity.learner_id
+            if learner is not None:
+                shared = {"learner_id": learner, "member_id": activity.member_id, "local_date": day}
+                self._execute(conn, SHARE_DAY[conn.dialect.name], shared)
+            owner = learner if learner is not None else activity.member_id
+            card = self._change_card(conn, owner, review, at) if review is not None else None
             active, excused = self._days(conn, key)
             return Recorded(frozenset(active), frozenset(excused), card)
 

@@ -27,6 +27,7 @@ from storage.tables import (
     ExcusalRow,
     HealthNoteRow,
     LearnedTopicRow,
+    LinkCodeRow,
     MemberRow,
     MilestoneRoleRow,
     MilestoneRow,
@@ -40,6 +41,7 @@ from storage.tables import (
     ReminderRow,
     ReviewActionRow,
     ReviewCardRow,
+    SharedDayRow,
     SubmissionRow,
 )
 
@@ -78,6 +80,8 @@ pod_week_t = _t(PodWeekRow)
 pod_member_t = _t(PodMemberRow)
 review_action_t = _t(ReviewActionRow)
 award_t = _t(AwardRow)
+link_code_t = _t(LinkCodeRow)
+shared_day_t = _t(SharedDayRow)
 
 
 def dialect_insert(name: str) -> Callable[[Table], Any]:
@@ -199,7 +203,14 @@ def _cohort(row: Any) -> Cohort:
 
 def _member(row: Any) -> Member:
     return Member(
-        row.id, row.platform, row.user_id, row.name, row.timezone, row.remind_at, breaks_from(row.breaks)
+        row.id,
+        row.platform,
+        row.user_id,
+        row.name,
+        row.timezone,
+        row.remind_at,
+        breaks_from(row.breaks),
+        row.learner_id,
     )
 
 

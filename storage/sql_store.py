@@ -10,6 +10,7 @@ from storage.activity import SqlActivity
 from storage.cohorts import SqlCohorts
 from storage.engine import POOL_SIZE, is_sqlite, make_engine, upgrade
 from storage.learning import SqlLearning
+from storage.links import SqlLinks
 from storage.members import SqlMembers
 from storage.notices import SqlNotices
 from storage.peer_reviews import SqlPeerReviews
@@ -29,6 +30,7 @@ class SqlStore(
     SqlSubmissions,
     SqlPeerReviews,
     SqlPods,
+    SqlLinks,
 ):
     """The Store on SQLite or PostgreSQL; every public method is one committed transaction."""
 

@@ -23,6 +23,9 @@ class MemberRow(SQLModel, table=True):
     timezone: str | None = Field(default=None, max_length=64)
     remind_at: dt.time | None = None  # local time of the daily streak reminder; None means off
     breaks: str | None = None  # JSON: the member's breaks (storage/calendars.py)
+    # The learner this account is linked as (`/study link`, migration 0015): the member id whose rows hold
+    # the linked accounts' progress and review cards, the same on every one of them; None on its own.
+    learner_id: int | None = Field(default=None, index=True)
 
 
 class ModeratorRow(SQLModel, table=True):
@@ -365,3 +368,27 @@ class AwardRow(SQLModel, table=True):
     points: int
     local_date: dt.date
     created_at: dt.datetime = Field(sa_column=_utc_column())
+
+
+class LinkCodeRow(SQLModel, table=True):
+    """A one-time code from `/study link`, kept as its SHA-256: typed on another platform before it expires,
+    it links that account with this member's (migration 0015)."""
+
+    __tablename__ = "link_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code_hash: str = Field(max_length=64, unique=True)
+    member_id: int = Field(foreign_key="member.id", unique=True)
+    expires_at: dt.datetime = Field(sa_column=_utc_column())
+
+
+class SharedDayRow(SQLModel, table=True):
+    """A day a linked account of this member was active: it counts for this member's streaks in every cohort,
+    as the member's own activity would (copied when the accounts were linked, and then as it happens)."""
+
+    __tablename__ = "shared_day"
+    __table_args__ = (UniqueConstraint("member_id", "local_date", name="uq_shared_day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id")
+    local_date: dt.date

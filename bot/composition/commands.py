@@ -8,6 +8,7 @@ from bot.features import (
     health,
     help,
     leaderboard,
+    linking,
     lookup,
     membership,
     moderation,
@@ -40,6 +41,7 @@ FEATURES = (
     submissions,
     peer_review,
     pods,
+    linking,
 )
 
 

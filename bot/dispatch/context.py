@@ -20,6 +20,7 @@ from bot.kernel.ports import (
     DailyPoster,
     EvidenceVerifier,
     LearningStore,
+    LinkStore,
     MemberStore,
     NoticeStore,
     PeerReviewStore,
@@ -103,6 +104,10 @@ class Services:
     def pods(self) -> PodStore:
         return self.store
 
+    @property
+    def links(self) -> LinkStore:
+        return self.store
+
     async def cohort_changed(self, cohort: Cohort) -> None:
         for listener in self.cohort_listeners:
             await listener(cohort)
@@ -157,6 +162,7 @@ class Context:
             post_id=post.id if post else None,
             note=note,
             at=self.now,
+            learner_id=self.member.learner_id,
         )
 
     def in_this_workspace(self, cohort: Cohort) -> bool:

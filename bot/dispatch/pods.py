@@ -36,7 +36,7 @@ async def week_pods(core: Services, cohort: Cohort, day: dt.date) -> list[tuple[
     now = core.clock.now()
     podders = []
     for member in opted:
-        learned = await core.learning.learned_topics(member.id)
+        learned = await core.learning.learned_topics(member.learner)
         stage = max((order.get(s, 0) for s, _ in learned), default=0)
         offset = local_now(now, member.timezone or cohort.timezone).utcoffset() or dt.timedelta(0)
         podders.append(Podder(member.id, offset.total_seconds() / 3600, stage))

@@ -134,10 +134,11 @@ async def answer(ctx: Context, args: dict[str, Any]) -> Reply:
         choice=choice,
         correct=correct,
         at=ctx.now,
+        learner_id=ctx.member.learner_id,
     )
     try:
         recorded = await ctx.core.activity.record_activity(
-            activity, file_daily_answer(ctx.member.id, ch.id, correct, day)
+            activity, file_daily_answer(ctx.member.learner, ch.id, correct, day)
         )
     except Conflict:
         earlier = await ctx.core.activity.answer_for_post(post.id, ctx.member.id)
@@ -228,9 +229,10 @@ async def answer_review(ctx: Context, cohort: Cohort, choice: str, challenge_id:
             raise UserError(NOT_IN_REVIEW)
         if card.due > today:
             raise UserError(f"You have already reviewed that one; it comes back on {card.due:%a %d %b}.")
-        return reschedule(card, ctx.member.id, quiz.id, correct, today)
+        return reschedule(card, ctx.member.learner, quiz.id, correct, today)
 
-    moved = await ctx.core.learning.update_review_card(ctx.member.id, CardChange(quiz.id, answered), ctx.now)
+    learner = ctx.member.learner
+    moved = await ctx.core.learning.update_review_card(learner, CardChange(quiz.id, answered), ctx.now)
     due = moved.due
     activity = Activity(
         ctx.member.id,
@@ -242,6 +244,7 @@ async def answer_review(ctx: Context, cohort: Cohort, choice: str, challenge_id:
         correct=correct,
         note=f"review {quiz.id}",
         at=ctx.now,
+        learner_id=ctx.member.learner_id,
     )
     try:
         recorded = await ctx.core.activity.record_activity(activity)
@@ -250,7 +253,7 @@ async def answer_review(ctx: Context, cohort: Cohort, choice: str, challenge_id:
     except Conflict:
         points = "review points count once a day"
     title = "✅ Right!" if correct else f"❌ Not quite: the answer is {quiz.answer}"
-    more = due_cards(await ctx.core.learning.review_cards(ctx.member.id), today, ctx.core.catalog.is_quiz)
+    more = due_cards(await ctx.core.learning.review_cards(learner), today, ctx.core.catalog.is_quiz)
     left = f"{plural(len(more), 'question')} still due today" if more else "nothing else due today"
     footer = f"Back on {due:%a %d %b} (in {plural((due - today).days, 'day')}) · {points} · {left}"
     reply_card = Card(

@@ -15,7 +15,10 @@ SECTIONS = (
     ("🤝 Peer review", ("reviews", "feedback", "portfolio")),
     ("📈 Progress", ("streak", "leaderboard", "roadmap")),
     ("📚 Learning", ("next", "resources", "review", "learned", "unlearn")),
-    ("👥 Your cohort and settings", ("join", "leave", "timezone", "remind", "break", "pods", "pod")),
+    (
+        "👥 Your cohort and settings",
+        ("join", "leave", "timezone", "remind", "break", "pods", "pod", "link", "unlink"),
+    ),
 )
 # Where a member command missing from SECTIONS goes, so a new command is listed before anyone sorts it in.
 MORE = "➕ More"

@@ -33,7 +33,7 @@ COMMANDS = Registry()
 async def review(ctx: Context, _: dict[str, Any]) -> Reply:
     cohort = await ctx.my_cohort()
     today = ctx.member_today(cohort)
-    cards = await ctx.core.learning.review_cards(ctx.member.id)
+    cards = await ctx.core.learning.review_cards(ctx.member.learner)
     due = due_cards(cards, today, ctx.core.catalog.is_quiz)
     if not due:
         if not cards:

@@ -43,7 +43,7 @@ COMMANDS = Registry()
 )
 async def roadmap(ctx: Context, args: dict[str, Any]) -> Reply:
     catalog = ctx.core.catalog
-    learned = await ctx.core.learning.learned_topics(ctx.member.id)
+    learned = await ctx.core.learning.learned_topics(ctx.member.learner)
     if "stage" in args:
         stage = find_stage(catalog, args["stage"])
         lines = [
@@ -90,8 +90,8 @@ async def roadmap(ctx: Context, args: dict[str, Any]) -> Reply:
 )
 async def learned(ctx: Context, args: dict[str, Any]) -> Reply:
     stage, topic = find_topic(ctx.core.catalog, args["topic"])
-    fresh = await ctx.core.learning.learn_topic(ctx.member.id, stage.id, topic.id, ctx.now)
-    mine = await ctx.core.learning.learned_topics(ctx.member.id)
+    fresh = await ctx.core.learning.learn_topic(ctx.member.learner, stage.id, topic.id, ctx.now)
+    mine = await ctx.core.learning.learned_topics(ctx.member.learner)
     done = sum((stage.id, t.id) in mine for t in stage.topics)
     if fresh and done == len(stage.topics):
         await _stage_completed(ctx, stage.id)
@@ -108,7 +108,7 @@ async def _stage_completed(ctx: Context, stage_id: str) -> None:
         cohort = await ctx.my_cohort()
         today = ctx.member_today(cohort)
         await reached(ctx.core, cohort, ctx.member.id, stage_kind(stage_id), today)
-        learned = await ctx.core.learning.learned_topics(ctx.member.id)
+        learned = await ctx.core.learning.learned_topics(ctx.member.learner)
         stages = ctx.core.catalog.stages
         if all((s.id, t.id) in learned for s in stages for t in s.topics):
             await reached(ctx.core, cohort, ctx.member.id, GRADUATED, today)
@@ -122,7 +122,7 @@ async def _stage_completed(ctx: Context, stage_id: str) -> None:
 )
 async def unlearn(ctx: Context, args: dict[str, Any]) -> Reply:
     stage, topic = find_topic(ctx.core.catalog, args["topic"])
-    if not await ctx.core.learning.unlearn_topic(ctx.member.id, stage.id, topic.id):
+    if not await ctx.core.learning.unlearn_topic(ctx.member.learner, stage.id, topic.id):
         raise UserError(f"{verbatim(topic.title)} was not on your learned list.")
     return Reply(
         text=f"{verbatim(topic.title)} ({verbatim(stage.title)}) is no longer marked as learned.",
@@ -147,7 +147,7 @@ def best_resources(catalog: Catalog, stage: Stage, topic: Topic, n: int = 2) -> 
 )
 async def next_topic(ctx: Context, _: dict[str, Any]) -> Reply:
     catalog = ctx.core.catalog
-    learned_set = await ctx.core.learning.learned_topics(ctx.member.id)
+    learned_set = await ctx.core.learning.learned_topics(ctx.member.learner)
     here = await _cohort_position(ctx)
     start = catalog.stages.index(here.stage) if here else 0
     order = catalog.stages[start:] + catalog.stages[:start]

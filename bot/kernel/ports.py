@@ -589,6 +589,46 @@ class PodStore(Protocol):
         ...
 
 
+class LinkRefused(Exception):
+    """A link code that links nothing: `reason` says why (see LinkStore.redeem_link_code); `clash` is the
+    learner's account on the redeeming account's platform when that is the reason."""
+
+    def __init__(self, reason: str, clash: Member | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.clash = clash
+
+
+class LinkStore(Protocol):
+    """Linked accounts: one learner on several platforms, their one-time codes and shared days."""
+
+    async def issue_link_code(
+        self, member_id: int, code_hash: str, expires_at: dt.datetime, now: dt.datetime
+    ) -> None:
+        """Keep a new code for the member (its SHA-256) until `expires_at`, replacing any earlier one."""
+        ...
+
+    async def redeem_link_code(self, member_id: int, code_hash: str, now: dt.datetime) -> list[Member]:
+        """Link the member's account (and any it is linked with) with the code's, in one transaction: the
+        code is used up, roadmap progress and review cards become the learner's (the card answered last
+        wins where both have one), and each account's active days count for the others' streaks. The
+        learner's accounts, oldest first. Raise LinkRefused, changing nothing, with reason "unknown" (no
+        such code, or expired), "own" (the member's own code), "already" (linked already) or "platform"
+        (the learner has an account on this platform already)."""
+        ...
+
+    async def unlink(self, member_id: int) -> list[Member]:
+        """Take the member's account out of its learner: it keeps a copy of the progress and review cards,
+        and its days no longer count for the others (nor theirs for it) from now on. The accounts it was
+        linked with; empty when it was on its own (nothing changes)."""
+        ...
+
+    async def linked_accounts(self, member_id: int) -> list[tuple[Member, int]]:
+        """The accounts of the member's learner (only the member, when on its own), oldest first, each with
+        its points of all time across its cohorts."""
+        ...
+
+
 class EvidenceVerifier(Protocol):
     """Checks a submitted link with the platform it points at (GitHub), where that platform allows it."""
 
@@ -612,6 +652,7 @@ class Store(
     SubmissionStore,
     PeerReviewStore,
     PodStore,
+    LinkStore,
     Protocol,
 ):
     """Every area's port in one object (what storage implements); each method is one committed transaction.

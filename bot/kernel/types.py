@@ -246,6 +246,14 @@ class Member:
     remind_at: dt.time | None = None
     # The member's own breaks (rest days for their streaks), oldest first.
     breaks: tuple[DaySpan, ...] = ()
+    # Accounts on other platforms linked with this one (`/study link`) share this id, the member whose rows
+    # hold the learner's roadmap progress and review cards; None while the account is on its own.
+    learner_id: int | None = None
+
+    @property
+    def learner(self) -> int:
+        """Whose progress and review cards this account reads and writes: the learner's, or its own."""
+        return self.learner_id if self.learner_id is not None else self.id
 
 
 class ActivityKind(StrEnum):
@@ -268,6 +276,9 @@ class Activity:
     correct: bool | None = None
     note: str = ""
     at: dt.datetime | None = None
+    # The member's learner (Member.learner_id) when the account is linked: the day then counts for the
+    # linked accounts' streaks too, and a review card the activity files is the learner's.
+    learner_id: int | None = None
 
 
 @dataclass(frozen=True)
