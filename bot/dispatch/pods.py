@@ -32,18 +32,23 @@ async def week_pods(core: Services, cohort: Cohort, day: dt.date) -> list[tuple[
         for pod in pods:
             for m in pod:
                 recent.setdefault(m, set()).update(set(pod) - {m})
-    order = {s.id: i for i, s in enumerate(core.catalog.stages)}
     now = core.clock.now()
     podders = []
     for member in opted:
-        learned = await core.learning.learned_topics(member.learner)
-        stage = max((order.get(s, 0) for s, _ in learned), default=0)
+        stage = await furthest_stage(core, member)
         offset = local_now(now, member.timezone or cohort.timezone).utcoffset() or dt.timedelta(0)
-        podders.append(Podder(member.id, offset.total_seconds() / 3600, stage))
+        podders.append(Podder(member.id, offset.total_seconds() / 3600, 0 if stage is None else stage))
     pods = await asyncio.to_thread(make_pods, podders, recent, f"{cohort.id}:{week.isoformat()}")
     if not await core.pods.claim_pods(cohort.id, week, pods, now):
         return None
     return pods
+
+
+async def furthest_stage(core: Services, member: Member) -> int | None:
+    """The furthest roadmap stage (its index) the member learned a topic of; None before any."""
+    order = {s.id: i for i, s in enumerate(core.catalog.stages)}
+    learned = await core.learning.learned_topics(member.learner)
+    return max((order.get(s, 0) for s, _ in learned), default=None)
 
 
 def pod_streak(

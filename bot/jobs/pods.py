@@ -8,9 +8,9 @@ import datetime as dt
 import logging
 
 from bot.dispatch.context import Services
-from bot.dispatch.pods import member_streak, week_pods
+from bot.dispatch.pods import furthest_stage, member_streak, week_pods
 from bot.kernel.ports import ChatPlatform
-from bot.kernel.types import Card, Cohort, Reply, Style
+from bot.kernel.types import Card, Cohort, Member, Reply, Style
 from bot.kernel.untrusted import verbatim
 from bot.rules.calendar import Calendar
 from bot.rules.health import first_posting_day_of_week
@@ -33,8 +33,9 @@ async def make_week_pods(core: Services, cohort: Cohort, day: dt.date, platform:
         lambda: {m: member_streak(members[m], days, cohort, now) for pod in pods for m in pod}
     )
     told = 0
+    stage_of = {m: await _stage_text(core, members[m]) for pod in pods for m in pod}
     for pod in pods:
-        lines = [f"{verbatim(members[m].name)} · 🔥 {streaks[m]}" for m in pod]
+        lines = [f"{verbatim(members[m].name)} · 🔥 {streaks[m]} · {stage_of[m]}" for m in pod]
         body = (
             "\n".join(lines)
             + "\n\nSay hello, keep each other going: a pod day counts when all of you are active. "
@@ -51,3 +52,9 @@ async def make_week_pods(core: Services, cohort: Cohort, day: dt.date, platform:
             log.warning("could not tell pod %s of cohort %s", pod, cohort.name, exc_info=True)
     log.info("made %d buddy pods in cohort %s for the week of %s", len(pods), cohort.name, day)
     return told
+
+
+async def _stage_text(core: Services, member: Member) -> str:
+    """Where a pod-mate is on the roadmap, for the pod's introduction."""
+    index = await furthest_stage(core, member)
+    return "just starting" if index is None else f"at {verbatim(core.catalog.stages[index].title)}"

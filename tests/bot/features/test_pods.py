@@ -34,6 +34,7 @@ async def test_members_who_opt_in_are_podded_once_a_week_and_see_their_pod(bot: 
     for name in ("Ada", "Bob", "Cy"):
         assert "You are in the buddy pods of ml" in (await bot.say(name, "pods on")).text
     assert "already in" in (await bot.say("Ada", "pods on")).text
+    assert not (await bot.say("Bob", "learned python/numpy")).error
     waiting = await bot.say("Ada", "pod")
     assert "comes then" in waiting.text
     bot.clock.set(MONDAY)
@@ -43,6 +44,9 @@ async def test_members_who_opt_in_are_podded_once_a_week_and_see_their_pod(bot: 
     assert sorted(u for u, _ in notes) == ["ada", "bob", "cy"]  # one pod of three, each told once
     assert len(bot.platform.groups) == 1  # in one message to the three
     assert all("Ada" in t and "Bob" in t and "Cy" in t and "Dee" not in t for _, t in notes)
+    # Each is introduced with their streak and roadmap stage.
+    assert all("Bob · 🔥 0 · at Python and the core ML libraries" in t for _, t in notes), notes[0]
+    assert all("Ada · 🔥 0 · just starting" in t for _, t in notes), notes[0]
     dee = await bot.say("Dee", "pod")
     assert "no buddy pod" in dee.text and "/study pods on" in dee.text
     assert not (await bot.say("Ada", "done")).error
