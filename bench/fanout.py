@@ -58,7 +58,9 @@ class Recorder:
     async def grant_role(self, workspace_id: str, user_id: str, role_id: str) -> bool:
         return False  # no roles here: the milestone is announced, nothing more
 
-    async def send_group(self, user_ids: Sequence[str], reply: Reply) -> list[str]:
+    async def send_group(
+        self, conversation: ConversationRef, user_ids: Sequence[str], reply: Reply
+    ) -> list[str]:
         return ["group"]
 
     async def close(self) -> None:

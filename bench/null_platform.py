@@ -29,7 +29,7 @@ class NullPlatform:
     async def grant_role(self, workspace_id: Any, user_id: Any, role_id: Any) -> bool:
         return False  # no roles here: the milestone is announced, nothing more
 
-    async def send_group(self, user_ids: Any, reply: Any) -> list[str]:
+    async def send_group(self, conversation: Any, user_ids: Any, reply: Any) -> list[str]:
         return ["group"]
 
     async def close(self) -> None:

@@ -83,7 +83,9 @@ class ConsolePlatform:
     async def grant_role(self, workspace_id: str, user_id: str, role_id: str) -> bool:
         return False  # no roles here: the milestone is announced, nothing more
 
-    async def send_group(self, user_ids: Sequence[str], reply: Reply) -> list[str]:
+    async def send_group(
+        self, conversation: ConversationRef, user_ids: Sequence[str], reply: Reply
+    ) -> list[str]:
         self._sent += 1
         names = ", ".join(f"@{u}" for u in user_ids)
         self._show(reply, f"{names} · group message from studybot:", False, None)

@@ -154,7 +154,9 @@ class DiscordPlatform:
             ) from exc
         return True
 
-    async def send_group(self, user_ids: Sequence[str], reply: Reply) -> list[str]:
+    async def send_group(
+        self, conversation: ConversationRef, user_ids: Sequence[str], reply: Reply
+    ) -> list[str]:
         # A bot cannot open a group DM on Discord, and a private thread needs a channel and a permission
         # this bot does not ask for: the same direct message to each member instead.
         return [await self.send_direct(user_id, reply) for user_id in user_ids]

@@ -139,7 +139,9 @@ class SlackPlatform:
     async def grant_role(self, workspace_id: str, user_id: str, role_id: str) -> bool:
         return False  # Slack has no roles to give: the milestone is announced
 
-    async def send_group(self, user_ids: Sequence[str], reply: Reply) -> list[str]:
+    async def send_group(
+        self, conversation: ConversationRef, user_ids: Sequence[str], reply: Reply
+    ) -> list[str]:
         # One group conversation with the members (a multi-person DM, at most 8 people besides the bot).
         opened = await self.client.conversations_open(users=",".join(user_ids))
         return [await self._post(str(opened["channel"]["id"]), render(reply))]
@@ -677,8 +679,10 @@ class SlackService:
     async def send_direct(self, user_id: str, reply: Reply) -> str:
         return await self.platform.send_direct(user_id, reply)
 
-    async def send_group(self, user_ids: Sequence[str], reply: Reply) -> list[str]:
-        return await self.platform.send_group(user_ids, reply)
+    async def send_group(
+        self, conversation: ConversationRef, user_ids: Sequence[str], reply: Reply
+    ) -> list[str]:
+        return await self.platform.send_group(conversation, user_ids, reply)
 
     async def grant_role(self, workspace_id: str, user_id: str, role_id: str) -> bool:
         return await self.platform.grant_role(workspace_id, user_id, role_id)

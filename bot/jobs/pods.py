@@ -46,7 +46,7 @@ async def make_week_pods(core: Services, cohort: Cohort, day: dt.date, platform:
         )
         try:
             # One conversation for the pod where the platform has them (Slack), else a message to each.
-            await platform.send_group([members[m].user_id for m in pod], note)
+            await platform.send_group(cohort.conversation, [members[m].user_id for m in pod], note)
             told += len(pod)
         except Exception:
             log.warning("could not tell pod %s of cohort %s", pod, cohort.name, exc_info=True)

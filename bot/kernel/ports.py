@@ -66,9 +66,12 @@ class ChatPlatform(Protocol):
         roles to give. Raise Undeliverable when the platform refuses (a missing permission)."""
         ...
 
-    async def send_group(self, user_ids: Sequence[str], reply: Reply) -> list[str]:
-        """Send one private message to a few people together (a buddy pod) where the platform has group
-        conversations, else the same direct message to each; the message ids."""
+    async def send_group(
+        self, conversation: ConversationRef, user_ids: Sequence[str], reply: Reply
+    ) -> list[str]:
+        """Send one private message to a few people together (a buddy pod): in a private conversation of
+        theirs where the platform has one (a private thread of `conversation` on Discord, a group DM on
+        Slack), else the same direct message to each; the message ids."""
         ...
 
     async def close(self) -> None: ...

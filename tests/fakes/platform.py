@@ -64,7 +64,9 @@ class RecordingPlatform:
         self.roles.append((workspace_id, user_id, role_id))
         return True
 
-    async def send_group(self, user_ids: Sequence[str], reply: Reply) -> list[str]:
+    async def send_group(
+        self, conversation: ConversationRef, user_ids: Sequence[str], reply: Reply
+    ) -> list[str]:
         self.groups.append((tuple(user_ids), shown(reply)))
         return [f"group-{len(self.groups)}"]
 

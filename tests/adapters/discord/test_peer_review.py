@@ -8,6 +8,7 @@ import datetime as dt
 import json
 from typing import Any
 
+from bot.kernel.types import ConversationRef
 from tests.adapters.discord.test_discord_adapter import (
     EPHEMERAL,
     MANAGE_GUILD,
@@ -16,7 +17,7 @@ from tests.adapters.discord.test_discord_adapter import (
     setup,  # noqa: F401 - the fixture
     text,
 )
-from tests.fakes.discord.server import CHANNEL_ID
+from tests.fakes.discord.server import CHANNEL_ID, GUILD_ID
 
 
 async def to_a_task_day(setup: Setup) -> None:  # noqa: F811
@@ -104,7 +105,11 @@ async def test_a_pod_note_is_a_direct_message_to_each_on_discord(setup: Setup) -
     from bot.kernel.types import Reply
 
     bob = setup.fake.add_user("bob", display_name="Bob")
-    await setup.platform.send_group([str(setup.member), str(bob)], Reply(text="🤝 Your buddy pod this week"))
+    await setup.platform.send_group(
+        ConversationRef("discord", str(GUILD_ID), str(CHANNEL_ID)),
+        [str(setup.member), str(bob)],
+        Reply(text="🤝 Your buddy pod this week"),
+    )
     for uid in (setup.member, bob):
         [dm] = setup.fake.direct_messages(uid)
         assert dm["content"] == "🤝 Your buddy pod this week"

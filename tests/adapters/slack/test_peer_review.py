@@ -8,9 +8,10 @@ import datetime as dt
 import json
 from typing import Any
 
+from bot.kernel.types import ConversationRef
 from tests.adapters.slack.test_forms import opened
 from tests.adapters.slack.test_slack_adapter import MEMBER, Setup, setup  # noqa: F401 - the fixture
-from tests.fakes.slack import USER_ID, block_actions_payload
+from tests.fakes.slack import CHANNEL_ID, USER_ID, block_actions_payload
 
 BOB, CY = "U0BOB", "U0CY"
 
@@ -98,7 +99,11 @@ async def test_review_requests_arrive_by_dm_and_the_modal_review_decides(setup: 
 async def test_a_pod_note_is_one_group_conversation_on_slack(setup: Setup) -> None:  # noqa: F811
     from bot.kernel.types import Reply
 
-    await setup.platform.send_group([MEMBER, BOB, CY], Reply(text="🤝 Your buddy pod this week"))
+    await setup.platform.send_group(
+        ConversationRef("slack", "T1", CHANNEL_ID),
+        [MEMBER, BOB, CY],
+        Reply(text="🤝 Your buddy pod this week"),
+    )
     [opened] = setup.fake.calls_to("conversations.open")
     assert opened.args["users"] == f"{MEMBER},{BOB},{CY}"
     [posted] = setup.fake.calls_to("chat.postMessage")
