@@ -198,6 +198,8 @@ def _cohort(row: Any) -> Cohort:
         health=bool(row.health),
         health_by=row.health_by,
         history=history_from(row.calendar),
+        end_date=row.end_date,
+        graduated_on=row.graduated_on,
     )
 
 

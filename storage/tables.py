@@ -64,6 +64,8 @@ class CohortRow(SQLModel, table=True):
     # Who turned the note on: they get it with the granted moderators, until their rights are revoked.
     health_by: str | None = Field(default=None, max_length=64)
     calendar: str | None = None  # JSON: past weekday changes, pauses and holidays (storage/calendars.py)
+    end_date: dt.date | None = None  # its last day (migration 0016)
+    graduated_on: dt.date | None = None  # when its active members graduated, after the end date
 
 
 class EnrolmentRow(SQLModel, table=True):

@@ -60,7 +60,7 @@ def describe(catalog: Catalog, kind: str) -> str:
     if kind.startswith("streak-"):
         return f"a {kind.removeprefix('streak-')}-day streak 🔥"
     if kind == GRADUATED:
-        return "the end of the machine-learning engineer roadmap: graduated 🎓"
+        return "graduation 🎓"
     if kind == FIRST_ACCEPTED:
         return "their first piece of work accepted by peer review 🛠"
     if kind.startswith(STAGE_PREFIX):

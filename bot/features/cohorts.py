@@ -41,6 +41,7 @@ SETTABLE = {
     "stage": ArgKind.WORD,
     "catchup": ArgKind.WORD,
     "health": ArgKind.WORD,
+    "end": ArgKind.WORD,
     "role": ArgKind.REST,
 }
 _COLUMNS = {"time": "post_time", "tz": "timezone", "days": "weekdays", "start": "start_date", "name": "name"}
@@ -87,6 +88,22 @@ def _check_start(start: dt.date, today: dt.date) -> dt.date:
     return start
 
 
+def _check_end(cohort: Cohort, value: str, today: dt.date) -> dt.date | None:
+    """An end date (YYYY-MM-DD, from today to a year after the later of today and the start), or None for
+    `off`; say what is allowed otherwise."""
+    if value.lower() == "off":
+        return None
+    end = convert(Arg("end", ArgKind.DATE), value)
+    first = max(today, cohort.start_date)
+    last = _years_from(first, START_WINDOW_YEARS)
+    if not first <= end <= last:
+        raise UserError(
+            f"{end.isoformat()} can't be the end of `{cohort.name}`: pick a day from {first:%Y-%m-%d} "
+            f"(today or its start, whichever is later) to {last:%Y-%m-%d}, or `off`. Nothing was changed."
+        )
+    return cast(dt.date, end)
+
+
 def _check_name(name: str) -> str:
     if not _NAME.match(name):
         raise UserError(f"`{name}` can't be a cohort name: use {NAME_RULE}.")
@@ -109,6 +126,9 @@ def _cohort_card(ctx: Context, title: str, cohort: Cohort) -> Card:
     fields.append(Field("Catch-up", f"missed posts go out up to {window} late", inline=True))
     note = "on: moderators get it on the first posting day" if cohort.health else "off (`health on` sends it)"
     fields.append(Field("Weekly health note", note, inline=True))
+    if cohort.end_date is not None:
+        ends = "members active in its last week graduate the day after"
+        fields.append(Field("Ends", f"{cohort.end_date:%Y-%m-%d}: {ends}", inline=True))
     return Card(title, f"Cohort `{cohort.name}` in this channel.", tuple(fields))
 
 
@@ -159,7 +179,7 @@ async def create(ctx: Context, args: dict[str, Any]) -> Reply:
 
 @COMMANDS.command(
     "cohort set",
-    "Change a cohort's time, tz, days, start, name, stage, catchup, health (on|off) or milestone role.",
+    "Change a cohort's time, tz, days, start, name, stage, catchup, health, end date or milestone role.",
     Arg("name", help="the cohort"),
     Arg("field", ArgKind.CHOICE, choices=tuple(SETTABLE), help="what to change"),
     Arg("value", ArgKind.REST, help="the new value (role: a milestone and a role, or off)"),
@@ -185,6 +205,9 @@ async def set_field(ctx: Context, args: dict[str, Any]) -> Reply:
                 f"`health` is on or off (the weekly note to moderators), not `{verbatim(str(value))}`."
             )
         changes = {"health": switch == "on", "health_by": ctx.user.id if switch == "on" else None}
+    elif what == "end":
+        changes = {"end_date": _check_end(cohort, str(value), local_date(ctx.now, cohort.timezone))}
+        changes["graduated_on"] = None  # a new end: its graduation is still to come
     elif what == "stage":
         # Setting a stage by hand restarts the pace from it today; `auto` goes back to the start date's pace.
         auto = str(value).lower() == "auto"

@@ -2,17 +2,47 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from bot.dispatch.context import Services
 from bot.dispatch.milestones import announcement
+from bot.kernel.clock import local_date
 from bot.kernel.ports import ChatPlatform, Undeliverable
 from bot.kernel.types import Cohort, Reply
+from bot.rules.milestones import GRADUATED
 
 log = logging.getLogger(__name__)
 
 PER_SWEEP = 100
+# Members active on at least one of a cohort's last this-many days graduate when it ends.
+FINAL_DAYS = 7
+
+
+async def graduate_ended(core: Services, cohorts: Iterable[Cohort]) -> int:
+    """Graduate the members active in the last week of each cohort whose end date has passed, once a cohort
+    (each graduation is a milestone, recorded once and announced by the sweep); how many graduated."""
+    graduated = 0
+    now = core.clock.now()
+    for cohort in cohorts:
+        end = cohort.end_date
+        if end is None or cohort.graduated_on is not None:
+            continue
+        today = local_date(now, cohort.timezone)
+        if today <= end:
+            continue
+        final = {end - dt.timedelta(days=n) for n in range(FINAL_DAYS)}
+        days = await core.activity.cohort_days(cohort.id)
+        for member in await core.cohorts.cohort_members(cohort.id):
+            active, _ = days.get(member.id, (frozenset(), frozenset()))
+            if final & set(active):
+                # Once per member and cohort however often this runs: the milestone row is unique.
+                new = await core.notices.record_milestones(cohort.id, member.id, [GRADUATED], end, now)
+                graduated += len(new)
+        await core.cohorts.update_cohort(cohort.id, graduated_on=today)
+        log.info("cohort %s ended on %s: %d members graduated", cohort.name, end, graduated)
+    return graduated
 
 
 async def announce_milestones(core: Services, platforms: Mapping[str, ChatPlatform]) -> int:

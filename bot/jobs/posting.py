@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from bot.catalog.daily import challenge_card, closing_card, pick_challenge
 from bot.dispatch.core import Core
 from bot.jobs.health import send_health_note
-from bot.jobs.milestones import announce_milestones
+from bot.jobs.milestones import announce_milestones, graduate_ended
 from bot.jobs.peer_review import review_sweep
 from bot.jobs.pods import make_week_pods
 from bot.jobs.recap import post_recap
@@ -311,6 +311,11 @@ class Poster:
         except Exception as exc:
             log.exception("the peer review sweep failed")
             report.failed.append(("peer review", str(exc)))
+        try:
+            report.graduated = await graduate_ended(self.core, cohorts.values())
+        except Exception as exc:
+            log.exception("graduating the members of ended cohorts failed")
+            report.failed.append(("graduation", str(exc)))
         # After peer review: a first accepted piece of work decided in this sweep is announced in it too.
         try:
             report.milestones = await announce_milestones(self.core, self.platforms)

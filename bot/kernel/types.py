@@ -179,6 +179,7 @@ class SpanKind(StrEnum):
     PAUSE = "pause"  # a moderator paused the cohort
     HOLIDAY = "holiday"  # a moderator declared holidays
     BREAK = "break"  # a member took a break
+    END = "end"  # the cohort's end date passed
 
 
 @dataclass(frozen=True)
@@ -228,6 +229,10 @@ class Cohort:
     health_by: str | None = None  # the moderator who turned it on (a platform user id)
     # Past weekday changes, pauses and holidays: the calendar each past day is judged by.
     history: CalendarHistory = CalendarHistory()
+    # Its last day, when a moderator set one (`cohort set <name> end`): no posts after it, and members active
+    # in its last week graduate; `graduated_on` is the local date that was done.
+    end_date: dt.date | None = None
+    graduated_on: dt.date | None = None
 
     @property
     def conversation(self) -> ConversationRef:
@@ -372,6 +377,7 @@ class Sweep:
     reminded: int = 0
     reviews: int = 0  # peer review notices sent, reviews timed out and reviewers assigned
     milestones: int = 0  # milestones announced
+    graduated: int = 0  # members graduated as their cohort ended
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,8 @@ class Calendar:
 
     @classmethod
     def of(cls, cohort: Cohort, breaks: Iterable[DaySpan] = ()) -> Calendar:
+        if cohort.end_date is not None:  # every day after the last one rests
+            breaks = (*breaks, DaySpan(cohort.end_date + dt.timedelta(days=1), None, SpanKind.END))
         return cls(cohort.start_date, cohort.weekdays, cohort.history, breaks)
 
     def with_breaks(self, breaks: tuple[DaySpan, ...]) -> Calendar:
@@ -89,6 +91,8 @@ class Calendar:
                     return "you are on a break"
                 if span.kind is SpanKind.HOLIDAY:
                     return f"a holiday ({verbatim(span.label)})" if span.label else "a holiday"
+                if span.kind is SpanKind.END:
+                    return "the cohort has ended"
                 return "the cohort is paused"
         return "the cohort does not post on this weekday"
 

@@ -72,7 +72,7 @@ async def test_learning_every_topic_graduates_with_a_certificate_in_the_portfoli
             bot.clock.advance(dt.timedelta(seconds=2))  # under the spam limit, like a person
             assert not (await bot.say("Ada", f"learned {stage.id}/{topic.id}")).error
     await bot.post()
-    assert len(announced(bot, "Ada reached the end of the machine-learning engineer roadmap: graduated")) == 1
+    assert len(announced(bot, "Ada reached graduation 🎓")) == 1
     portfolio = await bot.say("Bob", "portfolio Ada")
     assert "graduated" in text_of(portfolio)
     [certificate] = portfolio.images
@@ -119,3 +119,51 @@ async def test_roles_are_for_discord_and_a_bad_milestone_or_role_is_refused(bot:
     }.items():
         reply = await bot.say("Mia", line)
         assert reply.error and says in reply.text, (line, reply.text)
+
+
+async def test_a_cohort_that_ends_graduates_its_active_members_once_and_posts_no_more(bot: Bot) -> None:
+    # Monday 23 November; the cohort posts daily and ends on Sunday 6 December.
+    assert not (await bot.say("Mia", "cohort create ml time=09:00 tz=UTC days=daily")).error
+    for name in ("Ada", "Bob", "Cy"):
+        assert not (await bot.say(name, "join ml")).error
+    typos = {
+        "cohort set ml end 2026-11-31": "YYYY-MM-DD",  # no such day
+        "cohort set ml end 2026-11-01": "can't be the end",  # before today
+        "cohort set ml end 2031-01-01": "can't be the end",  # years away
+        "cohort set ml end soon": "YYYY-MM-DD",
+    }
+    for line, said in typos.items():
+        reply = await bot.say("Mia", line)
+        assert reply.error and said in text_of(reply), (line, text_of(reply))
+    assert (await bot.say("Ada", "cohort set ml end 2026-12-06")).error  # members may not
+    ended = await bot.say("Mia", "cohort set ml end 2026-12-06")
+    assert "Ends: 2026-12-06" in text_of(ended), text_of(ended)
+
+    bot.clock.set(dt.datetime(2026, 11, 23, 9, 5, tzinfo=dt.UTC))
+    await bot.post()
+    assert not (await bot.say("Bob", "done")).error  # Bob is active in the first week only
+    bot.clock.set(dt.datetime(2026, 12, 5, 9, 5, tzinfo=dt.UTC))  # Saturday, in the last week
+    await bot.post()
+    assert not (await bot.say("Ada", "done")).error
+    bot.clock.set(dt.datetime(2026, 12, 6, 23, 0, tzinfo=dt.UTC))  # the last day, late: not over yet
+    await bot.post()
+    assert announced(bot, "graduation") == []
+
+    bot.clock.set(dt.datetime(2026, 12, 7, 9, 5, tzinfo=dt.UTC))  # Monday: the day after the end
+    assert await bot.post() == []  # no challenge after the end date
+    await bot.post()
+    assert announced(bot, "reached graduation") == ["🏅 Milestone\nAda reached graduation 🎓"]
+    streak = text_of(await bot.say("Cy", "streak"))
+    assert "the cohort has ended" in streak, streak
+    portfolio = await bot.say("Ada", "portfolio")
+    assert "graduat" in text_of(portfolio) and len(portfolio.images) == 1
+    assert len((await bot.say("Bob", "portfolio")).images) == 0
+
+    # A restart (a new core on the same store) graduates no one twice.
+    from bot.composition.app import make_core
+
+    again = Bot(make_core(bot.core.store, bot.core.catalog, bot.clock), bot.clock, bot.platform)
+    await again.post()
+    bot.clock.advance(DAY)
+    await again.post()
+    assert len(announced(bot, "reached graduation")) == 1
