@@ -19,6 +19,8 @@ from bot.composition.app import make_core
 from bot.dispatch.core import Core
 from bot.kernel.clock import FakeClock
 from storage.sql_store import SqlStore
+from tests.adapters.discord.test_discord_adapter import text as discord_text
+from tests.adapters.slack.test_slack_adapter import shown as slack_text
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.slack import USER_ID, FakeSlack
 
@@ -46,25 +48,6 @@ class Both:
         status, _, url = await self.slack.send_slash_command(self.slack_url, "/study", text, user_id=user)
         assert status == 200
         return await self.slack.wait_for_response(url)  # type: ignore[no-any-return]
-
-
-def discord_text(message: dict[str, Any]) -> str:
-    parts = [message.get("content") or ""]
-    for embed in message.get("embeds", []):
-        parts += [embed.get("title", ""), embed.get("description", "")]
-        parts += [f"{f['name']}: {f['value']}" for f in embed.get("fields", [])]
-        parts.append(embed.get("footer", {}).get("text", ""))
-    return "\n".join(parts)
-
-
-def slack_text(message: dict[str, Any]) -> str:
-    parts = [message.get("text", "")]
-    for block in message.get("blocks", []):
-        if isinstance(block.get("text"), dict):
-            parts.append(block["text"]["text"])
-        parts += [f["text"] for f in block.get("fields", [])]
-        parts += [e.get("text", "") for e in block.get("elements", []) if isinstance(e.get("text"), str)]
-    return "\n".join(parts)
 
 
 @asynccontextmanager
