@@ -64,7 +64,8 @@ async def streak(ctx: Context, args: dict[str, Any]) -> Reply:
             Field("Longest", plural(s.longest, "day"), inline=True),
             Field("Freezes", f"{s.freezes}/{MAX_FREEZES} 🧊", inline=True),
         ),
-        footer=f"Cohort {cohort.name} · every 7 active days earn a freeze that covers a missed day",
+        footer=f"Cohort {cohort.name} · every 7 active days earn a freeze that covers a missed day"
+        + (" · days on your linked accounts count too" if member.learner_id is not None else ""),
         style=Style.SUCCESS if s.today is DayStatus.DONE else Style.NEUTRAL,
     )
     # Drawn in a worker thread, not on the event loop, or handed out again when this picture was drawn before.

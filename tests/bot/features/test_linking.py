@@ -88,6 +88,7 @@ async def test_linking_merges_streak_days_progress_and_cards_once_and_then_share
     for account in ("discord:Ada", "slack:Ada"):
         streak = await two.streak(account)
         assert "Ada: 5 days" in streak and "Longest: 5 days" in streak, streak
+        assert "days on your linked accounts count too" in streak
         roadmap = text_of(await two.ok(account, "roadmap python"))
         assert roadmap.count("✅") >= 2, roadmap
 
