@@ -1,4 +1,5 @@
-"""The Discord client factory and studybot's ChatPlatform for Discord (daily posts, edits, direct messages).
+"""The Discord client factory and studybot's ChatPlatform for Discord (daily posts, edits, direct messages,
+buddy pods' private threads).
 
 `build_client(core, ...)` is the documented way to get a configured client for embedding or tests; `studybot
 run` uses it when DISCORD_TOKEN is set.
@@ -9,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import replace
+from typing import Any, Final
 
 import discord
 from discord import app_commands
@@ -24,6 +26,8 @@ log = logging.getLogger(__name__)
 
 # Discord accepts a nonce of up to 25 characters and, with enforce_nonce, drops a repeat within minutes.
 NONCE_MAX = 25
+# Channel type 12: a private thread, which only its members (and moderators) see.
+PRIVATE_THREAD: Final = 12
 
 
 def build_client(
@@ -76,6 +80,8 @@ class DiscordPlatform:
         self.client = client
         self.token = token
         self._task: asyncio.Task[None] | None = None
+        # Why buddy pods fell back to direct messages: each reason is logged once.
+        self._fallbacks: set[tuple[str, str, int | None]] = set()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self.client.start(self.token))
@@ -157,9 +163,54 @@ class DiscordPlatform:
     async def send_group(
         self, conversation: ConversationRef, user_ids: Sequence[str], reply: Reply
     ) -> list[str]:
-        # A bot cannot open a group DM on Discord, and a private thread needs a channel and a permission
-        # this bot does not ask for: the same direct message to each member instead.
-        return [await self.send_direct(user_id, reply) for user_id in user_ids]
+        """A private thread of the cohort's channel holding `reply`, with the pod added to it; where Discord
+        will not let the bot make one or post in it, the same direct message to each member instead."""
+        try:
+            thread = await self._private_thread(conversation.channel_id)
+            # Posted before anyone is added, so a refused post leaves no member in an empty thread.
+            sent = await self.send(replace(conversation, channel_id=thread), reply)
+        except (discord.HTTPException, Undeliverable) as exc:
+            where = f"make a private thread in channel {conversation.channel_id} or post in it"
+            self._fall_back("thread", where, exc)
+            return [await self.send_direct(user_id, reply) for user_id in user_ids]
+        left_out = [user_id for user_id in user_ids if not await self._add_to_thread(thread, user_id)]
+        return [sent] + [await self.send_direct(user_id, reply) for user_id in left_out]
+
+    async def _private_thread(self, channel_id: str) -> str:
+        """A new private thread in the channel, that members cannot invite others to; its id."""
+        # Named by the day, never by its members (their names are untrusted, and in the message anyway).
+        today = discord.utils.utcnow()
+        thread = await self.client.http.start_thread_without_message(
+            int(channel_id),
+            name=f"Buddy pod · {today.day} {today:%B %Y}",
+            auto_archive_duration=10080,  # a week, the pod's life
+            type=PRIVATE_THREAD,
+            invitable=False,
+            reason="studybot: this week's buddy pod",
+        )
+        return str(thread["id"])
+
+    async def _add_to_thread(self, thread_id: str, user_id: str) -> bool:
+        """Add a member to the pod's thread; False where Discord refuses (they left the server, say)."""
+        try:
+            await self.client.http.add_user_to_thread(int(thread_id), int(user_id))
+        except discord.HTTPException as exc:
+            self._fall_back("member", f"add member {user_id} to thread {thread_id}", exc)
+            return False
+        return True
+
+    def _fall_back(self, step: str, what: str, exc: Exception) -> None:
+        """Log that a pod (or one member) gets direct messages instead, once per reason, not once per pod."""
+        reason = (step, type(exc).__name__, getattr(exc, "code", None))
+        if reason in self._fallbacks:
+            return
+        self._fallbacks.add(reason)
+        log.warning(
+            "buddy pods: could not %s (%s), so direct messages instead (logged once for this reason); a "
+            "pod's thread needs Create Private Threads and Send Messages in Threads in the cohort's channel",
+            what,
+            exc,
+        )
 
     async def close(self) -> None:
         await self.client.close()

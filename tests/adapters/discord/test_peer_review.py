@@ -101,7 +101,7 @@ async def test_review_requests_arrive_by_dm_and_the_modal_review_decides(setup: 
     assert not [r for r in fake.requests if (r.status or 0) >= 400]
 
 
-async def test_a_pod_note_is_a_direct_message_to_each_on_discord(setup: Setup) -> None:  # noqa: F811
+async def test_a_pod_note_is_a_private_thread_of_the_cohorts_channel_on_discord(setup: Setup) -> None:  # noqa: F811
     from bot.kernel.types import Reply
 
     bob = setup.fake.add_user("bob", display_name="Bob")
@@ -110,9 +110,10 @@ async def test_a_pod_note_is_a_direct_message_to_each_on_discord(setup: Setup) -
         [str(setup.member), str(bob)],
         Reply(text="🤝 Your buddy pod this week"),
     )
-    for uid in (setup.member, bob):
-        [dm] = setup.fake.direct_messages(uid)
-        assert dm["content"] == "🤝 Your buddy pod this week"
+    [thread] = setup.fake.threads(CHANNEL_ID)  # the fallback to direct messages: see test_pod_threads.py
+    assert thread["type"] == 12 and thread["members"][1:] == [setup.member, bob]
+    assert [m["content"] for m in thread["messages"]] == ["🤝 Your buddy pod this week"]
+    assert setup.fake.direct_messages(setup.member) == setup.fake.direct_messages(bob) == []
 
 
 async def test_a_milestones_role_is_given_on_discord_and_a_refusal_is_told_once(setup: Setup) -> None:  # noqa: F811

@@ -19,6 +19,9 @@ REST, under ``/api/v10`` (every request is recorded in :attr:`FakeDiscord.reques
   and ``GET|PATCH|DELETE /webhooks/{app}/{token}/messages/{@original|id}``
 * channels: ``GET /channels/{id}``, ``GET|POST /channels/{id}/messages`` (JSON or multipart with files),
   ``GET|PATCH|DELETE /channels/{id}/messages/{id}``, ``POST /channels/{id}/typing``
+* threads: ``POST /channels/{id}/threads`` (a thread without a message, 201) and
+  ``PUT /channels/{thread}/thread-members/{user}``; a thread is a channel, so its messages use the routes
+  above (see :meth:`FakeDiscord.threads`)
 * guild: ``GET /guilds/{id}``, ``GET /guilds/{id}/channels``, ``GET /guilds/{id}/members/{id}``
 * uploaded files are served back at their attachment URL (``/attachments/...``) for ``Attachment.read()``
 * anything else: 404 with a JSON error body, also recorded in :attr:`FakeDiscord.unhandled`
@@ -30,7 +33,8 @@ INTERACTION_CREATE from :meth:`FakeDiscord.slash`, :meth:`~FakeDiscord.autocompl
 :meth:`~FakeDiscord.click` and :meth:`~FakeDiscord.submit_modal`; MESSAGE_CREATE/UPDATE/DELETE for messages
 in the fake (only with the GUILD_MESSAGES or DIRECT_MESSAGES intent, and a user's content only with
 MESSAGE_CONTENT, in DMs or when the bot is mentioned); RECONNECT from :meth:`~FakeDiscord.request_reconnect`;
-any other event through :meth:`~FakeDiscord.dispatch`.
+THREAD_CREATE (``newly_created``) for a thread the bot made; any other event through
+:meth:`~FakeDiscord.dispatch`.
 
 Discord behaviour it keeps, so that such bugs show up in tests rather than in production
 --------------------------------------------------------------------------------------
@@ -57,6 +61,11 @@ Discord behaviour it keeps, so that such bugs show up in tests rather than in pr
   answers with Discord's modal-submit shape (a label wraps its input: a text input's ``value``, a radio
   group's ``value`` or null, a checkbox group's ``values``) and refuses what the modal would not let a user
   submit. A modal can answer only a command or a component interaction, and only as the first callback.
+* Threads: a private thread needs Create Private Threads in the parent (see
+  :attr:`FakeDiscord.bot_creates_private_threads`) and a public one Create Public Threads, else 403
+  (50013); the parent must be a guild text channel (404 10003 when unknown, 400 50024 for a DM or a
+  thread); a bad name, type, ``invitable`` or ``auto_archive_duration`` gets 400 ``Invalid Form Body``;
+  adding an unknown user to a thread gets 404 (10007).
 * :meth:`FakeDiscord.fail_next` injects 429s (with ``Via``, ``Retry-After``, ``X-RateLimit-*`` headers and
   the JSON body discord.py needs to wait and retry), 403s (``Missing Permissions``, 50013) or any status.
 
@@ -178,7 +187,14 @@ EVERYONE_PERMISSIONS = discord.Permissions(
 BOT_ROLE_PERMISSIONS = discord.Permissions(manage_messages=True, manage_threads=True).value
 # Where studybot's own role sits among the guild's roles (a role it gives must sit lower).
 BOT_ROLE_POSITION = 5
-BOT_PERMISSIONS = EVERYONE_PERMISSIONS | BOT_ROLE_PERMISSIONS
+CREATE_PUBLIC_THREADS = discord.Permissions(create_public_threads=True).value
+CREATE_PRIVATE_THREADS = discord.Permissions(create_private_threads=True).value
+
+# Channel types (https://discord.com/developers/docs/resources/channel#channel-object-channel-types).
+GUILD_TEXT, PUBLIC_THREAD, PRIVATE_THREAD = 0, 11, 12
+THREAD_TYPES = {PUBLIC_THREAD, PRIVATE_THREAD}
+THREAD_NAME_MAX = 100
+AUTO_ARCHIVE_MINUTES = {60, 1440, 4320, 10080}
 
 # Which callback types each interaction type accepts (interaction type → callback types).
 CALLBACK_TYPES = {2: {4, 5, 9}, 3: {4, 5, 6, 7, 9}, 4: {8}, 5: {4, 5, 6, 7}}
@@ -327,12 +343,27 @@ class _User:
 @dataclass
 class _Channel:
     id: int
-    type: int  # 0 guild text, 1 DM
+    type: int  # 0 guild text, 1 DM, 11 public thread, 12 private thread
     name: str | None
     guild_id: int | None
     position: int = 0
     recipient_id: int | None = None
     last_message_id: int | None = None
+    # A thread's: the channel it is in, who made it, its settings and its members (user ids, in order).
+    parent_id: int | None = None
+    owner_id: int | None = None
+    invitable: bool = True
+    auto_archive_duration: int = 10080
+    created_at: str | None = None
+    members: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _Answer:
+    """A handler's answer with a status other than 200 (Discord answers a created thread with 201)."""
+
+    status: int
+    data: Any
 
 
 @dataclass
@@ -402,10 +433,11 @@ class FakeDiscord:
       :meth:`post_user_message`, and :meth:`dispatch` / :meth:`request_reconnect` for raw gateway traffic
     * what the bot did: :attr:`requests`, :attr:`unhandled`, :attr:`gateway_received`,
       :meth:`synced_commands`, :meth:`registered_commands`, :meth:`channel_messages`, :meth:`direct_messages`,
-      :meth:`message`, :meth:`original_response`, :meth:`followups`
+      :meth:`threads`, :meth:`message`, :meth:`original_response`, :meth:`followups`
     * waiting (no sleeps): :meth:`wait_for_callback`, :meth:`wait_for_followup`, :meth:`wait_for_request`,
       :meth:`wait_for_gateway_op`
-    * faults: :meth:`fail_next`, :meth:`block_dms`, :attr:`interaction_deadline`
+    * faults: :meth:`fail_next`, :meth:`block_dms`, :attr:`interaction_deadline`, and studybot's role's
+      permissions: :attr:`bot_manages_roles`, :attr:`bot_creates_private_threads`
     """
 
     _active: ClassVar[FakeDiscord | None] = None
@@ -440,6 +472,9 @@ class FakeDiscord:
         self.guild_roles: dict[int, tuple[str, int]] = {}
         self.member_roles: dict[int, set[int]] = {}
         self.bot_manages_roles = False
+        # Whether studybot's role has Create Private Threads: on, as README's invite link asks for it (a
+        # buddy pod's thread). A test turns it off to see the fallback to direct messages.
+        self.bot_creates_private_threads = True
 
         self.requests: list[RecordedRequest] = []
         self.unhandled: list[RecordedRequest] = []
@@ -640,6 +675,16 @@ class FakeDiscord:
             if mid in self._messages
             and self._messages[mid]["channel_id"] == cid
             and (include_interactions or self._message_origin[mid] == "channel")
+        ]
+
+    def threads(self, parent_id: int | None = None) -> list[dict[str, Any]]:
+        """The threads the bot made (in one channel, if given), oldest first: each its channel object with
+        ``members`` (user ids in the order added, the bot first) and ``messages`` (as
+        :meth:`channel_messages`)."""
+        return [
+            self._thread_obj(c) | {"members": list(c.members), "messages": self.channel_messages(c.id)}
+            for c in self._channels.values()
+            if c.type in THREAD_TYPES and (parent_id is None or c.parent_id == int(parent_id))
         ]
 
     def direct_messages(self, user_id: int) -> list[dict[str, Any]]:
@@ -1050,6 +1095,8 @@ class FakeDiscord:
                 "flags": 0,
                 "recipients": [self._user_obj(self._user(channel.recipient_id))],
             }
+        if channel.type in THREAD_TYPES:
+            return self._thread_obj(channel, permissions=permissions)
         data: dict[str, Any] = {
             "id": str(channel.id),
             "type": channel.type,
@@ -1067,6 +1114,45 @@ class FakeDiscord:
         if permissions is not None:
             data["permissions"] = str(permissions)
         return data
+
+    def _thread_obj(self, thread: _Channel, *, permissions: int | None = None) -> dict[str, Any]:
+        messages = sum(1 for m in self._messages.values() if m["channel_id"] == str(thread.id))
+        data: dict[str, Any] = {
+            "id": str(thread.id),
+            "type": thread.type,
+            "guild_id": str(thread.guild_id),
+            "parent_id": str(thread.parent_id),
+            "owner_id": str(thread.owner_id),
+            "name": thread.name,
+            "last_message_id": str(thread.last_message_id) if thread.last_message_id else None,
+            "rate_limit_per_user": 0,
+            "flags": 0,
+            "message_count": messages,
+            "total_message_sent": messages,
+            "member_count": min(len(thread.members), 50),  # Discord stops counting at 50
+            "thread_metadata": {
+                "archived": False,
+                "archive_timestamp": thread.created_at,
+                "auto_archive_duration": thread.auto_archive_duration,
+                "locked": False,
+                "create_timestamp": thread.created_at,
+                **({"invitable": thread.invitable} if thread.type == PRIVATE_THREAD else {}),
+            },
+        }
+        if permissions is not None:
+            data["permissions"] = str(permissions)
+        return data
+
+    def _bot_permissions(self) -> int:
+        """studybot's permissions in any channel of the guild (no channel overwrites are faked)."""
+        return EVERYONE_PERMISSIONS | self._bot_role_permissions()
+
+    def _bot_role_permissions(self) -> int:
+        return (
+            BOT_ROLE_PERMISSIONS
+            | (discord.Permissions(manage_roles=True).value if self.bot_manages_roles else 0)
+            | (CREATE_PRIVATE_THREADS if self.bot_creates_private_threads else 0)
+        )
 
     def _roles(self) -> list[dict[str, Any]]:
         def role(role_id: int, name: str, permissions: int, position: int, **extra: Any) -> dict[str, Any]:
@@ -1091,8 +1177,7 @@ class FakeDiscord:
             role(
                 BOT_ROLE_ID,
                 "studybot",
-                BOT_ROLE_PERMISSIONS
-                | (discord.Permissions(manage_roles=True).value if self.bot_manages_roles else 0),
+                self._bot_role_permissions(),
                 BOT_ROLE_POSITION,
                 managed=True,
                 tags={"bot_id": str(BOT_USER_ID)},
@@ -1149,9 +1234,14 @@ class FakeDiscord:
             "channels": [
                 {k: v for k, v in self._channel_obj(c).items() if k != "guild_id"}
                 for c in self._channels.values()
-                if c.guild_id == GUILD_ID
+                if c.guild_id == GUILD_ID and c.type not in THREAD_TYPES
             ],
-            "threads": [],
+            # The active threads the bot can see (a private one only as its member).
+            "threads": [
+                self._thread_obj(c)
+                for c in self._channels.values()
+                if c.guild_id == GUILD_ID and c.type in THREAD_TYPES and BOT_USER_ID in c.members
+            ],
             "voice_states": [],
             "presences": [],
             "stage_instances": [],
@@ -1329,7 +1419,7 @@ class FakeDiscord:
             "entitlement_sku_ids": [],
             "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
             "channel_id": str(channel.id),
-            "app_permissions": str(BOT_PERMISSIONS),
+            "app_permissions": str(self._bot_permissions()),
         }
         if guild_id is not None:
             payload |= {
@@ -1768,10 +1858,13 @@ class FakeDiscord:
             match = pattern.fullmatch(record.path)
             if match and method == record.method:
                 result = await handler(record, **match.groupdict())
+                status = 200
+                if isinstance(result, _Answer):
+                    status, result = result.status, result.data
                 record.response = result
                 if result is None:
                     return web.Response(status=204)
-                return self._json_response(200, result)
+                return self._json_response(status, result)
         self.unhandled.append(record)
         raise _ApiError(404, 0, "404: Not Found")
 
@@ -1810,6 +1903,8 @@ class FakeDiscord:
             ("PATCH", message, self._edit_channel_message),
             ("DELETE", message, self._delete_channel_message),
             ("POST", channel + r"/typing", self._typing),
+            ("POST", channel + r"/threads", self._create_thread),
+            ("PUT", channel + r"/thread-members/(?P<user_id>\d+)", self._add_thread_member),
             ("GET", r"/guilds/(?P<guild_id>\d+)", self._get_guild),
             ("GET", r"/guilds/(?P<guild_id>\d+)/channels", self._get_guild_channels),
             ("GET", r"/guilds/(?P<guild_id>\d+)/members/(?P<user_id>\d+)", self._get_member),
@@ -2228,6 +2323,64 @@ class FakeDiscord:
         self._channel(channel_id)
         return None
 
+    async def _create_thread(self, record: RecordedRequest, channel_id: str) -> Any:
+        # A thread without a starter message (in a text channel; a forum's needs a message, not faked).
+        parent = self._channel(channel_id)
+        body = record.json if isinstance(record.json, dict) else {}
+        errors = _FormErrors()
+        name = body.get("name")
+        if not isinstance(name, str) or not 1 <= len(name) <= THREAD_NAME_MAX:
+            limit = f"Must be between 1 and {THREAD_NAME_MAX} in length."
+            errors.add(["name"], "BASE_TYPE_BAD_LENGTH", limit)
+        kind = body.get("type")
+        kind = PRIVATE_THREAD if kind is None else kind  # API v9's default, which Discord still applies
+        if kind not in THREAD_TYPES:
+            errors.add(["type"], "BASE_TYPE_CHOICES", f"Value must be one of {sorted(THREAD_TYPES)}.")
+        invitable = body.get("invitable")
+        if invitable is not None and not isinstance(invitable, bool):
+            errors.add(["invitable"], "BASE_TYPE_BOOLEAN", "Must be either true or false.")
+        archive = body.get("auto_archive_duration")
+        if archive is not None and archive not in AUTO_ARCHIVE_MINUTES:
+            choices = sorted(AUTO_ARCHIVE_MINUTES)
+            errors.add(["auto_archive_duration"], "BASE_TYPE_CHOICES", f"Value must be one of {choices}.")
+        errors.raise_if_any()
+        if parent.type != GUILD_TEXT:
+            raise _ApiError(400, 50024, "Cannot execute action on this channel type")
+        needed = CREATE_PRIVATE_THREADS if kind == PRIVATE_THREAD else CREATE_PUBLIC_THREADS
+        if not self._bot_permissions() & needed:
+            raise _ApiError(403, 50013, "Missing Permissions")
+        thread = _Channel(
+            self._snowflake(),
+            kind,
+            name,
+            parent.guild_id,
+            parent_id=parent.id,
+            owner_id=BOT_USER_ID,
+            invitable=True if invitable is None else invitable,
+            auto_archive_duration=archive or 4320,
+            created_at=_iso(),
+            members=[BOT_USER_ID],  # the thread's creator is its first member
+        )
+        self._channels[thread.id] = thread
+        for session in self._identified_sessions():
+            if session.intents & GUILDS:
+                await self._send_dispatch(
+                    session, "THREAD_CREATE", self._thread_obj(thread) | {"newly_created": True}
+                )
+        return _Answer(201, self._thread_obj(thread))
+
+    async def _add_thread_member(self, record: RecordedRequest, channel_id: str, user_id: str) -> Any:
+        thread = self._channel(channel_id)
+        if thread.type not in THREAD_TYPES:
+            raise _ApiError(400, 50024, "Cannot execute action on this channel type")
+        if int(user_id) not in self._users:
+            raise _ApiError(404, 10007, "Unknown Member")
+        if thread.type == PRIVATE_THREAD and BOT_USER_ID not in thread.members:
+            raise _ApiError(403, 50001, "Missing Access")  # a private thread is hidden from non-members
+        if int(user_id) not in thread.members:
+            thread.members.append(int(user_id))
+        return None
+
     async def _get_guild(self, record: RecordedRequest, guild_id: str) -> Any:
         if int(guild_id) != GUILD_ID:
             raise _ApiError(404, 10004, "Unknown Guild")
@@ -2239,7 +2392,12 @@ class FakeDiscord:
     async def _get_guild_channels(self, record: RecordedRequest, guild_id: str) -> Any:
         if int(guild_id) != GUILD_ID:
             raise _ApiError(404, 10004, "Unknown Guild")
-        return [self._channel_obj(c) for c in self._channels.values() if c.guild_id == GUILD_ID]
+        # As Discord: the guild's channels, not its threads.
+        return [
+            self._channel_obj(c)
+            for c in self._channels.values()
+            if c.guild_id == GUILD_ID and c.type not in THREAD_TYPES
+        ]
 
     def add_guild_role(self, name: str, position: int = 1) -> int:
         """A role of the guild a moderator made (below studybot's own by default); its id."""
