@@ -172,9 +172,24 @@ class DiscordPlatform:
         except (discord.HTTPException, Undeliverable) as exc:
             where = f"make a private thread in channel {conversation.channel_id} or post in it"
             self._fall_back("thread", where, exc)
-            return [await self.send_direct(user_id, reply) for user_id in user_ids]
+            return await self._each_directly(user_ids, reply)
         left_out = [user_id for user_id in user_ids if not await self._add_to_thread(thread, user_id)]
-        return [sent] + [await self.send_direct(user_id, reply) for user_id in left_out]
+        return [sent, *(await self._each_directly(left_out, reply) if left_out else [])]
+
+    async def _each_directly(self, user_ids: Sequence[str], reply: Reply) -> list[str]:
+        """The same direct message to each member: one who blocks them does not keep it from the others;
+        Undeliverable when nobody could be reached."""
+        sent, failed = [], []
+        for user_id in user_ids:
+            try:
+                sent.append(await self.send_direct(user_id, reply))
+            except (discord.HTTPException, Undeliverable) as exc:
+                failed.append(f"{user_id} ({exc})")
+        if failed:
+            log.warning("could not send a direct message to %s", ", ".join(failed))
+            if not sent:
+                raise Undeliverable(f"no member could be sent a direct message: {', '.join(failed)}")
+        return sent
 
     async def _private_thread(self, channel_id: str) -> str:
         """A new private thread in the channel, that members cannot invite others to; its id."""

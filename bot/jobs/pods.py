@@ -45,7 +45,8 @@ async def make_week_pods(core: Services, cohort: Cohort, day: dt.date, platform:
             cards=(Card(f"🤝 Your buddy pod this week in {cohort.name}", body, style=Style.PRIMARY),)
         )
         try:
-            # One conversation for the pod where the platform has them (Slack), else a message to each.
+            # One private conversation for the pod (a Slack group DM, a Discord private thread), or else
+            # the same direct message to each member.
             await platform.send_group(cohort.conversation, [members[m].user_id for m in pod], note)
             told += len(pod)
         except Exception:
