@@ -54,11 +54,18 @@ MEMBER_DAYS = union_all(
 
 
 def _share_day(insert: Any) -> Any:
-    """A linked account's activity: the day counts for every other account of the learner, once."""
-    others = select(member_t.c.id, P("local_date", type_=Date)).where(
-        member_t.c.learner_id == P("learner_id"), member_t.c.id != P("member_id")
+    """A linked account's activity: the day counts for every other account of the learner, once, and stays
+    theirs if the accounts are unlinked later (a day copied at the link becomes one shared as it happened)."""
+    others = select(
+        member_t.c.id, P("member_id", type_=Integer), P("local_date", type_=Date), literal(False)
+    ).where(member_t.c.learner_id == P("learner_id"), member_t.c.id != P("member_id"))
+    return (
+        insert(shared_day_t)
+        .from_select(["member_id", "source_id", "local_date", "merged"], others)
+        .on_conflict_do_update(
+            index_elements=["member_id", "source_id", "local_date"], set_={"merged": False}
+        )
     )
-    return insert(shared_day_t).from_select(["member_id", "local_date"], others).on_conflict_do_nothing()
 
 
 SHARE_DAY = ByDialect(_share_day)

@@ -40,10 +40,14 @@ class SqlLinks(SqlBase):
     ) -> None:
         def op(conn: Connection) -> None:
             # Codes are short-lived: the expired ones of anyone go when the next code is asked for.
-            stale = (link_code_t.c.member_id == member_id) | (link_code_t.c.expires_at <= now)
-            conn.execute(delete(link_code_t).where(stale))
-            values = {"member_id": member_id, "code_hash": code_hash, "expires_at": expires_at}
-            conn.execute(insert(link_code_t).values(**values))
+            conn.execute(delete(link_code_t).where(link_code_t.c.expires_at <= now))
+            # One code a member: a new one replaces theirs, even when two requests come at once.
+            new = {"code_hash": code_hash, "expires_at": expires_at}
+            conn.execute(
+                self._insert(link_code_t)
+                .values(member_id=member_id, **new)
+                .on_conflict_do_update(index_elements=["member_id"], set_=new)
+            )
 
         await self._tx(op)
 
@@ -58,14 +62,13 @@ class SqlLinks(SqlBase):
                 raise LinkRefused("unknown")
             if code.member_id == member_id:
                 raise LinkRefused("own")
-            theirs = self._group(conn, code.member_id)
-            mine = self._group(conn, member_id)
+            theirs, mine = self._locked_groups(conn, code.member_id, member_id)
             if {m.id for m in theirs} & {m.id for m in mine}:
                 raise LinkRefused("already")
             platforms = {m.platform: m for m in theirs}
             for m in mine:
                 if m.platform in platforms:
-                    raise LinkRefused("platform", platforms[m.platform])
+                    raise LinkRefused("platform", platforms[m.platform], m)
             # The code is used up by whoever deletes it: of two at once, the second finds nothing.
             if not conn.execute(delete(link_code_t).where(link_code_t.c.id == code.id)).rowcount:
                 raise LinkRefused("unknown")
@@ -81,7 +84,7 @@ class SqlLinks(SqlBase):
 
     async def unlink(self, member_id: int) -> list[Member]:
         def op(conn: Connection) -> list[Member]:
-            group = self._group(conn, member_id)
+            [group] = self._locked_groups(conn, member_id)
             if len(group) < 2:
                 return []
             me = next(m for m in group if m.id == member_id)
@@ -94,6 +97,13 @@ class SqlLinks(SqlBase):
             else:
                 new_key = key
                 self._copy_learning(conn, key, me.id)
+            # Days each side copied from the other's history at the link go; those shared while linked stay.
+            others = [m.id for m in rest]
+            copied = shared_day_t.c.merged.is_(True) & (
+                ((shared_day_t.c.member_id == me.id) & shared_day_t.c.source_id.in_(others))
+                | (shared_day_t.c.member_id.in_(others) & (shared_day_t.c.source_id == me.id))
+            )
+            conn.execute(delete(shared_day_t).where(copied))
             conn.execute(update(member_t).where(member_t.c.id == me.id).values(learner_id=None))
             alone = len(rest) == 1
             conn.execute(
@@ -107,7 +117,7 @@ class SqlLinks(SqlBase):
 
     async def linked_accounts(self, member_id: int) -> list[tuple[Member, int]]:
         def op(conn: Connection) -> list[tuple[Member, int]]:
-            group = self._group(conn, member_id, lock=False)
+            group = self._group(conn, member_id)
             rows = conn.execute(
                 select(points_t.c.member_id, func.sum(points_t.c.points))
                 .where(points_t.c.member_id.in_([m.id for m in group]), points_t.c.period == ALL_TIME)
@@ -120,18 +130,31 @@ class SqlLinks(SqlBase):
 
     # ---- inside a transaction ----
 
-    def _group(self, conn: Connection, member_id: int, *, lock: bool = True) -> list[Member]:
-        """The accounts of the member's learner, oldest first (locked on PostgreSQL for a write)."""
-        me = select(member_t).where(member_t.c.id == member_id)
-        row = conn.execute(me if self._sqlite or not lock else me.with_for_update()).first()
+    def _group(self, conn: Connection, member_id: int) -> list[Member]:
+        """The accounts of the member's learner, oldest first."""
+        row = conn.execute(select(member_t).where(member_t.c.id == member_id)).first()
         if row is None:
             raise LinkRefused("unknown")
         if row.learner_id is None:
             return [_member(row)]
         query = select(member_t).where(member_t.c.learner_id == row.learner_id).order_by(member_t.c.id)
-        if not self._sqlite and lock:
-            query = query.with_for_update()
         return [_member(r) for r in conn.execute(query).all()]
+
+    def _locked_groups(self, conn: Connection, *member_ids: int) -> list[list[Member]]:
+        """The groups of these members, read again once every account in them is locked (PostgreSQL).
+
+        All rows at once, by id: two links or unlinks starting from opposite ends of the same accounts lock
+        them in the same order, so one waits for the other instead of both deadlocking. FOR NO KEY UPDATE, so
+        an answer meanwhile (whose shared days only refer to these rows) is not held up."""
+        if not self._sqlite:
+            ids = sorted({m.id for mid in member_ids for m in self._group(conn, mid)})
+            conn.execute(
+                select(member_t.c.id)
+                .where(member_t.c.id.in_(ids))
+                .order_by(member_t.c.id)
+                .with_for_update(key_share=True)
+            )
+        return [self._group(conn, mid) for mid in member_ids]
 
     def _move_learning(self, conn: Connection, source: int, target: int) -> None:
         """Merge the progress and review cards kept under `source` into `target`'s, and drop `source`'s."""
@@ -164,7 +187,8 @@ class SqlLinks(SqlBase):
         return conn.execute(select(table).where(table.c.member_id == member_id)).all()
 
     def _share_days(self, conn: Connection, accounts: list[Member]) -> None:
-        """Each account's active days count for every other account's streaks from now on."""
+        """Each account's active days so far count for every other account's streaks (merged: undone if
+        they unlink); from now on record_activity shares each new day as it happens."""
         ids = [m.id for m in accounts]
         rows = conn.execute(
             select(activity_t.c.member_id, activity_t.c.local_date)
@@ -172,25 +196,22 @@ class SqlLinks(SqlBase):
             .group_by(activity_t.c.member_id, activity_t.c.local_date)
         ).all()
         have = {
-            (r.member_id, r.local_date)
+            tuple(r)
             for r in conn.execute(
-                select(shared_day_t.c.member_id, shared_day_t.c.local_date).where(
+                select(shared_day_t.c.member_id, shared_day_t.c.source_id, shared_day_t.c.local_date).where(
                     shared_day_t.c.member_id.in_(ids)
                 )
             ).all()
         }
-        days_of: dict[int, set[dt.date]] = {}
-        for r in rows:
-            days_of.setdefault(r.member_id, set()).add(r.local_date)
-        new = {
-            (other, day)
-            for owner, days in days_of.items()
-            for day in days
+        new = sorted(
+            (other, r.member_id, r.local_date)
+            for r in rows
             for other in ids
-            if other != owner and (other, day) not in have
-        }
+            if other != r.member_id and (other, r.member_id, r.local_date) not in have
+        )
         if new:
-            conn.execute(insert(shared_day_t), [{"member_id": m, "local_date": d} for m, d in sorted(new)])
+            values = [{"member_id": m, "source_id": s, "local_date": d, "merged": True} for m, s, d in new]
+            conn.execute(insert(shared_day_t), values)
 
 
 if TYPE_CHECKING:

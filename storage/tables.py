@@ -385,12 +385,15 @@ class LinkCodeRow(SQLModel, table=True):
 
 
 class SharedDayRow(SQLModel, table=True):
-    """A day a linked account of this member was active: it counts for this member's streaks in every cohort,
-    as the member's own activity would (copied when the accounts were linked, and then as it happens)."""
+    """A day a linked account (`source_id`) of this member was active: it counts for this member's streaks in
+    every cohort, as the member's own activity would. `merged`: copied from the source's history when the
+    accounts were linked (undone if they unlink); else shared as it happened while linked (kept)."""
 
     __tablename__ = "shared_day"
-    __table_args__ = (UniqueConstraint("member_id", "local_date", name="uq_shared_day"),)
+    __table_args__ = (UniqueConstraint("member_id", "source_id", "local_date", name="uq_shared_day"),)
 
     id: int | None = Field(default=None, primary_key=True)
     member_id: int = Field(foreign_key="member.id")
+    source_id: int = Field(foreign_key="member.id")
     local_date: dt.date
+    merged: bool = False

@@ -8,7 +8,8 @@ import logging
 
 from bot.catalog.model import Catalog
 from bot.dispatch.context import Services
-from bot.kernel.types import Card, Cohort, Milestone, Recorded, Reply, Style
+from bot.kernel.clock import local_date
+from bot.kernel.types import Card, Cohort, Member, Milestone, Recorded, Reply, Style
 from bot.kernel.untrusted import verbatim
 from bot.rules.calendar import Calendar
 from bot.rules.milestones import (
@@ -49,6 +50,23 @@ async def reached(core: Services, cohort: Cohort, member_id: int, kind: str, day
         return []
 
 
+async def learning_milestones(core: Services, member: Member) -> list[str]:
+    """Every stage the member's learner has learned whole, and graduation when that is all of them, as
+    milestones in each of the member's cohorts (a progress merged by linking accounts can complete them);
+    each is recorded once, so the ones reached before are not again. The new ones."""
+    learned = await core.learning.learned_topics(member.learner)
+    stages = core.catalog.stages
+    whole = [s for s in stages if s.topics and all((s.id, t.id) in learned for t in s.topics)]
+    kinds = [stage_kind(s.id) for s in whole] + ([GRADUATED] if whole and len(whole) == len(stages) else [])
+    if not kinds:
+        return []
+    now, new = core.clock.now(), []
+    for cohort in await core.cohorts.member_cohorts(member.id):
+        today = local_date(now, member.timezone or cohort.timezone)
+        new += await core.notices.record_milestones(cohort.id, member.id, kinds, today, now)
+    return new
+
+
 def milestone_kinds(catalog: Catalog) -> list[str]:
     """Every milestone a role can be given for: the streaks, first accepted work, graduation, each stage."""
     streaks = streak_kinds(max(STREAK_MILESTONES))
@@ -75,4 +93,12 @@ def announcement(catalog: Catalog, milestone: Milestone, name: str) -> Reply:
     return Reply(cards=(Card("🏅 Milestone", text, style=Style.SUCCESS),))
 
 
-__all__ = ["after_activity", "announcement", "describe", "milestone_kinds", "reached", "stage_kind"]
+__all__ = [
+    "after_activity",
+    "announcement",
+    "describe",
+    "learning_milestones",
+    "milestone_kinds",
+    "reached",
+    "stage_kind",
+]

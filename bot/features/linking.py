@@ -3,12 +3,14 @@ account; `unlink` takes this account out again."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import secrets
 from typing import Any
 
 from bot.dispatch.context import Context
+from bot.dispatch.milestones import learning_milestones
 from bot.kernel.ports import LinkRefused
 from bot.kernel.registry import Arg, ArgKind, Registry, UserError
 from bot.kernel.replies import plural
@@ -47,8 +49,10 @@ def code_hash(typed: str) -> str | None:
 
 
 def _digest(letters: str) -> str:
-    """What the store keeps of a code: its SHA-256, so a copy of the database links no one."""
-    return hashlib.sha256(letters.encode()).hexdigest()
+    """What the store keeps of a code: a memory-hard hash (scrypt, 16 MiB and some 50 ms each), so a copy of
+    the database does not give its live codes away: trying all 8.5e11 within their ten minutes is out of
+    reach, where a plain SHA-256 of so few letters falls to one graphics card."""
+    return hashlib.scrypt(letters.encode(), salt=b"studybot link code", n=2**14, r=8, p=1, dklen=32).hex()
 
 
 def _account(member: Member) -> str:
@@ -73,7 +77,7 @@ async def link(ctx: Context, args: dict[str, Any]) -> Reply:
     typed: str | None = args.get("code")
     if typed is None:
         return await _give_code(ctx)
-    hashed = code_hash(typed)
+    hashed = await asyncio.to_thread(code_hash, typed)  # some 50 ms of hashing: off the event loop
     if hashed is None:
         raise UserError(
             "That is not a link code: codes are 8 letters and digits, like `K7QM-4XPD`. "
@@ -82,8 +86,10 @@ async def link(ctx: Context, args: dict[str, Any]) -> Reply:
     try:
         await ctx.core.links.redeem_link_code(ctx.member.id, hashed, ctx.now)
     except LinkRefused as refused:
-        raise UserError(_refusal(refused, ctx.member)) from None
+        raise UserError(_refusal(refused)) from None
     accounts = await ctx.core.links.linked_accounts(ctx.member.id)
+    for account, _ in accounts:  # the merged progress may complete a stage, or the roadmap
+        await learning_milestones(ctx.core, account)
     others = " and ".join(_account(m) for m, _ in accounts if m.id != ctx.member.id)
     card = Card(
         "🔗 Accounts linked",
@@ -96,7 +102,7 @@ async def link(ctx: Context, args: dict[str, Any]) -> Reply:
 
 
 async def _give_code(ctx: Context) -> Reply:
-    code, hashed = new_code()
+    code, hashed = await asyncio.to_thread(new_code)
     await ctx.core.links.issue_link_code(ctx.member.id, hashed, ctx.now + CODE_LIFETIME, ctx.now)
     accounts = await ctx.core.links.linked_accounts(ctx.member.id)
     minutes = int(CODE_LIFETIME.total_seconds() // 60)
@@ -109,17 +115,18 @@ async def _give_code(ctx: Context) -> Reply:
     return Reply(cards=(card,), ephemeral=True)
 
 
-def _refusal(refused: LinkRefused, me: Member) -> str:
+def _refusal(refused: LinkRefused) -> str:
     fresh = "Run `/study link` on your other account for a new one."
     if refused.reason == "own":
         return "That is this account's own code: type `/study link <code>` on your other platform's account."
     if refused.reason == "already":
         return "This account is already linked with that one: nothing to do."
-    if refused.reason == "platform" and refused.clash is not None:
+    if refused.reason == "platform" and refused.clash is not None and refused.ours is not None:
+        platform = platform_name(refused.clash.platform)
         return (
-            f"That code belongs to a learner who already has a {platform_name(me.platform)} account, "
-            f"{_account(refused.clash)}: one account per platform. Unlink that one first "
-            "(`/study unlink` there) if this should be theirs instead."
+            f"Linking would give one learner two {platform} accounts: {_account(refused.clash)} on the "
+            f"code's side and {_account(refused.ours)} on yours. One account per platform: `/study unlink` "
+            "one of them first."
         )
     return f"That code is not valid: it may be mistyped, used already or older than 10 minutes. {fresh}"
 
@@ -137,7 +144,7 @@ async def unlink(ctx: Context, args: dict[str, Any]) -> Reply:
     names = " and ".join(_account(m) for m in others)
     text = (
         f"🔓 Unlinked from {names}. From now on this account's days, progress and review cards are its own; "
-        "it keeps a copy of the progress and cards you had, and the days you were active while linked still "
-        "count."
+        "it keeps a copy of the progress and cards you had. Days either account was active while linked "
+        "still count for both; the days copied from each other's history when you linked no longer do."
     )
     return Reply(text=text, ephemeral=True)

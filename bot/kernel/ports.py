@@ -593,13 +593,14 @@ class PodStore(Protocol):
 
 
 class LinkRefused(Exception):
-    """A link code that links nothing: `reason` says why (see LinkStore.redeem_link_code); `clash` is the
-    learner's account on the redeeming account's platform when that is the reason."""
+    """A link code that links nothing: `reason` says why (see LinkStore.redeem_link_code). When two accounts
+    on one platform are the reason, `clash` is the one on the code's side and `ours` the redeemer's."""
 
-    def __init__(self, reason: str, clash: Member | None = None) -> None:
+    def __init__(self, reason: str, clash: Member | None = None, ours: Member | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.clash = clash
+        self.ours = ours
 
 
 class LinkStore(Protocol):
@@ -614,15 +615,17 @@ class LinkStore(Protocol):
     async def redeem_link_code(self, member_id: int, code_hash: str, now: dt.datetime) -> list[Member]:
         """Link the member's account (and any it is linked with) with the code's, in one transaction: the
         code is used up, roadmap progress and review cards become the learner's (the card answered last
-        wins where both have one), and each account's active days count for the others' streaks. The
-        learner's accounts, oldest first. Raise LinkRefused, changing nothing, with reason "unknown" (no
-        such code, or expired), "own" (the member's own code), "already" (linked already) or "platform"
-        (the learner has an account on this platform already)."""
+        wins where both have one), and each account's active days count for the others' streaks (the days
+        copied from history are undone by an unlink, days shared as they happen are kept). The learner's
+        accounts, oldest first. Raise LinkRefused, changing nothing, with reason "unknown" (no such code, or
+        expired), "own" (the member's own code), "already" (linked already) or "platform" (the two sides
+        have an account on one platform each)."""
         ...
 
     async def unlink(self, member_id: int) -> list[Member]:
-        """Take the member's account out of its learner: it keeps a copy of the progress and review cards,
-        and its days no longer count for the others (nor theirs for it) from now on. The accounts it was
+        """Take the member's account out of its learner: it keeps a copy of the progress and review cards;
+        the days copied from each other's history at the link no longer count, days shared while linked
+        still do, and from now on nothing is shared. The accounts it was
         linked with; empty when it was on its own (nothing changes)."""
         ...
 

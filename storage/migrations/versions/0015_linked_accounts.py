@@ -35,10 +35,13 @@ def upgrade() -> None:
         "shared_day",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("member_id", sa.Integer(), nullable=False),
+        sa.Column("source_id", sa.Integer(), nullable=False),
         sa.Column("local_date", sa.Date(), nullable=False),
+        sa.Column("merged", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(["member_id"], ["member.id"]),
+        sa.ForeignKeyConstraint(["source_id"], ["member.id"]),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("member_id", "local_date", name="uq_shared_day"),
+        sa.UniqueConstraint("member_id", "source_id", "local_date", name="uq_shared_day"),
     )
 
 
