@@ -41,6 +41,12 @@ class Setup:
     async def sweep(self) -> None:
         await Poster(self.core, {"discord": self.platform}).sweep()
 
+    async def daily_cohort(self, start: str) -> None:
+        """A moderator's cohort `ml` in #general, posting daily at 09:00 UTC from `start`."""
+        options = {"name": "ml", "time": "09:00", "tz": "UTC", "days": "daily", "start": start}
+        created = await self.slash("cohort", "create", options, permissions=MANAGE_GUILD)
+        assert "Cohort ml created" in text(message_of(created))
+
 
 @pytest.fixture
 async def setup(sqlite_store: SqlStore, catalog: Catalog) -> AsyncIterator[Setup]:

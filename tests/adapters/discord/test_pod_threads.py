@@ -104,13 +104,7 @@ async def test_a_member_who_cannot_be_added_is_told_directly(setup: Setup) -> No
 async def test_pods_made_by_the_weekly_sweep_meet_in_one_thread(setup: Setup) -> None:  # noqa: F811
     fake = setup.fake
     bob, cy = fake.add_user("bob", display_name="Bob"), fake.add_user("cy", display_name="Cy")
-    created = await setup.slash(
-        "cohort",
-        "create",
-        {"name": "ml", "time": "09:00", "tz": "UTC", "days": "daily", "start": "2026-11-24"},
-        permissions=MANAGE_GUILD,
-    )
-    assert "Cohort ml created" in text(message_of(created))
+    await setup.daily_cohort("2026-11-24")
     for member in (setup.member, bob, cy):
         await setup.slash("study", "join", {"cohort": "ml"}, user_id=member)
         opted = await setup.slash("study", "pods", {"switch": "on"}, user_id=member)

@@ -33,13 +33,7 @@ def sent_with(fake: FakeDiscord, words: str) -> list[dict[str, Any]]:
 async def test_a_week_together_on_discord(setup: Setup) -> None:  # noqa: F811
     fake = setup.fake
     bob = fake.add_user("bob", display_name="@everyone Bob")
-    created = await setup.slash(
-        "cohort",
-        "create",
-        {"name": "ml", "time": "09:00", "tz": "UTC", "days": "daily", "start": "2026-11-24"},
-        permissions=MANAGE_GUILD,
-    )
-    assert "Cohort ml created" in text(message_of(created))
+    await setup.daily_cohort("2026-11-24")
     turned = await setup.slash(
         "cohort", "set", {"name": "ml", "field": "health", "value": "on"}, permissions=MANAGE_GUILD
     )
