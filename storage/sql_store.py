@@ -51,6 +51,13 @@ class SqlStore(
     async def migrate(self) -> None:
         await upgrade(self.engine)
 
+    def write_stats(self) -> tuple[int, int, int] | None:
+        w = self._writer
+        return None if w is None else (w.batches, w.operations, w.queued())
+
+    async def ping(self) -> None:
+        await self._query(lambda conn: conn.exec_driver_sql("SELECT 1").all())
+
     async def close(self) -> None:
         if self._writer is not None and self._readers is not None:
             await asyncio.to_thread(self._writer.close)

@@ -162,6 +162,10 @@ class _Threads:
                 results.append((future, None, exc))
         return results
 
+    def queued(self) -> int:
+        """Operations waiting for this thread (a metric: the write queue's depth)."""
+        return self._queue.qsize()
+
     def close(self) -> None:
         """Finish what is queued, then stop the threads."""
         with self._lock:

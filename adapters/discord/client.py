@@ -160,6 +160,10 @@ class DiscordPlatform:
             ) from exc
         return True
 
+    async def connected(self) -> bool:
+        """Whether the gateway session is up (kernel.ports.Connected, for /readyz)."""
+        return self.client.is_ready() and not self.client.is_closed()
+
     async def send_group(
         self, conversation: ConversationRef, user_ids: Sequence[str], reply: Reply
     ) -> list[str]:

@@ -626,6 +626,12 @@ class SlackService:
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
 
+    async def connected(self) -> bool:
+        """Whether Slack can reach studybot now: its Socket Mode connection, or the HTTP server listening."""
+        if self._socket is not None:
+            return bool(await self._socket.client.is_connected())
+        return self._runner is not None
+
     async def start(self) -> None:
         await self._check_tokens()
         if self.http_port is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -193,7 +194,9 @@ async def close_core(core: Core) -> None:
 
 def make_core(store: Store, catalog: Catalog, clock: Clock, *, rate_limit: bool = True) -> Core:
     """A core that serves every feature's commands (tests and benchmarks build theirs here too)."""
-    return Core(store, catalog, clock, command_registry(), rate_limit=rate_limit)
+    core = Core(store, catalog, clock, command_registry(), rate_limit=rate_limit)
+    core.stopwatch = time.perf_counter  # how long commands take, for the metrics
+    return core
 
 
 def settle_memory() -> None:

@@ -17,7 +17,7 @@ import re
 import sys
 import tempfile
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,7 +33,11 @@ from bot.kernel.clock import SystemClock
 from bot.kernel.ports import PlatformRefused
 
 if TYPE_CHECKING:
+    from adapters.ops.server import Ops
     from bot.composition.app import PlatformUnreachable
+    from bot.dispatch.core import Core
+    from bot.jobs.scheduler import StudyScheduler
+    from bot.kernel.ports import ChatPlatform
 
 log = logging.getLogger(__name__)
 
@@ -261,7 +265,6 @@ async def _serve(settings: Settings, slack_mode: str, port: int | None) -> int:
     import signal
 
     from bot.composition.app import ContentReloader, build_core, quiet_unactionable_warnings, serve
-    from bot.kernel.ports import ChatPlatform
 
     quiet_unactionable_warnings()
     core = await build_core(settings)
@@ -297,8 +300,44 @@ async def _serve(settings: Settings, slack_mode: str, port: int | None) -> int:
         loop.add_signal_handler(sig, stop.set)
     # SIGHUP re-reads the content packs; a set with problems is refused and the current content kept.
     loop.add_signal_handler(signal.SIGHUP, ContentReloader(core, settings.community_packs()).reload_soon)
-    await serve(core, platforms, stop)
+    from bot.jobs.scheduler import StudyScheduler
+
+    scheduler = StudyScheduler(core, platforms)
+    ops = await _start_ops(settings, core, platforms, scheduler, port if slack_mode == "http" else None)
+    try:
+        await serve(core, platforms, stop, scheduler)
+    finally:
+        if ops is not None:
+            await ops.close()
     return 0
+
+
+async def _start_ops(
+    settings: Settings,
+    core: Core,
+    platforms: Mapping[str, ChatPlatform],
+    scheduler: StudyScheduler,
+    slack_port: int | None,
+) -> Ops | None:
+    """The health, readiness and metrics server on STUDYBOT_HTTP_PORT, when set; the core reports to it."""
+    if settings.http_port is None:
+        return None
+    if settings.http_port == slack_port:
+        raise SettingError(
+            f"STUDYBOT_HTTP_PORT {settings.http_port} is also --port, Slack's: give the metrics another port."
+        )
+    from adapters.ops.server import Ops
+
+    ops = Ops(core, platforms, leading=lambda: scheduler.leading)
+    try:
+        await ops.start(settings.http_port)
+    except OSError as exc:
+        raise SettingError(
+            f"STUDYBOT_HTTP_PORT {settings.http_port}: cannot listen there ({exc.strerror}); "
+            "choose another port."
+        ) from exc
+    core.telemetry = ops
+    return ops
 
 
 def _version() -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
 import re
 import sys
@@ -99,6 +101,26 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class JsonLines(logging.Formatter):
+    """One JSON object a line (STUDYBOT_LOG_FORMAT=json), for a log collector: time (UTC, ISO 8601), level,
+    logger, message, and the traceback as `exception` when there is one. RedactSecrets has already run."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = record.stack_info
+        return json.dumps(entry, ensure_ascii=False)
+
+
 def hide_password(url: str) -> str:
     """The URL with any password in it replaced, for messages (`postgresql://studybot:[redacted]@db/...`)."""
     return _URL_PASSWORD.sub(rf"\1{REDACTED}\2", url)
@@ -131,7 +153,7 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> loggi
     """
     redactor = RedactSecrets(secrets_of(settings))
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.setFormatter(JsonLines() if settings.log_format == "json" else logging.Formatter(LOG_FORMAT))
     root = logging.getLogger()
     root.setLevel(settings.log_level.upper())
     root.addHandler(handler)

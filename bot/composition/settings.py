@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     # PostgreSQL connections each process keeps open (SQLite ignores it); the scheduler's leader holds one.
     db_pool_size: int = Field(default=10, ge=2, le=500, description="PostgreSQL connections kept open")
     log_level: str = Field(default="WARNING", description="DEBUG, INFO, WARNING or ERROR")
+    log_format: str = Field(default="text", description="text, or json: one JSON object a line")
+    http_port: int | None = Field(
+        default=None, ge=0, le=65535, description="serve /healthz, /readyz and /metrics on this port"
+    )
     files_dir: str = Field(default="studybot-files", description="where the console saves images and CSVs")
     # Community content packs, separated like PATH (":" on Linux and macOS, ";" on Windows).
     content_dirs: str = Field(default="", description=f"community content packs, separated by {os.pathsep}")
@@ -98,6 +102,13 @@ class Settings(BaseSettings):
             # The message stays short of the value: the whole line must stay one line.
             raise ValueError(f"{value[:20]!r} is not a log level: use {', '.join(LOG_LEVELS[:-1])} or ERROR")
         return value.upper()
+
+    @field_validator("log_format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        if value.lower() not in ("text", "json"):
+            raise ValueError(f"{value[:20]!r} is not a log format: use text or json")
+        return value.lower()
 
     @model_validator(mode="after")
     def _password_into_url(self) -> Settings:

@@ -28,12 +28,26 @@ from bot.kernel.ports import (
     PostStore,
     Store,
     SubmissionStore,
+    Telemetry,
 )
 from bot.kernel.registry import Registry, UserError
 from bot.kernel.types import Activity, ActivityKind, Cohort, ConversationRef, Member, Post, UserRef
 from bot.rules.calendar import Calendar
 from bot.rules.dayguard import hop_problem
 from bot.rules.points import POINTS_CHECKIN
+
+
+class NoTelemetry:
+    """Telemetry that keeps nothing: the core's until an operator's metrics are switched on."""
+
+    def command(self, name: str, outcome: str, seconds: float) -> None:
+        pass
+
+    def post(self, result: str) -> None:
+        pass
+
+    def reminders(self, sent: int) -> None:
+        pass
 
 
 class Services:
@@ -67,6 +81,11 @@ class Services:
         self.link_checks = RateLimiter(LINK_CHECKS, LINK_CHECK_WINDOW)
         # Heavy commands (search, images, exports) one workspace may have running at once.
         self.heavy = WorkspaceGate()
+        # Where commands, posts and reminders are counted (adapters/ops, with STUDYBOT_HTTP_PORT).
+        self.telemetry: Telemetry = NoTelemetry()
+        # Seconds on a monotonic counter, to time commands for the telemetry: the composition root gives
+        # time.perf_counter (the core reads no time of its own).
+        self.stopwatch: Callable[[], float] = lambda: 0.0
 
     @property
     def members(self) -> MemberStore:
@@ -107,6 +126,14 @@ class Services:
     @property
     def links(self) -> LinkStore:
         return self.store
+
+    async def ping_database(self) -> None:
+        """Reach the database once, for /readyz; raise when it cannot be reached."""
+        await self.store.ping()
+
+    def write_stats(self) -> tuple[int, int, int] | None:
+        """SQLite's writes so far (batches, writes, waiting), for /metrics; None on PostgreSQL."""
+        return self.store.write_stats()
 
     async def cohort_changed(self, cohort: Cohort) -> None:
         for listener in self.cohort_listeners:

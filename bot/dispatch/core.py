@@ -16,6 +16,19 @@ from bot.kernel.untrusted import clean_name, mend
 
 log = logging.getLogger(__name__)
 
+INTERNAL_ERROR = "Something went wrong on our side and has been logged. Please try again in a moment."
+SLOW_DOWN = "Slow down a little, please"
+
+
+def _outcome(reply: Reply) -> str:
+    """How a command ended, for the metrics: ok, refused (bad input, no right), limited (spam) or failed."""
+    if reply.silent or reply.text.startswith(f"⚠️ {SLOW_DOWN}"):
+        return "limited"
+    if not reply.error:
+        return "ok"
+    return "failed" if reply.text.endswith(INTERNAL_ERROR) else "refused"
+
+
 # C0 control characters other than tab and newlines: PostgreSQL refuses NUL in text, and none of them
 # belongs in a note, a reason or a name.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -66,6 +79,13 @@ class Core(Services):
         no work at all and come back as a `silent` Reply. `limited=False` is for what an adapter runs on
         its own account (Slack's App Home refresh), which a member did not send.
         """
+        started = self.stopwatch()
+        reply = await self._dispatch(inv, limited)
+        name = inv.command if inv.command in self.registry.commands else "unknown"  # labels stay few
+        self.telemetry.command(name, _outcome(reply), self.stopwatch() - started)
+        return reply
+
+    async def _dispatch(self, inv: Invocation, limited: bool) -> Reply:
         if limited and self.limiter is not None:
             refused = self._over_limit(self.limiter, inv.user)
             if refused is not None:
@@ -112,9 +132,7 @@ class Core(Services):
         except Exception:
             # A bug or an outage must not take the adapter down; the member gets an honest answer.
             log.exception("command %r failed for %s", inv.command, inv.user)
-            return error_reply(
-                "Something went wrong on our side and has been logged. Please try again in a moment."
-            )
+            return error_reply(INTERNAL_ERROR)
 
     def _over_limit(self, limiter: RateLimiter, user: UserRef) -> Reply | None:
         """The answer to a command over the spam limit, or None when it may run. Touches no storage."""
@@ -127,7 +145,7 @@ class Core(Services):
         seconds = max(1, math.ceil(limiter.wait(key, now).total_seconds()))
         window = round(limiter.window.total_seconds())
         return error_reply(
-            f"Slow down a little, please: that is more than {limiter.limit} commands in {window} seconds. "
+            f"{SLOW_DOWN}: that is more than {limiter.limit} commands in {window} seconds. "
             f"I did not run this one and will skip what you send in the next {plural(seconds, 'second')}; "
             "then carry on."
         )

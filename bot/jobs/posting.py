@@ -36,6 +36,8 @@ UNDELIVERED = "undelivered"
 RESEND_AFTER = dt.timedelta(minutes=2)
 # How long a skip is remembered, so that it is logged once: longer than any local yesterday lasts.
 SKIPS_KEPT = dt.timedelta(days=3)
+# A post sent later than this after its time was caught up (after a restart or an outage), for the metrics.
+ON_TIME = dt.timedelta(minutes=2)
 
 
 def post_key(post: Post) -> str:
@@ -244,10 +246,12 @@ class Poster:
                     "posting the %s challenge of cohort %s failed; it will be retried", day, cohort.name
                 )
                 report.failed.append((cohort.name, str(exc)))
+                self.core.telemetry.post("failed")
                 continue
             if post is not None:
                 report.posted.append(post)
                 posted.append(post)
+                self.core.telemetry.post("caught_up" if now - due > ON_TIME else "sent")
         return posted
 
     def _skip(self, cohort: Cohort, day: dt.date, due: dt.datetime, now: dt.datetime, report: Sweep) -> None:
@@ -258,6 +262,7 @@ class Poster:
             oldest = now.date() - SKIPS_KEPT
             self._skips_logged = {(c, d) for c, d in self._skips_logged if d >= oldest}
             self._skips_logged.add((cohort.id, day))
+            self.core.telemetry.post("skipped")  # once a day skipped, like the log line
             log.warning(
                 "skipped the %s post of cohort %s: due at %s, it is %s late, past its %s catch-up window; "
                 "a moderator can post it with `cohort post %s`",
@@ -303,6 +308,7 @@ class Poster:
             )
             try:
                 report.resent.append(await _send(self.core, cohort, stale, platform))
+                self.core.telemetry.post("resent")
             except Exception as exc:
                 log.exception("re-sending the %s post of cohort %s failed", stale.local_date, cohort.name)
                 report.failed.append((cohort.name, str(exc)))
@@ -324,6 +330,7 @@ class Poster:
             report.failed.append(("milestones", str(exc)))
         try:
             report.reminded = await send_reminders(self.core, self.platforms)
+            self.core.telemetry.reminders(report.reminded)
         except Exception as exc:
             log.exception("sending streak reminders failed")
             report.failed.append(("reminders", str(exc)))

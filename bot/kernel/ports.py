@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncGenerator, Callable, Collection, Sequence
 from collections.abc import Set as AbstractSet
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.kernel.types import (
     Activity,
@@ -75,6 +75,30 @@ class ChatPlatform(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+class Telemetry(Protocol):
+    """Where the core reports what it did, for an operator's metrics (adapters/ops); nothing by default."""
+
+    def command(self, name: str, outcome: str, seconds: float) -> None:
+        """A command ran: its registry name ("unknown" for none), how it ended (ok, refused, limited,
+        failed) and how long the core took."""
+        ...
+
+    def post(self, result: str) -> None:
+        """A daily post was sent on time, caught up (late, within its window), skipped, re-sent or failed."""
+        ...
+
+    def reminders(self, sent: int) -> None:
+        """Streak reminders sent by one sweep."""
+        ...
+
+
+@runtime_checkable
+class Connected(Protocol):
+    """A platform that can say whether it is connected now (Discord's gateway, Slack's socket): /readyz."""
+
+    async def connected(self) -> bool: ...
 
 
 class DailyPoster(Protocol):
@@ -668,5 +692,14 @@ class Store(
     """
 
     async def migrate(self) -> None: ...
+
+    async def ping(self) -> None:
+        """Reach the database once (a readiness check); raise when it cannot be reached."""
+        ...
+
+    def write_stats(self) -> tuple[int, int, int] | None:
+        """SQLite's group writer so far: batches committed, writes in them, writes waiting; None on
+        PostgreSQL (each write is its own transaction)."""
+        ...
 
     async def close(self) -> None: ...

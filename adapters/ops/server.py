@@ -1,0 +1,179 @@
+"""What an operator watches: /healthz, /readyz and /metrics (Prometheus) on STUDYBOT_HTTP_PORT.
+
+The metrics are the core's Telemetry (commands, posts, reminders) plus what this module reads at each
+scrape: the event loop's lag, SQLite's write batches and the writes waiting for one, and whether this
+process leads the scheduler. Each Ops has a registry of its own, so several in one process (tests) do not
+collide.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from bot.dispatch.core import Core
+from bot.kernel.ports import ChatPlatform, Connected
+
+log = logging.getLogger(__name__)
+
+# Command latency buckets, in seconds: Discord and Slack want an answer within 3 s.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0)
+# How often the event loop's lag is measured: a sleep this long that wakes late was held up by that much.
+LAG_EVERY = 0.5
+
+
+class _StoreCollector(Collector):
+    """SQLite's group-commit writer, read at each scrape: its batches, their writes, and those queued."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    def collect(self) -> Iterator[Any]:
+        stats = self.core.write_stats()
+        if stats is None:  # PostgreSQL: each write is its own transaction
+            return
+        batches, writes, queued = stats
+        yield CounterMetricFamily(
+            "studybot_db_write_batches", "SQLite commits by the group writer", value=batches
+        )
+        yield CounterMetricFamily(
+            "studybot_db_writes", "Writes committed by SQLite's group writer", value=writes
+        )
+        yield GaugeMetricFamily("studybot_db_write_queue", "Writes waiting for SQLite's writer", value=queued)
+
+
+class Ops:
+    """The telemetry (kernel.ports.Telemetry) and the HTTP server that serves it."""
+
+    def __init__(
+        self,
+        core: Core,
+        platforms: Mapping[str, ChatPlatform],
+        leading: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.core, self.platforms, self.leading = core, platforms, leading
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self._commands = Counter(
+            "studybot_commands", "Commands run, by name and outcome", ["command", "outcome"], registry=r
+        )
+        self._latency = Histogram(
+            "studybot_command_seconds",
+            "Time the core took for a command",
+            ["command"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self._posts = Counter(
+            "studybot_posts",
+            "Daily posts: sent, caught_up (late, within the window), skipped, resent, failed",
+            ["result"],
+            registry=r,
+        )
+        self._reminders = Counter("studybot_reminders", "Streak reminders sent", registry=r)
+        self._lag = Gauge("studybot_event_loop_lag_seconds", "How late the event loop last woke", registry=r)
+        self._max_lag = Gauge(
+            "studybot_event_loop_lag_max_seconds",
+            "The longest event loop lag since the last scrape",
+            registry=r,
+        )
+        leader = Gauge("studybot_scheduler_leader", "1 when this process runs the scheduled jobs", registry=r)
+        leader.set_function(lambda: 1.0 if self.leading() else 0.0)
+        r.register(_StoreCollector(core))
+        self._worst = 0.0
+        self._runner: web.AppRunner | None = None
+        self._watcher: asyncio.Task[None] | None = None
+
+    # ---- kernel.ports.Telemetry ----
+
+    def command(self, name: str, outcome: str, seconds: float) -> None:
+        self._commands.labels(name, outcome).inc()
+        self._latency.labels(name).observe(seconds)
+
+    def post(self, result: str) -> None:
+        self._posts.labels(result).inc()
+
+    def reminders(self, sent: int) -> None:
+        if sent:
+            self._reminders.inc(sent)
+
+    # ---- the server ----
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/readyz", self._readyz)
+        app.router.add_get("/metrics", self._metrics)
+        return app
+
+    async def start(self, port: int, host: str = "0.0.0.0") -> int:  # noqa: S104 - a container's port
+        """Serve on `port` (0: any free one) and watch the event loop; the port it listens on."""
+        self._runner = web.AppRunner(self.app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        self._watcher = asyncio.create_task(self._watch_loop())
+        return int(self._runner.addresses[0][1])
+
+    async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _watch_loop(self) -> None:
+        while True:
+            asleep = time.perf_counter()
+            await asyncio.sleep(LAG_EVERY)
+            lag = max(0.0, time.perf_counter() - asleep - LAG_EVERY)
+            self._lag.set(lag)
+            self._worst = max(self._worst, lag)
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def _readyz(self, request: web.Request) -> web.Response:
+        """Ready when the database answers and every configured platform is connected."""
+        checks: dict[str, Any] = {}
+        try:
+            await asyncio.wait_for(self.core.ping_database(), timeout=2.0)
+            checks["database"] = "ok"
+        except Exception as exc:  # any failure means not ready; say which
+            log.warning("readiness: the database did not answer: %s", exc)
+            checks["database"] = f"unreachable ({type(exc).__name__})"
+        platforms = {}
+        for name, platform in self.platforms.items():
+            up = await platform.connected() if isinstance(platform, Connected) else True
+            platforms[name] = "connected" if up else "not connected"
+        checks["platforms"] = platforms
+        checks["scheduler"] = "leader" if self.leading() else "standby"
+        ready = checks["database"] == "ok" and all(v == "connected" for v in platforms.values())
+        body = {"status": "ready" if ready else "not ready", **checks}
+        return web.Response(
+            status=200 if ready else 503, text=json.dumps(body), content_type="application/json"
+        )
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        self._max_lag.set(self._worst)
+        self._worst = 0.0
+        body = generate_latest(self.registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -1,0 +1,143 @@
+"""Operations over HTTP: /healthz, /readyz and /metrics of a real `studybot run` (Slack HTTP mode against the
+fake Slack, JSON logs), and readiness that says which part is not ready."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from adapters.ops.server import Ops
+from bot.catalog.model import Catalog
+from bot.composition.app import make_core
+from bot.kernel.clock import FakeClock
+from bot.kernel.types import ConversationRef, UserRef
+from storage.sql_store import SqlStore
+from tests.conftest import START
+from tests.fakes.loadgen import BotProcess, free_port
+from tests.fakes.platform import RecordingPlatform
+from tests.fakes.slack import FakeSlack
+
+
+class WithOps(BotProcess):
+    """`studybot run` with the operations server on its own port and JSON logs at INFO."""
+
+    def __init__(self, folder: Path, database_url: str, fake: FakeSlack) -> None:
+        super().__init__(folder, database_url, fake)
+        self.ops_port = free_port()
+
+    def env(self) -> dict[str, str]:
+        env = super().env()
+        env.update(
+            STUDYBOT_HTTP_PORT=str(self.ops_port), STUDYBOT_LOG_FORMAT="json", STUDYBOT_LOG_LEVEL="INFO"
+        )
+        return env
+
+
+async def get(session: aiohttp.ClientSession, url: str) -> tuple[int, str]:
+    async with session.get(url) as response:
+        return response.status, await response.text()
+
+
+def sample(metrics: str, name: str, **labels: str) -> float | None:
+    """A sample's value in Prometheus's text format, or None when it is absent."""
+    wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    pattern = re.escape(name) + (r"\{" + re.escape(wanted) + r"\}" if labels else "") + r" (\S+)"
+    found = re.search("^" + pattern + "$", metrics, re.MULTILINE)
+    return float(found.group(1)) if found else None
+
+
+async def test_studybot_run_serves_health_readiness_and_metrics_that_move(tmp_path: Path) -> None:
+    async with FakeSlack() as fake, aiohttp.ClientSession() as http:
+        fake.set_user("U0ADMIN", is_admin=True, name="mia")
+        bot = WithOps(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'studybot.db'}", fake)
+        await bot.start()
+        try:
+            base = f"http://127.0.0.1:{bot.ops_port}"
+            status, body = await get(http, f"{base}/healthz")
+            assert status == 200 and json.loads(body) == {"status": "ok"}
+            for _ in range(100):  # the scheduler takes the lead a moment after the start
+                status, body = await get(http, f"{base}/readyz")
+                if json.loads(body).get("scheduler") == "leader":
+                    break
+                await asyncio.sleep(0.05)
+            ready = json.loads(body)
+            assert status == 200, body
+            assert ready == {
+                "status": "ready",
+                "database": "ok",
+                "platforms": {"slack": "connected"},
+                "scheduler": "leader",
+            }
+
+            _, before = await get(http, f"{base}/metrics")
+            assert sample(before, "studybot_commands_total", command="help", outcome="ok") is None
+            for text in ("help", "help", "nonsense-command", "cohort create ml"):
+                status, _, url = await fake.send_slash_command(bot.url, "/study", text, user_id="U0MEMBER")
+                assert status == 200
+                await fake.wait_for_response(url)
+            status, after = await get(http, f"{base}/metrics")
+            assert status == 200
+            assert sample(after, "studybot_commands_total", command="help", outcome="ok") == 2.0
+            assert sample(after, "studybot_commands_total", command="unknown", outcome="refused") == 1.0
+            # A member is not a moderator: refused, and counted as such.
+            assert sample(after, "studybot_commands_total", command="cohort create", outcome="refused") == 1.0
+            assert sample(after, "studybot_command_seconds_count", command="help") == 2.0
+            assert sample(after, "studybot_scheduler_leader") == 1.0
+            assert sample(after, "studybot_event_loop_lag_seconds") is not None
+            assert (sample(after, "studybot_db_write_batches_total") or 0) >= 1  # SQLite's group writer
+            assert sample(after, "studybot_db_write_queue") == 0.0
+        finally:
+            assert await bot.stop() == 0
+    lines = [line for line in bot.log(chars=10**7).splitlines() if line.strip()]
+    assert lines, "nothing was logged at INFO"
+    for line in lines:
+        entry = json.loads(line)  # every line is one JSON object
+        assert {"time", "level", "logger", "message"} <= set(entry)
+        assert "xoxb-" not in line and fake.signing_secret not in line  # redacted as in text logs
+
+
+class Unplugged(RecordingPlatform):
+    """A platform whose connection dropped."""
+
+    async def connected(self) -> bool:
+        return False
+
+
+async def test_readiness_says_which_part_is_not_ready(sqlite_store: SqlStore, catalog: Catalog) -> None:
+    core = make_core(sqlite_store, catalog, FakeClock(START))
+    ops = Ops(core, {"discord": Unplugged(), "console": RecordingPlatform()})
+    core.telemetry = ops
+    port = await ops.start(0, host="127.0.0.1")
+    try:
+        async with aiohttp.ClientSession() as http:
+            status, body = await get(http, f"http://127.0.0.1:{port}/readyz")
+            assert status == 503
+            assert json.loads(body) == {
+                "status": "not ready",
+                "database": "ok",
+                "platforms": {"discord": "not connected", "console": "connected"},
+                "scheduler": "standby",
+            }
+            # A command that fails inside the core is counted as failed, not as refused.
+            user, where = UserRef("console", "ada", "Ada"), ConversationRef("console", "ws", "c")
+
+            async def broken(*args: Any, **kwargs: Any) -> Any:
+                raise ConnectionError("the database went away")
+
+            core.store.upsert_member = broken  # type: ignore[method-assign]
+            reply = await core.dispatch(core.invocation("today", user, where))
+            assert reply.error
+            _, metrics = await get(http, f"http://127.0.0.1:{port}/metrics")
+            assert sample(metrics, "studybot_commands_total", command="today", outcome="failed") == 1.0
+
+            await sqlite_store.close()  # the database is gone
+            status, body = await get(http, f"http://127.0.0.1:{port}/readyz")
+            assert status == 503 and json.loads(body)["database"].startswith("unreachable")
+            assert (await get(http, f"http://127.0.0.1:{port}/healthz"))[0] == 200  # the process is up
+    finally:
+        await ops.close()
