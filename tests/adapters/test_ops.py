@@ -141,3 +141,40 @@ async def test_readiness_says_which_part_is_not_ready(sqlite_store: SqlStore, ca
             assert (await get(http, f"http://127.0.0.1:{port}/healthz"))[0] == 200  # the process is up
     finally:
         await ops.close()
+
+
+async def test_posts_and_reminders_are_counted(sqlite_store: SqlStore, catalog: Catalog) -> None:
+    import datetime as dt
+
+    from bot.jobs.posting import Poster
+
+    clock = FakeClock(START)  # Monday 08:00 UTC
+    core = make_core(sqlite_store, catalog, clock)
+    ops = Ops(core, {})
+    core.telemetry = ops
+    admin = UserRef("console", "mia", "Mia", is_admin=True)
+    where = ConversationRef("console", "ws1", "general")
+    created = await core.dispatch(
+        core.invocation("cohort create ml time=09:00 tz=UTC days=daily", admin, where)
+    )
+    assert not created.error
+    poster = Poster(core, {"console": RecordingPlatform()})
+    clock.set(START.replace(hour=9, minute=1))
+    await poster.sweep()
+    await poster.sweep()  # nothing more to post
+    clock.set(clock.now() + dt.timedelta(days=1, hours=1))  # Tuesday 10:02: an hour late, caught up
+    await poster.sweep()
+    clock.set(clock.now() + dt.timedelta(days=1, hours=8))  # Wednesday 18:02: past the 6-hour window
+    await poster.sweep()
+    await poster.sweep()  # a skipped day counts once, as it is logged once
+    metrics = generate(ops)
+    assert sample(metrics, "studybot_posts_total", result="sent") == 1.0
+    assert sample(metrics, "studybot_posts_total", result="caught_up") == 1.0
+    assert sample(metrics, "studybot_posts_total", result="skipped") == 1.0
+    assert sample(metrics, "studybot_commands_total", command="cohort create", outcome="ok") == 1.0
+
+
+def generate(ops: Ops) -> str:
+    from prometheus_client import generate_latest
+
+    return generate_latest(ops.registry).decode()
