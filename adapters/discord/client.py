@@ -161,8 +161,16 @@ class DiscordPlatform:
         return True
 
     async def connected(self) -> bool:
-        """Whether the gateway session is up (kernel.ports.Connected, for /readyz)."""
-        return self.client.is_ready() and not self.client.is_closed()
+        """Whether the gateway session is up now (kernel.ports.Connected, for /readyz): discord.py stays
+        "ready" while it reconnects after a dropped gateway, so the sockets are asked too."""
+        client = self.client
+        if not client.is_ready() or client.is_closed():
+            return False
+        shards = getattr(client, "shards", None)
+        if isinstance(shards, dict):  # AutoShardedClient: every shard of this process
+            return bool(shards) and all(not shard.is_closed() for shard in shards.values())
+        ws = client.ws
+        return ws is not None and bool(ws.open)
 
     async def send_group(
         self, conversation: ConversationRef, user_ids: Sequence[str], reply: Reply

@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0)
 # How often the event loop's lag is measured: a sleep this long that wakes late was held up by that much.
 LAG_EVERY = 0.5
+# How long /readyz waits for the database or a platform to answer, and how long a database answer is reused.
+CHECK_WITHIN = 2.0
+DB_STATE_FOR = 1.0
 
 
 class _StoreCollector(Collector):
@@ -67,8 +70,11 @@ class Ops:
         core: Core,
         platforms: Mapping[str, ChatPlatform],
         leading: Callable[[], bool] = lambda: False,
+        *,
+        recheck_after: float = DB_STATE_FOR,
     ) -> None:
         self.core, self.platforms, self.leading = core, platforms, leading
+        self.recheck_after = recheck_after  # seconds a database answer is reused by /readyz
         self.registry = CollectorRegistry()
         r = self.registry
         self._commands = Counter(
@@ -98,6 +104,8 @@ class Ops:
         leader.set_function(lambda: 1.0 if self.leading() else 0.0)
         r.register(_StoreCollector(core))
         self._worst = 0.0
+        self._db_state: tuple[float, str] | None = None  # when the database was last asked, and its state
+        self._db_check: asyncio.Future[str] | None = None
         self._runner: web.AppRunner | None = None
         self._watcher: asyncio.Task[None] | None = None
 
@@ -153,17 +161,18 @@ class Ops:
 
     async def _readyz(self, request: web.Request) -> web.Response:
         """Ready when the database answers and every configured platform is connected."""
-        checks: dict[str, Any] = {}
-        try:
-            await asyncio.wait_for(self.core.ping_database(), timeout=2.0)
-            checks["database"] = "ok"
-        except Exception as exc:  # any failure means not ready; say which
-            log.warning("readiness: the database did not answer: %s", exc)
-            checks["database"] = f"unreachable ({type(exc).__name__})"
+        checks: dict[str, Any] = {"database": await self._database()}
         platforms = {}
         for name, platform in self.platforms.items():
-            up = await platform.connected() if isinstance(platform, Connected) else True
-            platforms[name] = "connected" if up else "not connected"
+            try:
+                up = (
+                    await asyncio.wait_for(platform.connected(), CHECK_WITHIN)
+                    if isinstance(platform, Connected)
+                    else True
+                )
+                platforms[name] = "connected" if up else "not connected"
+            except Exception as exc:  # a check that fails or hangs: that platform is not ready
+                platforms[name] = f"not connected ({type(exc).__name__})"
         checks["platforms"] = platforms
         checks["scheduler"] = "leader" if self.leading() else "standby"
         ready = checks["database"] == "ok" and all(v == "connected" for v in platforms.values())
@@ -171,6 +180,31 @@ class Ops:
         return web.Response(
             status=200 if ready else 503, text=json.dumps(body), content_type="application/json"
         )
+
+    async def _database(self) -> str:
+        """The database's state, asked at most once a second however many ask (an open port's readiness
+        must not become a load on the database): "ok" or why not."""
+        now = time.monotonic()
+        if self._db_state is not None and now - self._db_state[0] < self.recheck_after:
+            return self._db_state[1]
+        check = self._db_check
+        if check is None:  # the first to ask starts the check; the others wait for the same one
+            check = self._db_check = asyncio.ensure_future(self._ping())
+            check.add_done_callback(self._checked)
+        return await asyncio.shield(check)
+
+    def _checked(self, check: asyncio.Future[str]) -> None:
+        self._db_check = None
+
+    async def _ping(self) -> str:
+        try:
+            await asyncio.wait_for(self.core.ping_database(), CHECK_WITHIN)
+            state = "ok"
+        except Exception as exc:  # any failure means not ready; say which
+            log.warning("readiness: the database did not answer: %r", exc)
+            state = f"unreachable ({type(exc).__name__})"
+        self._db_state = (time.monotonic(), state)
+        return state
 
     async def _metrics(self, request: web.Request) -> web.Response:
         self._max_lag.set(self._worst)

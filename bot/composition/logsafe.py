@@ -101,6 +101,9 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+_SEPARATORS = {0x2028: "\\u2028", 0x2029: "\\u2029", 0x85: "\\u0085"}
+
+
 class JsonLines(logging.Formatter):
     """One JSON object a line (STUDYBOT_LOG_FORMAT=json), for a log collector: time (UTC, ISO 8601), level,
     logger, message, and the traceback as `exception` when there is one. RedactSecrets has already run."""
@@ -118,7 +121,9 @@ class JsonLines(logging.Formatter):
             entry["exception"] = record.exc_text
         if record.stack_info:
             entry["stack"] = record.stack_info
-        return json.dumps(entry, ensure_ascii=False)
+        # One line for any line splitter: the separators JSON may leave raw are escaped too.
+        line = json.dumps(entry, ensure_ascii=False)
+        return line.translate(_SEPARATORS)
 
 
 def hide_password(url: str) -> str:

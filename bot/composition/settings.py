@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     log_level: str = Field(default="WARNING", description="DEBUG, INFO, WARNING or ERROR")
     log_format: str = Field(default="text", description="text, or json: one JSON object a line")
     http_port: int | None = Field(
-        default=None, ge=0, le=65535, description="serve /healthz, /readyz and /metrics on this port"
+        default=None, ge=1, le=65535, description="serve /healthz, /readyz and /metrics on this port"
     )
     files_dir: str = Field(default="studybot-files", description="where the console saves images and CSVs")
     # Community content packs, separated like PATH (":" on Linux and macOS, ";" on Windows).

@@ -21,12 +21,13 @@ SLOW_DOWN = "Slow down a little, please"
 
 
 def _outcome(reply: Reply) -> str:
-    """How a command ended, for the metrics: ok, refused (bad input, no right), limited (spam) or failed."""
+    """How a command ended, for the metrics: ok, refused (bad input, no right, a busy server), limited (the
+    spam limit) or failed (studybot's fault)."""
     if reply.silent or reply.text.startswith(f"⚠️ {SLOW_DOWN}"):
         return "limited"
     if not reply.error:
         return "ok"
-    return "failed" if reply.text.endswith(INTERNAL_ERROR) else "refused"
+    return "failed" if reply.internal else "refused"
 
 
 # C0 control characters other than tab and newlines: PostgreSQL refuses NUL in text, and none of them
@@ -80,8 +81,12 @@ class Core(Services):
         its own account (Slack's App Home refresh), which a member did not send.
         """
         started = self.stopwatch()
-        reply = await self._dispatch(inv, limited)
         name = inv.command if inv.command in self.registry.commands else "unknown"  # labels stay few
+        try:
+            reply = await self._dispatch(inv, limited)
+        except BaseException:  # cancelled, or escaped the core: still a command that did not work
+            self.telemetry.command(name, "failed", self.stopwatch() - started)
+            raise
         self.telemetry.command(name, _outcome(reply), self.stopwatch() - started)
         return reply
 
@@ -109,12 +114,12 @@ class Core(Services):
             return error_reply(f"{exc} Usage: `{spec.usage()}`{example}")
         except UserError as exc:
             return error_reply(str(exc))
-        if spec.moderator and not await is_moderator(self.members, inv.user, inv.conversation):
-            return error_reply(
-                f"`{spec.name}` is for moderators: server/workspace admins and members a moderator granted "
-                "(`/study cohort grant <member>`). Nothing was changed."
-            )
         try:
+            if spec.moderator and not await is_moderator(self.members, inv.user, inv.conversation):
+                return error_reply(
+                    f"`{spec.name}` is for moderators: server/workspace admins and members a moderator "
+                    "granted (`/study cohort grant <member>`). Nothing was changed."
+                )
             member = await self.members.upsert_member(inv.user.platform, inv.user.id, inv.user.name)
             context = Context(self, inv.user, inv.conversation, member)
             if not spec.heavy:
@@ -132,7 +137,7 @@ class Core(Services):
         except Exception:
             # A bug or an outage must not take the adapter down; the member gets an honest answer.
             log.exception("command %r failed for %s", inv.command, inv.user)
-            return error_reply(INTERNAL_ERROR)
+            return error_reply(INTERNAL_ERROR, internal=True)
 
     def _over_limit(self, limiter: RateLimiter, user: UserRef) -> Reply | None:
         """The answer to a command over the spam limit, or None when it may run. Touches no storage."""

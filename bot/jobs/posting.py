@@ -149,21 +149,31 @@ async def post_now(core: Core, cohort: Cohort, platforms: Mapping[str, ChatPlatf
             post = await _post_with_recap(core, cohort, today, platform)
         except Exception:
             log.exception("a moderator's post of the %s challenge of cohort %s failed", today, cohort.name)
+            core.telemetry.post("failed")
             if await core.posts.post_for_day(cohort.id, today) is None:
                 return error_reply(
                     f"Today's challenge for `{cohort.name}` could not be posted (the error is logged); "
-                    "nothing was posted. Try again in a minute."
+                    "nothing was posted. Try again in a minute.",
+                    internal=True,
                 )
             return error_reply(
                 f"Today's challenge for `{cohort.name}` was claimed but could not be sent (the error is "
-                f"logged); studybot sends it again in {format_duration(RESEND_AFTER)} or so."
+                f"logged); studybot sends it again in {format_duration(RESEND_AFTER)} or so.",
+                internal=True,
             )
         if post is not None:
+            core.telemetry.post(_result(post, "sent"))
             return _posted(cohort, post, due, now)
         post = await core.posts.post_for_day(cohort.id, today)  # the scheduler claimed it meanwhile
     if post is None:  # a claim is never deleted; a store that lost it should not make the reply lie
         raise RuntimeError(f"the {today} post of cohort {cohort.name} was claimed but cannot be read")
     return await _already(core, cohort, post)
+
+
+def _result(post: Post, delivered: str) -> str:
+    """A post's result for the metrics: `delivered` (sent, caught_up, resent), or undelivered when the
+    platform refused it for good (a deleted channel, a missing permission)."""
+    return "undelivered" if post.message_id == UNDELIVERED else delivered
 
 
 def _posted(cohort: Cohort, post: Post, due: dt.datetime, now: dt.datetime) -> Reply:
@@ -251,7 +261,7 @@ class Poster:
             if post is not None:
                 report.posted.append(post)
                 posted.append(post)
-                self.core.telemetry.post("caught_up" if now - due > ON_TIME else "sent")
+                self.core.telemetry.post(_result(post, "caught_up" if now - due > ON_TIME else "sent"))
         return posted
 
     def _skip(self, cohort: Cohort, day: dt.date, due: dt.datetime, now: dt.datetime, report: Sweep) -> None:
@@ -307,9 +317,11 @@ class Poster:
                 cohort.name,
             )
             try:
-                report.resent.append(await _send(self.core, cohort, stale, platform))
-                self.core.telemetry.post("resent")
+                resent = await _send(self.core, cohort, stale, platform)
+                report.resent.append(resent)
+                self.core.telemetry.post(_result(resent, "resent"))
             except Exception as exc:
+                self.core.telemetry.post("failed")
                 log.exception("re-sending the %s post of cohort %s failed", stale.local_date, cohort.name)
                 report.failed.append((cohort.name, str(exc)))
         try:

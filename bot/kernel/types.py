@@ -167,6 +167,8 @@ class Reply:
     error: bool = False
     silent: bool = False
     form: Form | None = None
+    # An error on studybot's side (a bug, an outage), not the member's: counted as failed in the metrics.
+    internal: bool = False
 
 
 # ---- domain records the Store returns (never ORM rows) ----

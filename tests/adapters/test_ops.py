@@ -110,7 +110,7 @@ class Unplugged(RecordingPlatform):
 
 async def test_readiness_says_which_part_is_not_ready(sqlite_store: SqlStore, catalog: Catalog) -> None:
     core = make_core(sqlite_store, catalog, FakeClock(START))
-    ops = Ops(core, {"discord": Unplugged(), "console": RecordingPlatform()})
+    ops = Ops(core, {"discord": Unplugged(), "console": RecordingPlatform()}, recheck_after=0)
     core.telemetry = ops
     port = await ops.start(0, host="127.0.0.1")
     try:
