@@ -100,6 +100,8 @@ class Ops:
             "The longest event loop lag since the last scrape",
             registry=r,
         )
+        queue = Gauge("studybot_commands_in_flight", "Commands the core is working on now", registry=r)
+        queue.set_function(lambda: float(self.core.in_flight))
         leader = Gauge("studybot_scheduler_leader", "1 when this process runs the scheduled jobs", registry=r)
         leader.set_function(lambda: 1.0 if self.leading() else 0.0)
         r.register(_StoreCollector(core))

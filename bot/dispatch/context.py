@@ -86,6 +86,8 @@ class Services:
         # Seconds on a monotonic counter, to time commands for the telemetry: the composition root gives
         # time.perf_counter (the core reads no time of its own).
         self.stopwatch: Callable[[], float] = lambda: 0.0
+        # Commands the core is working on now: under a burst, the queue an operator watches (/metrics).
+        self.in_flight = 0
 
     @property
     def members(self) -> MemberStore:

@@ -82,11 +82,14 @@ class Core(Services):
         """
         started = self.stopwatch()
         name = inv.command if inv.command in self.registry.commands else "unknown"  # labels stay few
+        self.in_flight += 1
         try:
             reply = await self._dispatch(inv, limited)
         except BaseException:  # cancelled, or escaped the core: still a command that did not work
             self.telemetry.command(name, "failed", self.stopwatch() - started)
             raise
+        finally:
+            self.in_flight -= 1
         self.telemetry.command(name, _outcome(reply), self.stopwatch() - started)
         return reply
 

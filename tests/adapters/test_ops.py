@@ -88,6 +88,7 @@ async def test_studybot_run_serves_health_readiness_and_metrics_that_move(tmp_pa
             assert sample(after, "studybot_commands_total", command="cohort create", outcome="refused") == 1.0
             assert sample(after, "studybot_command_seconds_count", command="help") == 2.0
             assert sample(after, "studybot_scheduler_leader") == 1.0
+            assert sample(after, "studybot_commands_in_flight") == 0.0  # every reply was sent
             assert sample(after, "studybot_event_loop_lag_seconds") is not None
             assert (sample(after, "studybot_db_write_batches_total") or 0) >= 1  # SQLite's group writer
             assert sample(after, "studybot_db_write_queue") == 0.0
