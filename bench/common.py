@@ -244,6 +244,7 @@ def cohort_row(
         "stage_id": None,
         "stage_since": None,
         "catchup_minutes": 360,
+        "health": False,  # a column default: a bulk insert must name it
     }
 
 
