@@ -8,6 +8,7 @@ STUDYBOT_LONG_TESTS=1 makes it 10,000 answers; the default is 500, to keep the s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import signal
@@ -141,8 +142,15 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path}/studybot.db"
         return
+    async with postgres_database("studybot_crash") as url:
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def postgres_database(prefix: str) -> AsyncIterator[str]:
+    """A fresh PostgreSQL database (its URL), dropped afterwards, for child processes, which take a URL."""
     url = _postgres_or_skip()
-    name = f"studybot_crash_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
     try:
         async with admin.connect() as conn:
@@ -151,7 +159,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
             yield make_url(url).set(database=name).render_as_string(hide_password=False)
         finally:
             async with admin.connect() as conn:
-                # FORCE: the killed process's sessions may not have been reaped yet.
+                # FORCE: a killed process's sessions may not have been reaped yet.
                 await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         await admin.dispose()

@@ -10,20 +10,25 @@ import json
 import signal
 import time
 import urllib.parse
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
-from sqlalchemy import make_url, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.catalog.model import LETTERS
 from bot.kernel.types import Button
 from tests.adapters.test_ops import WithOps
-from tests.bot.jobs.test_crash import is_already_answered, is_verdict, logs, seed, stored_answers
-from tests.conftest import _postgres_or_skip
+from tests.bot.jobs.test_crash import (
+    is_already_answered,
+    is_verdict,
+    logs,
+    postgres_database,
+    seed,
+    stored_answers,
+)
 from tests.fakes.loadgen import BotProcess, encode_action, reply_text
 from tests.fakes.slack import FakeSlack, block_actions_payload
 
@@ -36,19 +41,8 @@ REPLY_WITHIN = 30.0  # seconds a member waits for a reply before clicking again
 @pytest.fixture
 async def postgres_url() -> AsyncIterator[str]:
     """A fresh PostgreSQL database of its own (the children take nothing but a URL)."""
-    url = _postgres_or_skip()
-    name = f"studybot_instances_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield make_url(url).set(database=name).render_as_string(hide_password=False)
-        finally:
-            async with admin.connect() as conn:
-                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
+    async with postgres_database("studybot_instances") as url:
+        yield url
 
 
 async def leading(bots: list[WithOps], within: float = 20.0) -> WithOps:
