@@ -604,6 +604,10 @@ def _loggable(text: str) -> str:
     return _LOG_UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}", cut)
 
 
+# Connections waiting to be accepted on Slack's HTTP port.
+LISTEN_BACKLOG = 4096
+
+
 class SlackService:
     """Receives Slack's traffic for studybot: over Socket Mode (no public URL), or over HTTP on a port."""
 
@@ -649,7 +653,9 @@ class SlackService:
             return
         self._runner = web.AppRunner(self.app.web_app(path="/slack/events"))
         await self._runner.setup()
-        await web.TCPSite(self._runner, port=self.http_port).start()
+        # A burst opens thousands of connections at once: aiohttp's backlog of 128 would drop the rest,
+        # and their senders retry seconds later (the system caps it at net.core.somaxconn).
+        await web.TCPSite(self._runner, port=self.http_port, backlog=LISTEN_BACKLOG).start()
 
     async def _check_tokens(self) -> None:
         """Fail at start, saying which token, when Slack refuses one: bolt would otherwise fail every request
