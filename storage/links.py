@@ -23,7 +23,7 @@ from storage.base import (
 )
 from storage.points import PERIODS, points_t
 
-ALL_TIME = PERIODS[0]
+ALL_PERIOD = PERIODS[0]  # the points bucket of all time
 
 
 def _later(card: Any, other: Any) -> bool:
@@ -120,7 +120,7 @@ class SqlLinks(SqlBase):
             group = self._group(conn, member_id)
             rows = conn.execute(
                 select(points_t.c.member_id, func.sum(points_t.c.points))
-                .where(points_t.c.member_id.in_([m.id for m in group]), points_t.c.period == ALL_TIME)
+                .where(points_t.c.member_id.in_([m.id for m in group]), points_t.c.period == ALL_PERIOD)
                 .group_by(points_t.c.member_id)
             ).all()
             points = {r[0]: int(r[1] or 0) for r in rows}

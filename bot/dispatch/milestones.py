@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 
 from bot.catalog.model import Catalog
 from bot.dispatch.context import Services
@@ -50,20 +51,23 @@ async def reached(core: Services, cohort: Cohort, member_id: int, kind: str, day
         return []
 
 
-async def learning_milestones(core: Services, member: Member) -> list[str]:
-    """Every stage the member's learner has learned whole, and graduation when that is all of them, as
-    milestones in each of the member's cohorts (a progress merged by linking accounts can complete them);
-    each is recorded once, so the ones reached before are not again. The new ones."""
-    learned = await core.learning.learned_topics(member.learner)
+async def learning_milestones(core: Services, accounts: Sequence[Member]) -> list[str]:
+    """Every stage a learner has learned whole, and graduation when that is all of them, as milestones in
+    each cohort of each of its accounts (progress merged by linking accounts can complete them); each is
+    recorded once, so the ones reached before are not again. The new ones."""
+    if not accounts:
+        return []
+    learned = await core.learning.learned_topics(accounts[0].learner)  # one set for all the accounts
     stages = core.catalog.stages
     whole = [s for s in stages if s.topics and all((s.id, t.id) in learned for t in s.topics)]
     kinds = [stage_kind(s.id) for s in whole] + ([GRADUATED] if whole and len(whole) == len(stages) else [])
     if not kinds:
         return []
     now, new = core.clock.now(), []
-    for cohort in await core.cohorts.member_cohorts(member.id):
-        today = local_date(now, member.timezone or cohort.timezone)
-        new += await core.notices.record_milestones(cohort.id, member.id, kinds, today, now)
+    for member in accounts:
+        for cohort in await core.cohorts.member_cohorts(member.id):
+            today = local_date(now, member.timezone or cohort.timezone)
+            new += await core.notices.record_milestones(cohort.id, member.id, kinds, today, now)
     return new
 
 

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 
 from bot.dispatch.context import Services
 from bot.kernel.clock import local_date, local_now
@@ -18,7 +19,15 @@ from bot.rules.streaks import summarize
 _NO_DAYS: tuple[frozenset[dt.date], frozenset[dt.date]] = (frozenset(), frozenset())
 
 
-async def week_pods(core: Services, cohort: Cohort, day: dt.date) -> list[tuple[int, ...]] | None:
+@dataclass(frozen=True)
+class WeekPods:
+    """A week's pods (member ids), and each podded member's furthest roadmap stage (None before any)."""
+
+    pods: list[tuple[int, ...]]
+    stages: dict[int, int | None]
+
+
+async def week_pods(core: Services, cohort: Cohort, day: dt.date) -> WeekPods | None:
     """Make the cohort's pods for the week of `day` from who opted in and is enrolled; None when that week's
     pods were made already (by this or another process)."""
     week = monday(day)
@@ -33,15 +42,15 @@ async def week_pods(core: Services, cohort: Cohort, day: dt.date) -> list[tuple[
             for m in pod:
                 recent.setdefault(m, set()).update(set(pod) - {m})
     now = core.clock.now()
-    podders = []
+    podders, stages = [], {}
     for member in opted:
-        stage = await furthest_stage(core, member)
+        stage = stages[member.id] = await furthest_stage(core, member)
         offset = local_now(now, member.timezone or cohort.timezone).utcoffset() or dt.timedelta(0)
         podders.append(Podder(member.id, offset.total_seconds() / 3600, 0 if stage is None else stage))
     pods = await asyncio.to_thread(make_pods, podders, recent, f"{cohort.id}:{week.isoformat()}")
     if not await core.pods.claim_pods(cohort.id, week, pods, now):
         return None
-    return pods
+    return WeekPods(pods, stages)
 
 
 async def furthest_stage(core: Services, member: Member) -> int | None:

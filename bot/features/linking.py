@@ -20,7 +20,8 @@ from bot.kernel.untrusted import verbatim
 COMMANDS = Registry()
 
 # How long a code works, and its letters: no 0/O, 1/I/L, so one read aloud or copied by eye still works.
-CODE_LIFETIME = dt.timedelta(minutes=10)
+CODE_MINUTES = 10
+CODE_LIFETIME = dt.timedelta(minutes=CODE_MINUTES)
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8  # 31**8, about 8.5e11 codes: guessing one in its ten minutes at the rate limit is hopeless
 PLATFORM_NAMES = {"discord": "Discord", "slack": "Slack", "console": "console"}
@@ -88,8 +89,7 @@ async def link(ctx: Context, args: dict[str, Any]) -> Reply:
     except LinkRefused as refused:
         raise UserError(_refusal(refused)) from None
     accounts = await ctx.core.links.linked_accounts(ctx.member.id)
-    for account, _ in accounts:  # the merged progress may complete a stage, or the roadmap
-        await learning_milestones(ctx.core, account)
+    await learning_milestones(ctx.core, [m for m, _ in accounts])  # merged progress may complete a stage
     others = " and ".join(_account(m) for m, _ in accounts if m.id != ctx.member.id)
     card = Card(
         "🔗 Accounts linked",
@@ -105,9 +105,8 @@ async def _give_code(ctx: Context) -> Reply:
     code, hashed = await asyncio.to_thread(new_code)
     await ctx.core.links.issue_link_code(ctx.member.id, hashed, ctx.now + CODE_LIFETIME, ctx.now)
     accounts = await ctx.core.links.linked_accounts(ctx.member.id)
-    minutes = int(CODE_LIFETIME.total_seconds() // 60)
     body = (
-        f"On your account on the other platform, type `/study link {code}` within {minutes} minutes; "
+        f"On your account on the other platform, type `/study link {code}` within {CODE_MINUTES} minutes; "
         f"the code works once. Then {SHARED}."
     )
     fields = (_accounts_field(accounts, ctx.member),) if len(accounts) > 1 else ()
@@ -116,7 +115,6 @@ async def _give_code(ctx: Context) -> Reply:
 
 
 def _refusal(refused: LinkRefused) -> str:
-    fresh = "Run `/study link` on your other account for a new one."
     if refused.reason == "own":
         return "That is this account's own code: type `/study link <code>` on your other platform's account."
     if refused.reason == "already":
@@ -128,7 +126,10 @@ def _refusal(refused: LinkRefused) -> str:
             f"code's side and {_account(refused.ours)} on yours. One account per platform: `/study unlink` "
             "one of them first."
         )
-    return f"That code is not valid: it may be mistyped, used already or older than 10 minutes. {fresh}"
+    return (
+        f"That code is not valid: it may be mistyped, used already or older than {CODE_MINUTES} minutes. "
+        "Run `/study link` on your other account for a new one."
+    )
 
 
 @COMMANDS.command(

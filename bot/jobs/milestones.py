@@ -36,7 +36,7 @@ async def graduate_ended(core: Services, cohorts: Iterable[Cohort]) -> int:
         days = await core.activity.cohort_days(cohort.id)
         for member in await core.cohorts.cohort_members(cohort.id):
             active, _ = days.get(member.id, (frozenset(), frozenset()))
-            if final & set(active):
+            if not final.isdisjoint(active):
                 # Once per member and cohort however often this runs: the milestone row is unique.
                 new = await core.notices.record_milestones(cohort.id, member.id, [GRADUATED], end, now)
                 graduated += len(new)

@@ -8,9 +8,9 @@ import datetime as dt
 import logging
 
 from bot.dispatch.context import Services
-from bot.dispatch.pods import furthest_stage, member_streak, week_pods
+from bot.dispatch.pods import member_streak, week_pods
 from bot.kernel.ports import ChatPlatform
-from bot.kernel.types import Card, Cohort, Member, Reply, Style
+from bot.kernel.types import Card, Cohort, Reply, Style
 from bot.kernel.untrusted import verbatim
 from bot.rules.calendar import Calendar
 from bot.rules.health import first_posting_day_of_week
@@ -22,9 +22,10 @@ async def make_week_pods(core: Services, cohort: Cohort, day: dt.date, platform:
     """Make and announce the week's pods on the cohort's recap day; how many members were told."""
     if not first_posting_day_of_week(Calendar.of(cohort), day):
         return 0
-    pods = await week_pods(core, cohort, day)
-    if pods is None:
+    made = await week_pods(core, cohort, day)
+    if made is None:
         return 0
+    pods, titles = made.pods, [verbatim(s.title) for s in core.catalog.stages]
     members = {m.id: m for m in await core.cohorts.cohort_members(cohort.id)}
     days = await core.activity.cohort_days(cohort.id)
     now = core.clock.now()
@@ -33,7 +34,7 @@ async def make_week_pods(core: Services, cohort: Cohort, day: dt.date, platform:
         lambda: {m: member_streak(members[m], days, cohort, now) for pod in pods for m in pod}
     )
     told = 0
-    stage_of = {m: await _stage_text(core, members[m]) for pod in pods for m in pod}
+    stage_of = {m: "just starting" if i is None else f"at {titles[i]}" for m, i in made.stages.items()}
     for pod in pods:
         lines = [f"{verbatim(members[m].name)} · 🔥 {streaks[m]} · {stage_of[m]}" for m in pod]
         body = (
@@ -53,9 +54,3 @@ async def make_week_pods(core: Services, cohort: Cohort, day: dt.date, platform:
             log.warning("could not tell pod %s of cohort %s", pod, cohort.name, exc_info=True)
     log.info("made %d buddy pods in cohort %s for the week of %s", len(pods), cohort.name, day)
     return told
-
-
-async def _stage_text(core: Services, member: Member) -> str:
-    """Where a pod-mate is on the roadmap, for the pod's introduction."""
-    index = await furthest_stage(core, member)
-    return "just starting" if index is None else f"at {verbatim(core.catalog.stages[index].title)}"
