@@ -39,6 +39,15 @@ ANSWER_FOR_POST = select(activity_t).where(
     activity_t.c.member_id == P("member_id"),
     activity_t.c.kind == ActivityKind.ANSWER.value,
 )
+RECENT_ACTIVITIES = (
+    select(activity_t)
+    .where(
+        activity_t.c.cohort_id == P("cohort_id"),
+        activity_t.c.member_id == P("member_id"),
+        activity_t.c.local_date >= P("since"),
+    )
+    .order_by(activity_t.c.local_date, activity_t.c.id)
+)
 # A member's days in a cohort: active there, active on a linked account (shared_day), or excused there.
 MEMBER_DAYS = union_all(
     select(activity_t.c.local_date, literal(True).label("active"))
@@ -81,6 +90,13 @@ _ACTIVITY_COLUMNS = (
     "note",
     "created_at",
 )
+# PostgreSQL: the whole of record_activity in one call (migration 0017), for an activity whose review card,
+# if any, is new; CARD_EXISTS is what the function raises, changing nothing, when the card is not new.
+RECORD_AT_ONCE = (
+    "SELECT day, active FROM studybot_record_activity("
+    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+)
+CARD_EXISTS = "SBCRD"
 INSERT_ACTIVITY = activity_t.insert().values({c: P(c) for c in _ACTIVITY_COLUMNS})
 
 
@@ -266,13 +282,64 @@ class SqlActivity(SqlBase):
             return Recorded(frozenset(active), frozenset(excused), card)
 
         try:
+            if not self._sqlite:
+                recorded = await self._record_at_once(activity, review)
+                if recorded is not None:
+                    return recorded
             return await self._tx(op)
         except self._conflict:
             raise Conflict(f"{activity.kind} on {activity.local_date}") from None
 
+    async def _record_at_once(self, activity: Activity, review: CardChange | None) -> Recorded | None:
+        """PostgreSQL: record the activity in one round trip, by the function of migration 0017, which is its
+        own transaction. The review card is filed there only when the member has none for the question yet
+        (the card is `review.change(None)`); when one exists nothing is changed and None is returned, for the
+        long way, which reads and changes the stored card under a lock."""
+        at, day = activity.at, activity.local_date
+        owner = activity.learner_id if activity.learner_id is not None else activity.member_id
+        card = review.change(None) if review is not None else None
+        args = (
+            activity.member_id,
+            activity.cohort_id,
+            day,
+            activity.kind.value,
+            activity.points,
+            activity.post_id,
+            activity.choice,
+            activity.correct,
+            activity.note,
+            at,
+            list(PERIODS),
+            [bucket_start(p, day) for p in PERIODS],
+            activity.learner_id,
+            owner,
+            None if card is None else card.challenge_id,
+            None if card is None else card.reviews,
+            None if card is None else card.due,
+            None if card is None else card.stability,
+            None if card is None else card.difficulty,
+            None if card is None else card.last_review,
+        )
+
+        try:
+            # One statement: no BEGIN or COMMIT around it. A connection the server dropped is tried once
+            # more (as a read is); had the first try been stored after all, the second meets the unique
+            # answer and the member is told the answer they already gave.
+            rows = await self._on_driver(lambda conn: conn.fetch(RECORD_AT_ONCE, *args))
+        except Exception as exc:
+            if getattr(exc, "sqlstate", None) == CARD_EXISTS:
+                return None
+            raise
+        active = {r[0] for r in rows if r[1]}
+        excused = {r[0] for r in rows if not r[1]}
+        return Recorded(frozenset(active), frozenset(excused), card)
+
     async def activities(
         self, cohort_id: int, member_id: int | None = None, since: dt.date | None = None
     ) -> list[Activity]:
+        if member_id is not None and since is not None:  # a member's last days, before every activity
+            rows = await self._rows(RECENT_ACTIVITIES, cohort_id=cohort_id, member_id=member_id, since=since)
+            return [_activity(r) for r in rows]
         query = select(activity_t).where(activity_t.c.cohort_id == cohort_id)
         if member_id is not None:
             query = query.where(activity_t.c.member_id == member_id)

@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 import logging
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import Connection, Table, bindparam, delete, select, update
@@ -18,6 +18,7 @@ from sqlalchemy.util import await_only
 
 from bot.kernel.types import CardChange, Cohort, Member, ReviewCard
 from storage.calendars import breaks_from, history_from
+from storage.engine import POOL_SIZE, POOL_TIMEOUT_S
 from storage.sqlite_io import GroupWriter, Plain, Readers, sync_engine
 from storage.tables import (
     ActivityRow,
@@ -228,12 +229,24 @@ async def _converted(rows: Sequence[Any], convert: Callable[[Any], T]) -> list[T
     return await asyncio.to_thread(lambda: [convert(r) for r in rows])
 
 
+async def _no_reset(_: asyncpg.Connection) -> None:
+    """What a connection of the driver pool needs on its way back: nothing (see _open_driver_pool)."""
+
+
 class SqlBase:
     """What every area's store runs on: the engine, SQLite's writer and readers, one transaction per
     operation, and the prepared statements run on the driver's own connection."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, pool_size: int = POOL_SIZE, connect_args: dict[str, Any] | None = None
+    ) -> None:
         self.engine = engine
+        # PostgreSQL: asyncpg's own pool for the statements run on the driver (a member's reads, an answer's
+        # one-call write), opened on first use; SQLAlchemy's checkout, its greenlet and its reset on return
+        # cost more than those statements themselves. SQLAlchemy's pool serves everything else.
+        self._pool_size = pool_size
+        self._connect_args = dict(connect_args or {})
+        self._driver_pool: asyncio.Future[asyncpg.Pool] | None = None
         self._sqlite = engine.dialect.name == "sqlite"
         self._writer: GroupWriter | None = None
         self._readers: Readers | None = None
@@ -330,6 +343,46 @@ class SqlBase:
             log.warning("the database connection was dropped (%s); reconnecting", type(exc).__name__)
         return dropped
 
+    async def _on_driver(self, use: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        """PostgreSQL: run `use` on a connection of asyncpg's own pool, as one statement (autocommit).
+
+        As on SQLAlchemy's pool, nothing is tested before use: when the server dropped the pool's connections
+        (a restart), the statement that meets one is tried once more on a fresh connection, and the pool's
+        other connections are replaced as they are next taken. Only single statements run here, which the
+        server either did whole or not at all.
+        """
+        for attempt in (1, 2):
+            pool = await self._open_driver_pool()
+            try:
+                async with pool.acquire(timeout=POOL_TIMEOUT_S) as conn:
+                    return await use(conn)
+            except self._disconnected as exc:
+                if attempt == 2:
+                    raise
+                log.warning("the database connection was dropped (%s); reconnecting", type(exc).__name__)
+                await pool.expire_connections()
+        raise AssertionError("unreachable: the second attempt returns or raises")
+
+    async def _open_driver_pool(self) -> asyncpg.Pool:
+        if self._driver_pool is None:
+            import asyncpg
+
+            _, params = self.engine.dialect.create_connect_args(self.engine.url)
+            params.update(self._connect_args)
+            # No connection is opened until a statement needs one (min_size=0), as with SQLAlchemy's pool.
+            # Nothing run here changes the session (single statements, no SET, LISTEN, cursor or advisory
+            # lock), so a connection goes back without asyncpg's reset query, a round trip each time; an
+            # open transaction would still be rolled back.
+            opening = asyncpg.create_pool(min_size=0, max_size=self._pool_size, reset=_no_reset, **params)
+            self._driver_pool = asyncio.ensure_future(cast(Awaitable["asyncpg.Pool"], opening))
+        return await asyncio.shield(self._driver_pool)
+
+    async def _close_driver_pool(self) -> None:
+        opening, self._driver_pool = self._driver_pool, None
+        if opening is not None:
+            pool = await opening
+            await pool.close()
+
     def _insert(self, table: Table) -> Any:
         return dialect_insert(self._dialect.name)(table)
 
@@ -388,11 +441,19 @@ class SqlBase:
 
     async def _rows(self, stmt: Any, **params: Any) -> list[Any]:
         """The rows of a prepared statement (one built with P)."""
-        return await self._query(lambda conn: self._all_of(conn, stmt, params))
+        if self._sqlite:
+            return await self._query(lambda conn: self._all_of(conn, stmt, params))
+        plain = self._prepared(stmt)
+        records = await self._on_driver(lambda conn: conn.fetch(plain.sql, *plain.params(params)))
+        return [plain.convert(r) for r in records]
 
     async def _row(self, stmt: Any, **params: Any) -> Any:
         """The first row of a prepared statement (one built with P), or None."""
-        return await self._query(lambda conn: self._first(conn, stmt, params))
+        if self._sqlite:
+            return await self._query(lambda conn: self._first(conn, stmt, params))
+        plain = self._prepared(stmt)
+        record = await self._on_driver(lambda conn: conn.fetchrow(plain.sql, *plain.params(params)))
+        return None if record is None else plain.convert(record)
 
     async def _one(self, stmt: Any) -> Any:
         return await self._query(lambda conn: conn.execute(stmt).first())

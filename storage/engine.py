@@ -29,9 +29,9 @@ MIGRATION_LOCK_KEY = 0x5354_5544_594D_4947
 _SCRIPT_ID = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=[ \t]*(.+?)[ \t]*(?:#.*)?$", re.MULTILINE)
 # Under a burst every dispatch waits for a pooled connection; waiting is better than failing a member.
 POOL_TIMEOUT_S = 300
-# PostgreSQL connections kept open per process (STUDYBOT_DB_POOL_SIZE). All of them stay open: connections
-# beyond the pool's size ("overflow") are closed on return, and under a burst that meant connecting anew all
-# the time.
+# PostgreSQL connections per pool and process (STUDYBOT_DB_POOL_SIZE): SQLAlchemy's, and asyncpg's own for the
+# busiest statements (storage.base). Once open they stay open: connections beyond the pool's size ("overflow")
+# would be closed on return, and under a burst that meant connecting anew all the time.
 POOL_SIZE = 10
 
 

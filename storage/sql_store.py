@@ -42,7 +42,8 @@ class SqlStore(
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = POOL_SIZE, **connect_args: Any) -> SqlStore:
         """A store on the database at `url`; `pool_size` connections on PostgreSQL (SQLite ignores it)."""
-        return cls(make_engine(url, pool_size=pool_size, **connect_args))
+        engine = make_engine(url, pool_size=pool_size, **connect_args)
+        return cls(engine, pool_size=pool_size, connect_args=connect_args)
 
     @property
     def is_sqlite(self) -> bool:
@@ -63,6 +64,7 @@ class SqlStore(
             await asyncio.to_thread(self._writer.close)
             await asyncio.to_thread(self._readers.close)
             self._sync.dispose()
+        await self._close_driver_pool()
         await self.engine.dispose()
 
 
