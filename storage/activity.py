@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sqlite3
+import time
 from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any, cast
@@ -321,6 +322,7 @@ class SqlActivity(SqlBase):
             None if card is None else card.last_review,
         )
 
+        started = time.perf_counter()
         try:
             # One statement: no BEGIN or COMMIT around it. A connection the server dropped is tried once
             # more (as a read is); had the first try been stored after all, the second meets the unique
@@ -330,6 +332,8 @@ class SqlActivity(SqlBase):
             if getattr(exc, "sqlstate", None) == CARD_EXISTS:
                 return None
             raise
+        finally:
+            self.write_seconds.add(time.perf_counter() - started)
         active = {r[0] for r in rows if r[1]}
         excused = {r[0] for r in rows if not r[1]}
         return Recorded(frozenset(active), frozenset(excused), card)

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import logging
 import sqlite3
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import Pool
 from sqlalchemy.util import await_only
 
-from bot.kernel.types import CardChange, Cohort, Member, ReviewCard
+from bot.kernel.types import CardChange, Cohort, Member, ReviewCard, Tally
 from storage.calendars import breaks_from, history_from
 from storage.engine import POOL_SIZE
 from storage.sqlite_io import GroupWriter, Plain, Readers, sync_engine
@@ -274,12 +275,18 @@ class SqlBase:
         # What a statement raises when the server dropped its connection (which _dropped tells apart).
         self._connection_errors: tuple[type[Exception], ...] = (DBAPIError, *self._disconnected)
         self._plain: dict[int, Plain] = {}
+        # How long each write took, from the call to its commit (for /metrics).
+        self.write_seconds = Tally()
 
     async def _tx(self, op: Callable[[Connection], T]) -> T:
         """Run `op` as a write: committed (on SQLite, together with concurrent writes) before it returns."""
-        if self._writer is not None:
-            return await self._writer.run(op)
-        return await self._postgres(op, write=True)
+        started = time.perf_counter()
+        try:
+            if self._writer is not None:
+                return await self._writer.run(op)
+            return await self._postgres(op, write=True)
+        finally:
+            self.write_seconds.add(time.perf_counter() - started)
 
     async def _query(self, op: Callable[[Connection], T]) -> T:
         if self._readers is not None:

@@ -6,6 +6,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from bot.kernel.ports import Store
+from bot.kernel.types import Tally
 from storage.activity import SqlActivity
 from storage.cohorts import SqlCohorts
 from storage.engine import POOL_SIZE, is_sqlite, make_engine, upgrade
@@ -55,6 +56,9 @@ class SqlStore(
     def write_stats(self) -> tuple[int, int, int] | None:
         w = self._writer
         return None if w is None else (w.batches, w.operations, w.queued())
+
+    def write_latency(self) -> Tally:
+        return self.write_seconds
 
     async def ping(self) -> None:
         await self._query(lambda conn: conn.exec_driver_sql("SELECT 1").all())

@@ -46,7 +46,7 @@ LIBRARIES = {
     "discord": {"adapters.discord", "bot.composition"},
     "slack_bolt": {"adapters.slack", "bot.composition"},
     "slack_sdk": {"adapters.slack", "bot.composition"},
-    "aiohttp": {"adapters.slack", "adapters.github", "adapters.ops", "bot.composition"},
+    "aiohttp": {"adapters.slack", "adapters.github", "adapters.ops", "adapters.discord", "bot.composition"},
     "prometheus_client": {"adapters.ops"},
     "gidgethub": {"adapters.github"},
     "sqlalchemy": {"storage", "bot.composition"},

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Final
 
+import aiohttp
 import discord
 from discord import app_commands
 
@@ -55,6 +56,7 @@ def build_client(
     cls = discord.AutoShardedClient if sharded else discord.Client
     # Forced, not a default a caller's options could widen: studybot never means to ping (see NO_PINGS).
     options["allowed_mentions"] = NO_PINGS
+    options.setdefault("http_trace", rate_limit_trace(core))
     client = cls(intents=discord.Intents(guilds=True), **options)
     tree = install(client, core)
 
@@ -69,6 +71,26 @@ def build_client(
 
     client.setup_hook = sync  # type: ignore[method-assign]
     return client, tree
+
+
+def rate_limit_trace(core: Core) -> aiohttp.TraceConfig:
+    """Tells the core's telemetry of every 429 Discord answers, with the wait it asks for (discord.py waits
+    it out and sends again by itself)."""
+
+    async def ended(_: Any, __: Any, params: aiohttp.TraceRequestEndParams) -> None:
+        if params.response.status != 429:
+            return
+        headers = params.response.headers
+        asked = headers.get("X-RateLimit-Reset-After") or headers.get("Retry-After") or "0"
+        try:
+            seconds = float(asked)
+        except ValueError:
+            seconds = 0.0
+        core.telemetry.rate_limited(PLATFORM, seconds)
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_end.append(ended)
+    return trace
 
 
 class DiscordPlatform:

@@ -1,9 +1,9 @@
 """What an operator watches: /healthz, /readyz and /metrics (Prometheus) on STUDYBOT_HTTP_PORT.
 
-The metrics are the core's Telemetry (commands, posts, reminders) plus what this module reads at each
-scrape: the event loop's lag, SQLite's write batches and the writes waiting for one, and whether this
-process leads the scheduler. Each Ops has a registry of its own, so several in one process (tests) do not
-collide.
+The metrics are the core's Telemetry (commands, posts, reminders, platforms' rate limits) plus what this
+module reads at each scrape: the event loop's lag, the database's write latency, SQLite's write batches and
+the writes waiting for one, and whether this process leads the scheduler. Each Ops has a registry of its
+own, so several in one process (tests) do not collide.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
 from bot.dispatch.core import Core
@@ -60,6 +60,26 @@ class _StoreCollector(Collector):
             "studybot_db_writes", "Writes committed by SQLite's group writer", value=writes
         )
         yield GaugeMetricFamily("studybot_db_write_queue", "Writes waiting for SQLite's writer", value=queued)
+
+
+class _WriteLatency(Collector):
+    """How long the database's writes took, from the call to the commit, read at each scrape."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    def collect(self) -> Iterator[Any]:
+        tally = self.core.write_latency()
+        buckets, below = [], 0
+        for bound, count in zip((*map(str, tally.bounds), "+Inf"), tally.counts, strict=True):
+            below += count
+            buckets.append((bound, below))
+        yield HistogramMetricFamily(
+            "studybot_db_write_seconds",
+            "Time a database write took from the call to its commit (SQLite: the wait for the writer too)",
+            buckets=buckets,
+            sum_value=tally.total,
+        )
 
 
 class Ops:
@@ -105,6 +125,19 @@ class Ops:
         leader = Gauge("studybot_scheduler_leader", "1 when this process runs the scheduled jobs", registry=r)
         leader.set_function(lambda: 1.0 if self.leading() else 0.0)
         r.register(_StoreCollector(core))
+        r.register(_WriteLatency(core))
+        self._limited = Counter(
+            "studybot_platform_rate_limits",
+            "Requests a platform refused for its rate limit (429) and studybot sent again",
+            ["platform"],
+            registry=r,
+        )
+        self._limited_for = Counter(
+            "studybot_platform_rate_limit_wait_seconds",
+            "Time spent waiting out platforms' rate limits before sending again",
+            ["platform"],
+            registry=r,
+        )
         self._worst = 0.0
         self._db_state: tuple[float, str] | None = None  # when the database was last asked, and its state
         self._db_check: asyncio.Future[str] | None = None
@@ -123,6 +156,10 @@ class Ops:
     def reminders(self, sent: int) -> None:
         if sent:
             self._reminders.inc(sent)
+
+    def rate_limited(self, platform: str, seconds: float) -> None:
+        self._limited.labels(platform).inc()
+        self._limited_for.labels(platform).inc(max(0.0, seconds))
 
     # ---- the server ----
 

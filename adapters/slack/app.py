@@ -185,15 +185,28 @@ class SlackClient(AsyncWebClient):
             await session.close()
 
 
+class RateLimitWaits(AsyncRateLimitErrorRetryHandler):
+    """slack_sdk's handler of 429s (it sleeps for Retry-After, then sends again), telling `report` how long
+    it waited each time; build_app points `report` at the core's telemetry."""
+
+    def __init__(self, max_retry_count: int) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.report: Callable[[float], None] = lambda seconds: None
+
+    async def prepare_for_next_attempt_async(self, **kwargs: Any) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            await super().prepare_for_next_attempt_async(**kwargs)
+        finally:
+            self.report(loop.time() - started)
+
+
 def make_client(token: str, api_url: str | None = None) -> SlackClient:
     """A Web API client that waits out rate limits (429 with Retry-After) instead of failing, and keeps its
     connections open for the next call (close it when done: SlackService.close does)."""
     kwargs: dict[str, Any] = {"base_url": api_url} if api_url else {}
-    return SlackClient(
-        token=token,
-        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES)],
-        **kwargs,
-    )
+    return SlackClient(token=token, retry_handlers=[RateLimitWaits(RATE_LIMIT_RETRIES)], **kwargs)
 
 
 class HomeImages:
@@ -407,6 +420,9 @@ def build_app(
         )
     else:  # Socket Mode: Slack's connection is the proof; bolt verifies whatever comes over HTTP
         app = AsyncApp(client=client, signing_secret=signing_secret)
+    for handler in client.retry_handlers:  # the 429s its calls wait out, for /metrics
+        if isinstance(handler, RateLimitWaits):
+            handler.report = lambda seconds: core.telemetry.rate_limited(PLATFORM, seconds)
     profiles = Profiles(client, core.clock)
     homes = HomeRefresher(core, client) if homes is None else homes
     in_flight = InFlight() if in_flight is None else in_flight

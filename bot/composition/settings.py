@@ -40,8 +40,8 @@ class Settings(BaseSettings):
         default=SecretStr(""),
         description="the database password, any characters, unescaped; replaces one in the URL",
     )
-    # PostgreSQL connections each process keeps open (SQLite ignores it); the scheduler's leader holds one.
-    db_pool_size: int = Field(default=10, ge=2, le=500, description="PostgreSQL connections per pool (two pools)")
+    # PostgreSQL connections per pool, two pools a process (SQLite ignores it); the leader holds one.
+    db_pool_size: int = Field(default=10, ge=2, le=500, description="PostgreSQL connections per pool (two)")
     log_level: str = Field(default="WARNING", description="DEBUG, INFO, WARNING or ERROR")
     log_format: str = Field(default="text", description="text, or json: one JSON object a line")
     http_port: int | None = Field(

@@ -31,7 +31,7 @@ from bot.kernel.ports import (
     Telemetry,
 )
 from bot.kernel.registry import Registry, UserError
-from bot.kernel.types import Activity, ActivityKind, Cohort, ConversationRef, Member, Post, UserRef
+from bot.kernel.types import Activity, ActivityKind, Cohort, ConversationRef, Member, Post, Tally, UserRef
 from bot.rules.calendar import Calendar
 from bot.rules.dayguard import hop_problem
 from bot.rules.points import POINTS_CHECKIN
@@ -47,6 +47,9 @@ class NoTelemetry:
         pass
 
     def reminders(self, sent: int) -> None:
+        pass
+
+    def rate_limited(self, platform: str, seconds: float) -> None:
         pass
 
 
@@ -136,6 +139,10 @@ class Services:
     def write_stats(self) -> tuple[int, int, int] | None:
         """SQLite's writes so far (batches, writes, waiting), for /metrics; None on PostgreSQL."""
         return self.store.write_stats()
+
+    def write_latency(self) -> Tally:
+        """How long the database's writes took so far, for /metrics."""
+        return self.store.write_latency()
 
     async def cohort_changed(self, cohort: Cohort) -> None:
         for listener in self.cohort_listeners:

@@ -32,6 +32,7 @@ from bot.kernel.types import (
     Submission,
     SubmissionState,
     Sweep,
+    Tally,
     Verification,
 )
 
@@ -91,6 +92,10 @@ class Telemetry(Protocol):
 
     def reminders(self, sent: int) -> None:
         """Streak reminders sent by one sweep."""
+        ...
+
+    def rate_limited(self, platform: str, seconds: float) -> None:
+        """A platform refused a request for its rate limit (429) and it was sent again after `seconds`."""
         ...
 
 
@@ -700,6 +705,11 @@ class Store(
     def write_stats(self) -> tuple[int, int, int] | None:
         """SQLite's group writer so far: batches committed, writes in them, writes waiting; None on
         PostgreSQL (each write is its own transaction)."""
+        ...
+
+    def write_latency(self) -> Tally:
+        """How long the writes so far took, from the call to the commit (on SQLite, the wait for the writer
+        included)."""
         ...
 
     async def close(self) -> None: ...

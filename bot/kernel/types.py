@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -366,6 +367,28 @@ class Recorded:
     active: frozenset[dt.date]
     excused: frozenset[dt.date]
     card: ReviewCard | None = None
+
+
+# Write latency buckets, in seconds: a commit on a quiet disk takes a millisecond or two; a burst queues.
+WRITE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+@dataclass
+class Tally:
+    """Durations counted into buckets (upper bounds in seconds, the last bucket for longer ones) with their
+    sum: a histogram for an operator's metrics, kept without the metrics library."""
+
+    bounds: tuple[float, ...] = WRITE_BUCKETS
+    counts: list[int] = field(default_factory=list)
+    total: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.counts:
+            self.counts = [0] * (len(self.bounds) + 1)
+
+    def add(self, seconds: float) -> None:
+        self.counts[bisect_left(self.bounds, seconds)] += 1
+        self.total += seconds
 
 
 @dataclass

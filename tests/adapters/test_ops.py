@@ -92,6 +92,11 @@ async def test_studybot_run_serves_health_readiness_and_metrics_that_move(tmp_pa
             assert sample(after, "studybot_event_loop_lag_seconds") is not None
             assert (sample(after, "studybot_db_write_batches_total") or 0) >= 1  # SQLite's group writer
             assert sample(after, "studybot_db_write_queue") == 0.0
+            # The member's first command stored them: a write, timed.
+            writes = sample(after, "studybot_db_write_seconds_count") or 0
+            assert writes > (sample(before, "studybot_db_write_seconds_count") or 0)
+            assert sample(after, "studybot_db_write_seconds_bucket", le="+Inf") == writes
+            assert (sample(after, "studybot_db_write_seconds_sum") or 0) > 0
         finally:
             assert await bot.stop() == 0
     lines = [line for line in bot.log(chars=10**7).splitlines() if line.strip()]
@@ -179,3 +184,30 @@ def generate(ops: Ops) -> str:
     from prometheus_client import generate_latest
 
     return generate_latest(ops.registry).decode()
+
+
+async def test_database_writes_are_timed_on_both_databases(store: SqlStore, catalog: Catalog) -> None:
+    """Each write, an answer's one call on PostgreSQL among them, lands in studybot_db_write_seconds."""
+    core = make_core(store, catalog, FakeClock(START.replace(hour=10)))
+    ops = Ops(core, {})
+    core.telemetry = ops
+    where = ConversationRef("console", "ws1", "general")
+    admin = UserRef("console", "mia", "Mia", is_admin=True)
+    ada = UserRef("console", "ada", "Ada")
+    for user, text in ((admin, "cohort create ml time=09:00 tz=UTC days=daily"), (ada, "join ml")):
+        assert not (await core.dispatch(core.invocation(text, user, where))).error
+    cohort = await store.find_cohort("console", "ws1", "ml")
+    assert cohort is not None
+    assert await store.claim_post(cohort.id, START.date(), _a_quiz(catalog), START) is not None
+    before = sample(generate(ops), "studybot_db_write_seconds_count") or 0
+    answered = await core.dispatch(core.invocation("answer A", ada, where))
+    assert not answered.error, answered.text
+    metrics = generate(ops)
+    assert sample(metrics, "studybot_db_write_seconds_count") == before + 1  # the answer: one write
+    bucket = r'^studybot_db_write_seconds_bucket\{le="[^"]+"\} (\S+)$'
+    buckets = [float(v) for v in re.findall(bucket, metrics, re.MULTILINE)]
+    assert buckets == sorted(buckets) and buckets[-1] == before + 1  # cumulative, +Inf last
+
+
+def _a_quiz(catalog: Catalog) -> str:
+    return next(c.id for c in catalog.challenges.values() if c.is_quiz)

@@ -10,14 +10,17 @@ from typing import Any
 
 import discord
 import pytest
+from prometheus_client import generate_latest
 
 from adapters.discord.client import DiscordPlatform, build_client
+from adapters.ops.server import Ops
 from bot.catalog.model import Catalog
 from bot.composition.app import make_core
 from bot.dispatch.core import Core
 from bot.jobs.posting import Poster
 from bot.kernel.clock import FakeClock
 from storage.sql_store import SqlStore
+from tests.adapters.test_ops import sample
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord.server import CHANNEL_ID, DEFAULT_TOKEN, GUILD_ID, USER_ID
 
@@ -178,10 +181,14 @@ async def test_a_rate_limited_post_is_retried_and_a_forbidden_one_is_reported(se
         permissions=MANAGE_GUILD,
     )
     path = f"/channels/{CHANNEL_ID}/messages"
+    setup.core.telemetry = ops = Ops(setup.core, {})
     setup.fake.fail_next("POST", path, status=429, retry_after=0.1)
     setup.clock.set(dt.datetime(2026, 11, 24, 9, 1, tzinfo=dt.UTC))
     await setup.sweep()
     assert len(setup.fake.channel_messages(CHANNEL_ID)) == 1  # waited out, posted once
+    metrics = generate_latest(ops.registry).decode()
+    assert sample(metrics, "studybot_platform_rate_limits_total", platform="discord") == 1.0
+    assert sample(metrics, "studybot_platform_rate_limit_wait_seconds_total", platform="discord") == 0.1
     setup.fake.fail_next("POST", path, status=403)
     setup.clock.set(dt.datetime(2026, 11, 25, 9, 1, tzinfo=dt.UTC))
     await setup.sweep()

@@ -9,9 +9,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from prometheus_client import generate_latest
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-from adapters.slack.app import HomeRefresher, SlackPlatform, SlackService, build_app, make_client
+from adapters.ops.server import Ops
+from adapters.slack.app import HomeRefresher, SlackClient, SlackPlatform, SlackService, build_app, make_client
 from bot.catalog.model import Catalog
 from bot.composition.app import make_core
 from bot.dispatch.core import Core
@@ -19,6 +21,7 @@ from bot.jobs.posting import Poster
 from bot.kernel.clock import FakeClock
 from bot.kernel.ports import PlatformRefused
 from storage.sql_store import SqlStore
+from tests.adapters.test_ops import sample
 from tests.fakes.slack import (
     CHANNEL_ID,
     USER_ID,
@@ -33,9 +36,9 @@ MEMBER = "U0MEMBER"
 
 
 class Setup:
-    def __init__(self, fake: FakeSlack, core: Core, clock: FakeClock, url: str) -> None:
+    def __init__(self, fake: FakeSlack, core: Core, clock: FakeClock, url: str, client: SlackClient) -> None:
         self.fake, self.core, self.clock, self.url = fake, core, clock, url
-        self.platform = SlackPlatform(make_client("xoxb-fake", fake.api_url))
+        self.platform = SlackPlatform(client)  # the app's client, as SlackService has it
 
     async def study(self, text: str, user: str = USER_ID) -> dict[str, Any]:
         status, _, response_url = await self.fake.send_slash_command(self.url, "/study", text, user_id=user)
@@ -56,10 +59,9 @@ async def setup(sqlite_store: SqlStore, catalog: Catalog) -> AsyncIterator[Setup
         fake.set_user(MEMBER, name="ada")
         client = make_client("xoxb-fake", fake.api_url)
         app = build_app(core, client, signing_secret=fake.signing_secret)
-        setup = Setup(fake, core, clock, await fake.serve_app(app))
+        setup = Setup(fake, core, clock, await fake.serve_app(app), client)
         yield setup
         await client.close()  # its shared connections
-        await setup.platform.client.close()
 
 
 async def publishes(setup: Setup, count: int) -> list[Any]:
@@ -176,11 +178,16 @@ async def test_app_home_shows_progress_once_per_event(setup: Setup) -> None:
 
 async def test_a_rate_limit_is_waited_out_and_a_channel_without_the_bot_is_reported(setup: Setup) -> None:
     await setup.study("cohort create ml time=09:00 tz=UTC days=daily")
+    setup.core.telemetry = ops = Ops(setup.core, {})
     setup.fake.fail_next("chat.postMessage", status=429, retry_after=0)
     setup.clock.set(dt.datetime(2026, 11, 24, 9, 1, tzinfo=dt.UTC))
     await setup.sweep()
     posts = [c for c in setup.fake.calls_to("chat.postMessage") if c.args.get("channel") == CHANNEL_ID]
     assert len(posts) == 2  # the 429, then the retry that landed
+    metrics = generate_latest(ops.registry).decode()
+    assert sample(metrics, "studybot_platform_rate_limits_total", platform="slack") == 1.0
+    waited = sample(metrics, "studybot_platform_rate_limit_wait_seconds_total", platform="slack")
+    assert waited is not None and 0 <= waited < 1.5  # Retry-After 0, and slack_sdk's up to 1 s of jitter
     setup.fake.fail_next("chat.postMessage", error="not_in_channel")
     setup.clock.set(dt.datetime(2026, 11, 25, 9, 1, tzinfo=dt.UTC))
     await setup.sweep()
