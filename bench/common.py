@@ -539,8 +539,9 @@ async def explain(store: SqlStore, statement: Statement) -> str:
         return "\n".join(f"      {row[0]}" for row in result)
 
 
-def profile_top(profile: cProfile.Profile, n: int = 12, sort: str = "tottime") -> str:
-    """The n functions with the most own (tottime) or cumulative (cumtime) time, one line each."""
+def profile_top(profile: cProfile.Profile | str, n: int = 12, sort: str = "tottime") -> str:
+    """The n functions with the most own (tottime) or cumulative (cumtime) time, one line each; `profile`
+    is a profiler, or the file another process's profiler wrote."""
     stats = pstats.Stats(profile)
     entries = stats.stats  # type: ignore[attr-defined]
     key = 2 if sort == "tottime" else 3

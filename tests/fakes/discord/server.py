@@ -241,6 +241,9 @@ class FakeInteraction:
     deadline: float | None = field(default=None, repr=False)
     callback: dict[str, Any] | None = None
     callback_files: list[str] = field(default_factory=list)
+    # The event loop's time when the fake sent the interaction and when the bot's callback arrived.
+    sent_at: float = 0.0
+    callback_at: float | None = None
     original_message_id: int | None = None
     followup_ids: list[int] = field(default_factory=list)
 
@@ -1449,6 +1452,7 @@ class FakeDiscord:
         if not sessions:
             raise RuntimeError("no client is connected to the fake gateway")
         # Discord sends an interaction to one session (the bot's shard), not to every connection.
+        interaction.sent_at = asyncio.get_running_loop().time()
         await self._send_dispatch(sessions[-1], "INTERACTION_CREATE", payload)
         return interaction
 
@@ -2146,6 +2150,7 @@ class FakeDiscord:
             raise _ApiError(400, 50035, "Invalid Form Body")
 
         interaction.callback = copy.deepcopy(body)
+        interaction.callback_at = asyncio.get_running_loop().time()
         interaction.callback_files = list(record.files)
         if ctype in (4, 5):
             assert message is not None
