@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import sqlite3
 import time
 from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
@@ -33,6 +34,11 @@ from storage.base import (
     shared_day_t,
 )
 from storage.points import PERIODS, bucket_start, points_t
+
+if TYPE_CHECKING:
+    import asyncpg
+
+log = logging.getLogger(__name__)
 
 # Run prepared (SqlBase._prepared): built once with bind parameters, compiled once per dialect.
 ANSWER_FOR_POST = select(activity_t).where(
@@ -92,12 +98,27 @@ _ACTIVITY_COLUMNS = (
     "created_at",
 )
 # PostgreSQL: the whole of record_activity in one call (migration 0017), for an activity whose review card,
-# if any, is new; CARD_EXISTS is what the function raises, changing nothing, when the card is not new.
+# if any, is new. When the card exists it changes nothing and returns one row of NULLs; when another command
+# files the card while it runs, it raises CARD_EXISTS, changing nothing.
 RECORD_AT_ONCE = (
     "SELECT day, active FROM studybot_record_activity("
     "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
 )
 CARD_EXISTS = "SBCRD"
+# One activity as it was recorded: for telling a retried write that was committed the first time.
+STORED = select(activity_t.c.id).where(
+    activity_t.c.member_id == P("member_id"),
+    activity_t.c.cohort_id == P("cohort_id"),
+    activity_t.c.local_date == P("local_date"),
+    activity_t.c.kind == P("kind"),
+    activity_t.c.created_at == P("created_at"),
+)
+
+
+class _CardExists(Exception):
+    """The function found the member's review card for the question filed already and changed nothing."""
+
+
 INSERT_ACTIVITY = activity_t.insert().values({c: P(c) for c in _ACTIVITY_COLUMNS})
 
 
@@ -282,14 +303,17 @@ class SqlActivity(SqlBase):
             active, excused = self._days(conn, key)
             return Recorded(frozenset(active), frozenset(excused), card)
 
+        started = time.perf_counter()  # one write for the metrics, however it was made
         try:
             if not self._sqlite:
                 recorded = await self._record_at_once(activity, review)
                 if recorded is not None:
                     return recorded
-            return await self._tx(op)
+            return await self._tx(op, timed=False)
         except self._conflict:
             raise Conflict(f"{activity.kind} on {activity.local_date}") from None
+        finally:
+            self.write_seconds.add(time.perf_counter() - started)
 
     async def _record_at_once(self, activity: Activity, review: CardChange | None) -> Recorded | None:
         """PostgreSQL: record the activity in one round trip, by the function of migration 0017, which is its
@@ -322,21 +346,55 @@ class SqlActivity(SqlBase):
             None if card is None else card.last_review,
         )
 
-        started = time.perf_counter()
+        async def call(conn: asyncpg.Connection) -> list[Any]:
+            try:
+                return cast(list[Any], await conn.fetch(RECORD_AT_ONCE, *args))
+            except Exception as exc:
+                if getattr(exc, "sqlstate", None) == CARD_EXISTS:  # filed meanwhile by another command
+                    raise _CardExists from None
+                raise
+
         try:
-            # One statement: no BEGIN or COMMIT around it. A connection the server dropped is tried once
-            # more (as a read is); had the first try been stored after all, the second meets the unique
-            # answer and the member is told the answer they already gave.
-            rows = await self._on_driver(lambda conn: conn.fetch(RECORD_AT_ONCE, *args))
-        except Exception as exc:
-            if getattr(exc, "sqlstate", None) == CARD_EXISTS:
+            # One statement, its own transaction: no BEGIN or COMMIT around it.
+            rows = await self._on_driver(call, retry=False)
+        except self._disconnected as exc:
+            # The server dropped the connection: the call may or may not have been committed. Tried once
+            # more on a fresh connection; if that meets the activity stored already, at this very instant,
+            # it was this one's, and the member is told it was saved (not that they answered before).
+            log.warning("the database connection was dropped (%s); recording again", type(exc).__name__)
+            try:
+                rows = await self._on_driver(call, retry=False)
+            except _CardExists:
+                rows = []
+            except self._conflict:
+                if not await self._stored(activity):
+                    raise  # a repeat after all: the member answered before
+                rows = []
+            # Refused as a repeat, or the card found filed: by the first try, if the activity is stored.
+            if not rows or any(r[0] is None for r in rows):
+                if await self._stored(activity):
+                    active, excused = await self.member_days(activity.cohort_id, activity.member_id)
+                    return Recorded(frozenset(active), frozenset(excused), card)
                 return None
-            raise
-        finally:
-            self.write_seconds.add(time.perf_counter() - started)
+        except _CardExists:
+            return None
+        if any(r[0] is None for r in rows):  # the card is not new: nothing was changed
+            return None
         active = {r[0] for r in rows if r[1]}
         excused = {r[0] for r in rows if not r[1]}
         return Recorded(frozenset(active), frozenset(excused), card)
+
+    async def _stored(self, activity: Activity) -> bool:
+        """Whether this very activity (member, cohort, day, kind and instant) is in the ledger."""
+        row = await self._row(
+            STORED,
+            member_id=activity.member_id,
+            cohort_id=activity.cohort_id,
+            local_date=activity.local_date,
+            kind=activity.kind.value,
+            created_at=activity.at,
+        )
+        return row is not None
 
     async def activities(
         self, cohort_id: int, member_id: int | None = None, since: dt.date | None = None

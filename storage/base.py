@@ -230,6 +230,10 @@ async def _converted(rows: Sequence[Any], convert: Callable[[Any], T]) -> list[T
     return await asyncio.to_thread(lambda: [convert(r) for r in rows])
 
 
+# How long closing the store waits for statements still running on the driver pool.
+CLOSE_WITHIN = 10.0
+
+
 async def _no_reset(_: asyncpg.Connection) -> None:
     """What a connection of the driver pool needs on its way back: nothing (see _open_driver_pool)."""
 
@@ -248,6 +252,7 @@ class SqlBase:
         self._pool_size = pool_size
         self._connect_args = dict(connect_args or {})
         self._driver_pool: asyncio.Future[asyncpg.Pool] | None = None
+        self._closed = False
         self._sqlite = engine.dialect.name == "sqlite"
         self._writer: GroupWriter | None = None
         self._readers: Readers | None = None
@@ -278,15 +283,17 @@ class SqlBase:
         # How long each write took, from the call to its commit (for /metrics).
         self.write_seconds = Tally()
 
-    async def _tx(self, op: Callable[[Connection], T]) -> T:
-        """Run `op` as a write: committed (on SQLite, together with concurrent writes) before it returns."""
+    async def _tx(self, op: Callable[[Connection], T], *, timed: bool = True) -> T:
+        """Run `op` as a write: committed (on SQLite, together with concurrent writes) before it returns.
+        `timed=False` leaves it out of write_seconds, for a caller that counts the write itself."""
         started = time.perf_counter()
         try:
             if self._writer is not None:
                 return await self._writer.run(op)
             return await self._postgres(op, write=True)
         finally:
-            self.write_seconds.add(time.perf_counter() - started)
+            if timed:
+                self.write_seconds.add(time.perf_counter() - started)
 
     async def _query(self, op: Callable[[Connection], T]) -> T:
         if self._readers is not None:
@@ -350,13 +357,13 @@ class SqlBase:
             log.warning("the database connection was dropped (%s); reconnecting", type(exc).__name__)
         return dropped
 
-    async def _on_driver(self, use: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    async def _on_driver(self, use: Callable[[asyncpg.Connection], Awaitable[T]], *, retry: bool = True) -> T:
         """PostgreSQL: run `use` on a connection of asyncpg's own pool, as one statement (autocommit).
 
         As on SQLAlchemy's pool, nothing is tested before use: when the server dropped the pool's connections
-        (a restart), the statement that meets one is tried once more on a fresh connection, and the pool's
-        other connections are replaced as they are next taken. Only single statements run here, which the
-        server either did whole or not at all.
+        (a restart), the pool's connections are replaced as they are next taken, and a read (`retry`) is
+        tried once more on a fresh one. A write is not: it may have been committed before the connection
+        went, which only its caller can find out.
         """
         for attempt in (1, 2):
             pool = await self._open_driver_pool()
@@ -366,17 +373,27 @@ class SqlBase:
                 async with pool.acquire() as conn:
                     return await use(conn)
             except self._disconnected as exc:
-                if attempt == 2:
+                if self._closed:
+                    raise RuntimeError("the database is closed") from exc
+                await pool.expire_connections()
+                if not retry or attempt == 2:
                     raise
                 log.warning("the database connection was dropped (%s); reconnecting", type(exc).__name__)
-                await pool.expire_connections()
         raise AssertionError("unreachable: the second attempt returns or raises")
 
     async def _open_driver_pool(self) -> asyncpg.Pool:
+        if self._closed:
+            raise RuntimeError("the database is closed")
         if self._driver_pool is None:
             import asyncpg
 
             _, params = self.engine.dialect.create_connect_args(self.engine.url)
+            # SQLAlchemy's own URL options, in asyncpg's words (a pgbouncer's ?prepared_statement_cache_size=0
+            # turns asyncpg's statement cache off), or dropped.
+            if "prepared_statement_cache_size" in params:
+                params["statement_cache_size"] = int(params.pop("prepared_statement_cache_size"))
+            for own in ("prepared_statement_name_func", "async_creator_fn"):
+                params.pop(own, None)
             params.update(self._connect_args)
             # No connection is opened until a statement needs one (min_size=0), as with SQLAlchemy's pool.
             # Nothing run here changes the session (single statements, no SET, LISTEN, cursor or advisory
@@ -387,10 +404,18 @@ class SqlBase:
         return await asyncio.shield(self._driver_pool)
 
     async def _close_driver_pool(self) -> None:
+        """Close the driver pool for good: statements still running get CLOSE_WITHIN seconds, then their
+        connections are cut; later statements are refused (no new pool is opened behind the closed one)."""
+        self._closed = True
         opening, self._driver_pool = self._driver_pool, None
-        if opening is not None:
-            pool = await opening
-            await pool.close()
+        if opening is None:
+            return
+        pool = await opening
+        try:
+            await asyncio.wait_for(pool.close(), CLOSE_WITHIN)
+        except TimeoutError:
+            log.warning("statements still running after %s s; their connections are cut", CLOSE_WITHIN)
+            pool.terminate()
 
     def _insert(self, table: Table) -> Any:
         return dialect_insert(self._dialect.name)(table)

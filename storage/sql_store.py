@@ -62,6 +62,8 @@ class SqlStore(
 
     async def ping(self) -> None:
         await self._query(lambda conn: conn.exec_driver_sql("SELECT 1").all())
+        if not self._sqlite:  # the pool members' commands run on, too
+            await self._on_driver(lambda conn: conn.fetchval("SELECT 1"))
 
     async def close(self) -> None:
         if self._writer is not None and self._readers is not None:

@@ -67,14 +67,15 @@ async def store(request: pytest.FixtureRequest, tmp_path: object) -> AsyncIterat
 
 
 @contextlib.asynccontextmanager
-async def postgres_store(**settings: str) -> AsyncIterator[SqlStore]:
-    """A migrated store in a new schema, dropped afterwards; `settings` are further server settings."""
+async def postgres_store(query: str = "", **settings: str) -> AsyncIterator[SqlStore]:
+    """A migrated store in a new schema, dropped afterwards; `query` is added to the URL (`?name=value`),
+    `settings` are further server settings."""
     url = _postgres_or_skip()
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_async_engine(url)
     async with admin.begin() as conn:
         await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    s = SqlStore.from_url(url, server_settings={"search_path": schema, **settings})
+    s = SqlStore.from_url(url + query, server_settings={"search_path": schema, **settings})
     try:
         await s.migrate()
         yield s

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Final
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 
 # Discord accepts a nonce of up to 25 characters and, with enforce_nonce, drops a repeat within minutes.
 NONCE_MAX = 25
+# The longest rate-limit wait the metrics take from a 429's headers (Discord asks for seconds, or minutes).
+MAX_WAIT = 3600.0
 # Channel type 12: a private thread, which only its members (and moderators) see.
 PRIVATE_THREAD: Final = 12
 
@@ -86,7 +89,8 @@ def rate_limit_trace(core: Core) -> aiohttp.TraceConfig:
             seconds = float(asked)
         except ValueError:
             seconds = 0.0
-        core.telemetry.rate_limited(PLATFORM, seconds)
+        # A header is the platform's word, not a number to trust: nothing negative, infinite or absurd.
+        core.telemetry.rate_limited(PLATFORM, min(seconds, MAX_WAIT) if math.isfinite(seconds) else 0.0)
 
     trace = aiohttp.TraceConfig()
     trace.on_request_end.append(ended)

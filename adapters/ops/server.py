@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -159,7 +160,8 @@ class Ops:
 
     def rate_limited(self, platform: str, seconds: float) -> None:
         self._limited.labels(platform).inc()
-        self._limited_for.labels(platform).inc(max(0.0, seconds))
+        if math.isfinite(seconds) and seconds > 0:  # a counter that became +Inf would stay so
+            self._limited_for.labels(platform).inc(seconds)
 
     # ---- the server ----
 

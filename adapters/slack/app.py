@@ -196,10 +196,8 @@ class RateLimitWaits(AsyncRateLimitErrorRetryHandler):
     async def prepare_for_next_attempt_async(self, **kwargs: Any) -> None:
         loop = asyncio.get_running_loop()
         started = loop.time()
-        try:
-            await super().prepare_for_next_attempt_async(**kwargs)
-        finally:
-            self.report(loop.time() - started)
+        await super().prepare_for_next_attempt_async(**kwargs)  # raises on a Retry-After it cannot read
+        self.report(loop.time() - started)  # waited, and about to send again
 
 
 def make_client(token: str, api_url: str | None = None) -> SlackClient:

@@ -246,3 +246,22 @@ def test_the_scrape_example_finds_every_instance_of_a_scaled_service() -> None:
     operations = readme.split("## Operations", 1)[1].split("\n## ", 1)[0]
     scrape = operations.split("```yaml", 1)[1].split("```", 1)[0]
     assert "dns_sd_configs" in scrape, scrape
+
+
+@pytest.mark.parametrize("header", ["1e999", "-5", "inf", "nan", "soon", "86400000"])
+async def test_a_429s_odd_wait_header_is_counted_without_breaking_the_wait_total(
+    sqlite_store: SqlStore, catalog: Catalog, header: str
+) -> None:
+    """A 429 is counted whatever its headers say; its wait adds only a finite, capped number of seconds (a
+    counter that became +Inf would stay so for the life of the process)."""
+    from adapters.discord.client import MAX_WAIT, rate_limit_trace
+
+    core = make_core(sqlite_store, catalog, FakeClock(START))
+    core.telemetry = ops = Ops(core, {})
+    [ended] = rate_limit_trace(core).on_request_end
+    response = SimpleNamespace(status=429, headers={"X-RateLimit-Reset-After": header})
+    await ended(None, None, SimpleNamespace(response=response))
+    metrics = generate(ops)
+    assert sample(metrics, "studybot_platform_rate_limits_total", platform="discord") == 1.0
+    waited = sample(metrics, "studybot_platform_rate_limit_wait_seconds_total", platform="discord") or 0.0
+    assert 0.0 <= waited <= MAX_WAIT

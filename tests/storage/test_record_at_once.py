@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import uuid
 from typing import Any
 
 import pytest
 from sqlalchemy import text, update
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.kernel.ports import Conflict
 from bot.kernel.types import Activity, ActivityKind, Excusal
 from bot.rules.review import file_daily_answer
 from storage.base import member_t
 from storage.sql_store import SqlStore
-from tests.conftest import postgres_store
+from tests.conftest import PG_URL, postgres_store
 from tests.storage.test_store import make_cohort
 
 NOW = dt.datetime(2026, 11, 24, 15, 30, tzinfo=dt.UTC)
@@ -142,3 +144,87 @@ async def test_a_card_change_that_fails_stores_nothing(store: SqlStore, kind: Ac
             Activity(ada.id, cohort.id, TODAY, kind, 10, at=NOW), CardChange("q1", broken)
         )
     assert await store.activities(cohort.id) == []
+
+
+def _answer(member_id: int, cohort_id: int, day: dt.date) -> Activity:
+    return Activity(member_id, cohort_id, day, ActivityKind.ANSWER, 10, choice="A", correct=True, at=NOW)
+
+
+@pytest.mark.parametrize("lost", ["the reply", "the call"])
+async def test_a_connection_dropped_around_the_call_neither_loses_nor_doubles_the_answer(
+    lost: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server committed and the reply was lost, or the call never arrived: either way the member is told
+    their answer was saved (not that they answered before), and it is stored once."""
+    import asyncpg
+
+    from storage.activity import RECORD_AT_ONCE
+
+    async with postgres_store() as store:
+        cohort = await make_cohort(store, NOW)
+        ada = await store.upsert_member("console", "ada", "Ada")
+        await store.enrol(cohort.id, ada.id, NOW)
+        real_fetch = asyncpg.Connection.fetch
+        dropped: list[str] = []
+
+        async def fetch(self: asyncpg.Connection, query: str, *args: Any, **kw: Any) -> Any:
+            if query == RECORD_AT_ONCE and not dropped:
+                dropped.append(lost)
+                if lost == "the reply":
+                    await real_fetch(self, query, *args, **kw)  # committed on the server
+                raise asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation")
+            return await real_fetch(self, query, *args, **kw)
+
+        monkeypatch.setattr(asyncpg.Connection, "fetch", fetch)
+        recorded = await store.record_activity(
+            _answer(ada.id, cohort.id, TODAY), file_daily_answer(ada.id, "q1", True, TODAY)
+        )
+        monkeypatch.undo()
+        assert dropped == [lost]
+        assert recorded.active == {TODAY} and recorded.card is not None
+        assert [a.local_date for a in await store.activities(cohort.id)] == [TODAY]
+        assert len(await store.review_cards(ada.id)) == 1
+        standing = await store.standing(cohort.id, "all", TODAY, ada.id, 10)
+        assert standing.points == 10  # the points were added once
+
+
+async def test_each_write_is_timed_once_whichever_way_it_went(store: SqlStore) -> None:
+    cohort = await make_cohort(store, NOW)
+    ada = await store.upsert_member("console", "ada", "Ada")
+    await store.enrol(cohort.id, ada.id, NOW)
+    for day in (TODAY, TODAY + dt.timedelta(days=1)):  # a new card, then the same card: the long way
+        before = sum(store.write_seconds.counts)
+        await store.record_activity(
+            _answer(ada.id, cohort.id, day), file_daily_answer(ada.id, "q1", True, day)
+        )
+        assert sum(store.write_seconds.counts) == before + 1
+    before = sum(store.write_seconds.counts)
+    with pytest.raises(Conflict):
+        await store.record_activity(
+            _answer(ada.id, cohort.id, TODAY), file_daily_answer(ada.id, "q1", True, TODAY)
+        )
+    assert sum(store.write_seconds.counts) == before + 1
+
+
+async def test_sqlalchemys_own_url_options_work_on_the_driver_pool_too() -> None:
+    """?prepared_statement_cache_size=0 (what a pgbouncer asks for) reaches asyncpg in its own words."""
+    async with postgres_store("?prepared_statement_cache_size=0") as store:
+        await store.ping()
+        ada = await store.upsert_member("console", "ada", "Ada")
+        assert await store.get_member(ada.id) == ada
+
+
+async def test_a_closed_store_refuses_statements_and_opens_no_connection() -> None:
+    name = f"studybot-closed-{uuid.uuid4().hex[:8]}"
+    async with postgres_store(application_name=name) as store:
+        ada = await store.upsert_member("console", "ada", "Ada")
+        await store.close()
+        with pytest.raises(RuntimeError, match="the database is closed"):
+            await store.get_member(ada.id)
+        admin = create_async_engine(PG_URL)
+        async with admin.connect() as conn:
+            left = await conn.scalar(
+                text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :n"), {"n": name}
+            )
+        await admin.dispose()
+        assert left == 0

@@ -4,8 +4,9 @@ An answer or a check-in inserts the ledger row, adds its points to the three buc
 linked learner's other accounts, files the review card and reads back the member's days: six statements
 inside BEGIN and COMMIT, eight round trips. The function does all of it in one call, which is its own
 transaction. It files a review card only when the member has none for the question yet (the daily quiz,
-nearly always); when one exists it raises SQLSTATE SBCRD and changes nothing, and the store records the
-activity the long way, where the stored card is read and changed under a row lock. SQLite runs in the
+nearly always); when one exists it changes nothing and returns one row of NULLs (or, when another command
+filed the card while it ran, raises SQLSTATE SBCRD), and the store records the activity the long way, where
+the stored card is read and changed under a row lock. SQLite runs in the
 process and needs no function: nothing changes there.
 
 Whoever changes the tables this function writes or reads must replace it in a later migration;
@@ -35,6 +36,15 @@ CREATE OR REPLACE FUNCTION studybot_record_activity(
 ) RETURNS TABLE (day date, active boolean)
 LANGUAGE plpgsql AS $fn$
 BEGIN
+    -- A card filed already: nothing changes, and one row of NULLs says so (no error, which the server
+    -- would log every time).
+    IF p_card_challenge IS NOT NULL AND EXISTS (
+        SELECT 1 FROM review_card c WHERE c.member_id = p_card_owner AND c.challenge_id = p_card_challenge
+    ) THEN
+        RETURN QUERY SELECT NULL::date, NULL::boolean;
+        RETURN;
+    END IF;
+
     INSERT INTO activity (member_id, cohort_id, local_date, kind, points, post_id, choice, correct, note,
                           created_at)
     VALUES (p_member, p_cohort, p_day, p_kind, p_points, p_post, p_choice, p_correct, p_note, p_at);
@@ -59,7 +69,7 @@ BEGIN
         VALUES (p_card_owner, p_card_challenge, p_card_reviews, p_card_due, p_card_stability,
                 p_card_difficulty, p_card_last, p_at)
         ON CONFLICT (member_id, challenge_id) DO NOTHING;
-        IF NOT FOUND THEN
+        IF NOT FOUND THEN  -- filed by another command since the check above: undo everything
             RAISE EXCEPTION 'the member has a review card for this question already' USING ERRCODE = 'SBCRD';
         END IF;
     END IF;
