@@ -22,6 +22,7 @@ run in the core at once (a what-if for a tighter bound).
 
     python bench/slack_http.py                       # temporary SQLite file
     python bench/slack_http.py --profile             # where the app process spends its time
+    python bench/slack_http.py -n 10000 --floor      # the same burst to a server that only answers 200
     python bench/slack_http.py -n 500 --postgres postgresql+asyncpg://postgres@127.0.0.1/test
 """
 
@@ -154,6 +155,46 @@ async def serve(
     await service.close()
     await core.store.close()
     print(json.dumps(report), flush=True)
+
+
+async def serve_floor() -> None:
+    """What-if (--floor): a server on the app's port settings that answers every request 200 at once and does
+    nothing else; the acks it gets are what the client, the kernel and aiohttp alone cost."""
+    from adapters.slack.app import LISTEN_BACKLOG
+
+    async def ok(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(status=200)
+
+    app = web.Application()
+    app.router.add_post("/slack/events", ok)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port, backlog=LISTEN_BACKLOG).start()
+    print(json.dumps({"port": port}), flush=True)
+    loop = asyncio.get_running_loop()
+    while (await loop.run_in_executor(None, sys.stdin.readline)).strip() not in ("", "STOP"):
+        pass
+    await runner.cleanup()
+    print(json.dumps({"stalls": {}}), flush=True)
+
+
+async def floor(members: int) -> None:
+    """The same burst of signed `/study answer A`, sent by the same client to serve_floor()."""
+    app = await Child.start("--floor-serve")
+    try:
+        app_url = f"http://127.0.0.1:{(await app.read())['port']}/slack/events"
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+            burst = Burst("answer A", members, "http://127.0.0.1:9", 0)
+            await burst.fire(session, app_url, "floor-secret")
+        late = sum(a > ACK_MAX_S for a in burst.acks)
+        print(
+            f"floor: {members:,} at once to a server that only answers 200: ack {latency_line(burst.acks)}; "
+            f"{late:,} later than 3 s"
+        )
+    finally:
+        await app.stop()
 
 
 # ---- the fake Slack process ----
@@ -480,11 +521,23 @@ def main() -> None:
         help="what-if: the app runs at most N core.dispatch calls at once (0: no limit, as shipped)",
     )
     parser.add_argument("--postgres", metavar="URL", help="also run on PostgreSQL (postgresql+asyncpg://...)")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="what-if: only the same burst, to a server that answers 200 and does nothing else",
+    )
+    parser.add_argument("--floor-serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--serve", nargs=3, metavar=("DB", "API", "SECRET"), help=argparse.SUPPRESS)
     parser.add_argument("--fake", type=int, metavar="MEMBERS", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.fake is not None:
         asyncio.run(fake_slack(args.fake))
+        return
+    if args.floor_serve:
+        asyncio.run(serve_floor())
+        return
+    if args.floor:
+        asyncio.run(floor(args.members))
         return
     if args.serve:
         asyncio.run(

@@ -165,11 +165,17 @@ class Ops:
 
     # ---- the server ----
 
+    def routes(self) -> list[web.RouteDef]:
+        """The three endpoints, for a server of this module's own or another (Slack's, in HTTP mode)."""
+        return [
+            web.get("/healthz", self._healthz),
+            web.get("/readyz", self._readyz),
+            web.get("/metrics", self._metrics),
+        ]
+
     def app(self) -> web.Application:
         app = web.Application()
-        app.router.add_get("/healthz", self._healthz)
-        app.router.add_get("/readyz", self._readyz)
-        app.router.add_get("/metrics", self._metrics)
+        app.add_routes(self.routes())
         return app
 
     async def start(self, port: int, host: str = "0.0.0.0") -> int:  # noqa: S104 - a container's port
@@ -178,8 +184,13 @@ class Ops:
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
-        self._watcher = asyncio.create_task(self._watch_loop())
+        self.watch()
         return int(self._runner.addresses[0][1])
+
+    def watch(self) -> None:
+        """Measure the event loop's lag (start() does; call it alone when another server has the routes)."""
+        if self._watcher is None:
+            self._watcher = asyncio.create_task(self._watch_loop())
 
     async def close(self) -> None:
         if self._watcher is not None:

@@ -652,6 +652,14 @@ class SlackService:
         self.app_token, self.http_port = app_token, http_port
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
+        self._also: list[web.RouteDef] = []
+
+    def serve_also(self, routes: Sequence[web.RouteDef]) -> None:
+        """In HTTP mode, serve these routes on Slack's port too (the operator's health and metrics); before
+        start(). They are not Slack's: requests to them are not signed."""
+        if self.http_port is None:
+            raise ValueError("only Slack's HTTP mode has a port to share")
+        self._also.extend(routes)
 
     async def connected(self) -> bool:
         """Whether Slack can reach studybot now: its Socket Mode connection, or the HTTP server listening."""
@@ -665,7 +673,9 @@ class SlackService:
             self._socket = AsyncSocketModeHandler(self.app, app_token=self.app_token)
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
             return
-        self._runner = web.AppRunner(self.app.web_app(path="/slack/events"))
+        web_app = self.app.web_app(path="/slack/events")
+        web_app.add_routes(self._also)
+        self._runner = web.AppRunner(web_app)
         await self._runner.setup()
         # A burst opens thousands of connections at once: aiohttp's backlog of 128 would drop the rest,
         # and their senders retry seconds later (the system caps it at net.core.somaxconn).

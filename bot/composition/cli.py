@@ -319,16 +319,22 @@ async def _start_ops(
     scheduler: StudyScheduler,
     slack_port: int | None,
 ) -> Ops | None:
-    """The health, readiness and metrics server on STUDYBOT_HTTP_PORT, when set; the core reports to it."""
+    """The health, readiness and metrics server on STUDYBOT_HTTP_PORT, when set (Slack's own server when it is
+    also Slack's --port); the core reports to it."""
     if settings.http_port is None:
         return None
-    if settings.http_port == slack_port:
-        raise SettingError(
-            f"STUDYBOT_HTTP_PORT {settings.http_port} is also --port, Slack's: give the metrics another port."
-        )
     from adapters.ops.server import Ops
 
     ops = Ops(core, platforms, leading=lambda: scheduler.leading)
+    if settings.http_port == slack_port:  # Slack's HTTP server serves them beside /slack/events
+        from adapters.slack.app import SlackService
+
+        slack = platforms.get("slack")
+        if isinstance(slack, SlackService):
+            slack.serve_also(ops.routes())
+            ops.watch()
+            core.telemetry = ops
+            return ops
     try:
         await ops.start(settings.http_port)
     except OSError as exc:

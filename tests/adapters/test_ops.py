@@ -211,3 +211,43 @@ async def test_database_writes_are_timed_on_both_databases(store: SqlStore, cata
 
 def _a_quiz(catalog: Catalog) -> str:
     return next(c.id for c in catalog.challenges.values() if c.is_quiz)
+
+
+class SharingSlacksPort(BotProcess):
+    """`studybot run --slack-mode http --port N` with STUDYBOT_HTTP_PORT=N too."""
+
+    async def spawn(self, port: int, stdout: Any, stderr: Any) -> asyncio.subprocess.Process:
+        self.shared_port = port
+        return await super().spawn(port, stdout, stderr)
+
+    def env(self) -> dict[str, str]:
+        return {**super().env(), "STUDYBOT_HTTP_PORT": str(self.shared_port)}
+
+
+async def test_on_slacks_own_port_the_endpoints_sit_beside_slacks(tmp_path: Path) -> None:
+    """STUDYBOT_HTTP_PORT may be Slack's --port in HTTP mode: one server answers Slack and the operator."""
+    async with FakeSlack() as fake, aiohttp.ClientSession() as http:
+        bot = SharingSlacksPort(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'studybot.db'}", fake)
+        await bot.start()
+        try:
+            base = f"http://127.0.0.1:{bot.port}"
+            status, body = await get(http, f"{base}/healthz")
+            assert status == 200 and json.loads(body) == {"status": "ok"}
+            status, _, url = await fake.send_slash_command(bot.url, "/study", "help", user_id="U0MEMBER")
+            assert status == 200
+            assert "studybot" in json.dumps(await fake.wait_for_response(url))
+            for _ in range(100):  # the scheduler takes the lead a moment after the start
+                status, body = await get(http, f"{base}/readyz")
+                if status == 200:
+                    break
+                await asyncio.sleep(0.05)
+            assert status == 200 and json.loads(body)["platforms"] == {"slack": "connected"}, body
+            status, metrics = await get(http, f"{base}/metrics")
+            assert status == 200
+            assert sample(metrics, "studybot_commands_total", command="help", outcome="ok") == 1.0
+            assert sample(metrics, "studybot_event_loop_lag_seconds") is not None
+            # Slack's path stays Slack's: an unsigned request to it is still refused.
+            async with http.post(bot.url, data=b"command=%2Fstudy&text=help") as refused:
+                assert refused.status == 401
+        finally:
+            assert await bot.stop() == 0
