@@ -51,6 +51,19 @@ def sample(metrics: str, name: str, **labels: str) -> float | None:
     return float(found.group(1)) if found else None
 
 
+async def healthy_then_leading(http: aiohttp.ClientSession, base: str) -> tuple[int, str]:
+    """/healthz answers at once; /readyz once the scheduler took the lead, a moment after the start: its
+    status and body."""
+    status, body = await get(http, f"{base}/healthz")
+    assert status == 200 and json.loads(body) == {"status": "ok"}
+    for _ in range(100):
+        status, body = await get(http, f"{base}/readyz")
+        if json.loads(body).get("scheduler") == "leader":
+            break
+        await asyncio.sleep(0.05)
+    return status, body
+
+
 async def test_studybot_run_serves_health_readiness_and_metrics_that_move(tmp_path: Path) -> None:
     async with FakeSlack() as fake, aiohttp.ClientSession() as http:
         fake.set_user("U0ADMIN", is_admin=True, name="mia")
@@ -58,13 +71,7 @@ async def test_studybot_run_serves_health_readiness_and_metrics_that_move(tmp_pa
         await bot.start()
         try:
             base = f"http://127.0.0.1:{bot.ops_port}"
-            status, body = await get(http, f"{base}/healthz")
-            assert status == 200 and json.loads(body) == {"status": "ok"}
-            for _ in range(100):  # the scheduler takes the lead a moment after the start
-                status, body = await get(http, f"{base}/readyz")
-                if json.loads(body).get("scheduler") == "leader":
-                    break
-                await asyncio.sleep(0.05)
+            status, body = await healthy_then_leading(http, base)
             ready = json.loads(body)
             assert status == 200, body
             assert ready == {
@@ -231,17 +238,11 @@ async def test_on_slacks_own_port_the_endpoints_sit_beside_slacks(tmp_path: Path
         await bot.start()
         try:
             base = f"http://127.0.0.1:{bot.port}"
-            status, body = await get(http, f"{base}/healthz")
-            assert status == 200 and json.loads(body) == {"status": "ok"}
+            status, body = await healthy_then_leading(http, base)
+            assert status == 200 and json.loads(body)["platforms"] == {"slack": "connected"}, body
             status, _, url = await fake.send_slash_command(bot.url, "/study", "help", user_id="U0MEMBER")
             assert status == 200
             assert "studybot" in json.dumps(await fake.wait_for_response(url))
-            for _ in range(100):  # the scheduler takes the lead a moment after the start
-                status, body = await get(http, f"{base}/readyz")
-                if status == 200:
-                    break
-                await asyncio.sleep(0.05)
-            assert status == 200 and json.loads(body)["platforms"] == {"slack": "connected"}, body
             status, metrics = await get(http, f"{base}/metrics")
             assert status == 200
             assert sample(metrics, "studybot_commands_total", command="help", outcome="ok") == 1.0
