@@ -7,6 +7,7 @@ import asyncio
 import inspect
 import logging
 import re
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, Optional
 
@@ -35,6 +36,26 @@ PLATFORM = "discord"
 DESCRIPTION_MAX = 100
 # Discord waits 3 seconds for a first response; past this much, defer and follow up.
 RESPOND_WITHIN = 2.0
+# Commands one process works on at once; more wait their turn (deferred when it takes RESPOND_WITHIN). Without
+# a bound, a burst's commands share the event loop evenly and all finish late, none of them in time.
+CONCURRENT_COMMANDS = 64
+
+
+_working: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _in_turn(work: Awaitable[Reply]) -> Reply:
+    """`work` once fewer than CONCURRENT_COMMANDS others are being worked on (one bound per event loop)."""
+    loop = asyncio.get_running_loop()
+    working = _working.get(loop)
+    if working is None:
+        working = _working[loop] = asyncio.Semaphore(CONCURRENT_COMMANDS)
+    async with working:
+        return await work
+
+
 # The answer to a slash command the core dropped (a member over the spam limit, already told once).
 SKIPPED = "⏳ Skipped: too many commands at once. Try again in a few seconds."
 # The answer when a Reply cannot be shown on Discord (a bug, logged): the interaction is still answered.
@@ -60,11 +81,12 @@ def conversation_ref(interaction: discord.Interaction[Any]) -> ConversationRef:
 async def respond(
     interaction: discord.Interaction[Any], work: Awaitable[Reply], *, private: bool = False
 ) -> None:
-    """Answer within Discord's 3 seconds: directly when the core is quick, else defer and follow up.
+    """Answer within Discord's 3 seconds: directly when the core is quick, else defer and follow up. At most
+    CONCURRENT_COMMANDS are worked on at once; the rest wait their turn.
 
     A Reply with a form opens it as a modal when it can; `private` shows the reply to the member only.
     """
-    task = asyncio.ensure_future(work)
+    task = asyncio.ensure_future(_in_turn(work))
     done, _ = await asyncio.wait({task}, timeout=RESPOND_WITHIN)
     if not done:
         await interaction.response.defer(ephemeral=True, thinking=True)
