@@ -11,7 +11,20 @@ from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Connection, Date, Integer, String, and_, case, func, literal, select, true, union_all
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Date,
+    Integer,
+    String,
+    and_,
+    case,
+    func,
+    literal,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.util import await_only
 
@@ -112,6 +125,11 @@ STORED = select(activity_t.c.id).where(
     activity_t.c.local_date == P("local_date"),
     activity_t.c.kind == P("kind"),
     activity_t.c.created_at == P("created_at"),
+    activity_t.c.points == P("points"),
+    activity_t.c.post_id.is_not_distinct_from(P("post_id", type_=Integer)),
+    activity_t.c.choice.is_not_distinct_from(P("choice", type_=String)),
+    activity_t.c.correct.is_not_distinct_from(P("correct", type_=Boolean)),
+    activity_t.c.note == P("note"),
 )
 
 
@@ -385,7 +403,7 @@ class SqlActivity(SqlBase):
         return Recorded(frozenset(active), frozenset(excused), card)
 
     async def _stored(self, activity: Activity) -> bool:
-        """Whether this very activity (member, cohort, day, kind and instant) is in the ledger."""
+        """Whether this very activity (every value of it, its instant included) is in the ledger."""
         row = await self._row(
             STORED,
             member_id=activity.member_id,
@@ -393,6 +411,11 @@ class SqlActivity(SqlBase):
             local_date=activity.local_date,
             kind=activity.kind.value,
             created_at=activity.at,
+            points=activity.points,
+            post_id=activity.post_id,
+            choice=activity.choice,
+            correct=activity.correct,
+            note=activity.note,
         )
         return row is not None
 

@@ -313,6 +313,8 @@ class SqlBase:
         read, or a write whose BEGIN failed, is tried once more on a fresh connection, since nothing of it
         happened yet. A write that failed later is reported failed: the member is not told it was saved.
         """
+        if self._closed:
+            raise RuntimeError("the database is closed")
         for attempt in (1, 2):
             pool = self.engine.pool
             async with self.engine.connect() as conn:

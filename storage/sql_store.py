@@ -63,6 +63,9 @@ class SqlStore(
     async def ping(self) -> None:
         await self._query(lambda conn: conn.exec_driver_sql("SELECT 1").all())
         if not self._sqlite:  # the pool members' commands run on, too
+            pool = await self._open_driver_pool()
+            if pool.get_size() >= pool.get_max_size() and pool.get_idle_size() == 0:
+                return  # every connection at work (a burst): busy, not down; waiting would say "down"
             await self._on_driver(lambda conn: conn.fetchval("SELECT 1"))
 
     async def close(self) -> None:

@@ -19,6 +19,7 @@ from bot.dispatch.core import Core
 from bot.jobs.posting import Poster
 from bot.kernel.clock import FakeClock
 from bot.kernel.types import ConversationRef, Invocation, Reply, UserRef
+from storage.engine import POOL_SIZE
 from storage.sql_store import SqlStore
 from tests.fakes.platform import RecordingPlatform, shown
 
@@ -67,7 +68,9 @@ async def store(request: pytest.FixtureRequest, tmp_path: object) -> AsyncIterat
 
 
 @contextlib.asynccontextmanager
-async def postgres_store(query: str = "", **settings: str) -> AsyncIterator[SqlStore]:
+async def postgres_store(
+    query: str = "", pool_size: int = POOL_SIZE, **settings: str
+) -> AsyncIterator[SqlStore]:
     """A migrated store in a new schema, dropped afterwards; `query` is added to the URL (`?name=value`),
     `settings` are further server settings."""
     url = _postgres_or_skip()
@@ -75,7 +78,9 @@ async def postgres_store(query: str = "", **settings: str) -> AsyncIterator[SqlS
     admin = create_async_engine(url)
     async with admin.begin() as conn:
         await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    s = SqlStore.from_url(url + query, server_settings={"search_path": schema, **settings})
+    s = SqlStore.from_url(
+        url + query, pool_size=pool_size, server_settings={"search_path": schema, **settings}
+    )
     try:
         await s.migrate()
         yield s

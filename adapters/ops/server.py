@@ -14,6 +14,7 @@ import json
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0)
 # How often the event loop's lag is measured: a sleep this long that wakes late was held up by that much.
 LAG_EVERY = 0.5
+# The longest lag is reported over this many seconds (a scrape interval or two).
+LAG_WINDOW = 60.0
 # How long /readyz waits for the database or a platform to answer, and how long a database answer is reused.
 CHECK_WITHIN = 2.0
 DB_STATE_FOR = 1.0
@@ -118,9 +121,10 @@ class Ops:
         self._lag = Gauge("studybot_event_loop_lag_seconds", "How late the event loop last woke", registry=r)
         self._max_lag = Gauge(
             "studybot_event_loop_lag_max_seconds",
-            "The longest event loop lag since the last scrape",
+            f"The longest event loop lag in the last {LAG_WINDOW:g} seconds",
             registry=r,
         )
+        self._max_lag.set_function(self._worst_lag)
         queue = Gauge("studybot_commands_in_flight", "Commands the core is working on now", registry=r)
         queue.set_function(lambda: float(self.core.in_flight))
         leader = Gauge("studybot_scheduler_leader", "1 when this process runs the scheduled jobs", registry=r)
@@ -129,7 +133,7 @@ class Ops:
         r.register(_WriteLatency(core))
         self._limited = Counter(
             "studybot_platform_rate_limits",
-            "Requests a platform refused for its rate limit (429) and studybot sent again",
+            "Requests a platform refused for its rate limit (429), sent again after the wait unless too long",
             ["platform"],
             registry=r,
         )
@@ -139,7 +143,7 @@ class Ops:
             ["platform"],
             registry=r,
         )
-        self._worst = 0.0
+        self._lags: deque[tuple[float, float]] = deque()  # (when, lag) of the last LAG_WINDOW seconds
         self._db_state: tuple[float, str] | None = None  # when the database was last asked, and its state
         self._db_check: asyncio.Future[str] | None = None
         self._runner: web.AppRunner | None = None
@@ -204,9 +208,17 @@ class Ops:
         while True:
             asleep = time.perf_counter()
             await asyncio.sleep(LAG_EVERY)
-            lag = max(0.0, time.perf_counter() - asleep - LAG_EVERY)
+            now = time.perf_counter()
+            lag = max(0.0, now - asleep - LAG_EVERY)
             self._lag.set(lag)
-            self._worst = max(self._worst, lag)
+            self._lags.append((now, lag))
+            while self._lags and self._lags[0][0] < now - LAG_WINDOW:
+                self._lags.popleft()
+
+    def _worst_lag(self) -> float:
+        """The longest lag measured in the last LAG_WINDOW seconds: a window, not "since the last scrape", so
+        that a request to /metrics from anyone (on Slack's public port, say) cannot hide a stall."""
+        return max((lag for _, lag in self._lags), default=0.0)
 
     async def _healthz(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
@@ -259,7 +271,5 @@ class Ops:
         return state
 
     async def _metrics(self, request: web.Request) -> web.Response:
-        self._max_lag.set(self._worst)
-        self._worst = 0.0
         body = generate_latest(self.registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -16,6 +16,7 @@ from typing import Any, ParamSpec
 
 import aiohttp
 from aiohttp import web
+from aiohttp.web_log import AccessLogger
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_bolt.middleware.request_verification.async_request_verification import AsyncRequestVerification
@@ -622,6 +623,17 @@ def _loggable(text: str) -> str:
 LISTEN_BACKLOG = 4096
 
 
+def _access_log_without(paths: frozenset[str]) -> type[AccessLogger]:
+    """aiohttp's access log, leaving out requests to `paths` (health probes and scrapes, every few s)."""
+
+    class Quieter(AccessLogger):
+        def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+            if request.path not in paths:
+                super().log(request, response, time)
+
+    return Quieter
+
+
 class SlackService:
     """Receives Slack's traffic for studybot: over Socket Mode (no public URL), or over HTTP on a port."""
 
@@ -653,19 +665,23 @@ class SlackService:
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
         self._also: list[web.RouteDef] = []
+        self._started = False
 
     def serve_also(self, routes: Sequence[web.RouteDef]) -> None:
-        """In HTTP mode, serve these routes on Slack's port too (the operator's health and metrics); before
-        start(). They are not Slack's: requests to them are not signed."""
+        """In HTTP mode, serve these routes on Slack's port too (the operator's health and metrics), before
+        the server listens. They are not Slack's: requests to them are not signed, nor access-logged."""
         if self.http_port is None:
             raise ValueError("only Slack's HTTP mode has a port to share")
+        if self._runner is not None:
+            raise RuntimeError("serve_also() must come before Slack's server listens")
         self._also.extend(routes)
 
     async def connected(self) -> bool:
-        """Whether Slack can reach studybot now: its Socket Mode connection, or the HTTP server listening."""
+        """Whether Slack can reach studybot now: its Socket Mode connection, or the HTTP server listening
+        (with the tokens checked)."""
         if self._socket is not None:
             return bool(await self._socket.client.is_connected())
-        return self._runner is not None
+        return self._runner is not None and self._started
 
     async def start(self) -> None:
         await self._check_tokens()
@@ -673,9 +689,18 @@ class SlackService:
             self._socket = AsyncSocketModeHandler(self.app, app_token=self.app_token)
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
             return
+        await self.listen()
+        self._started = True
+
+    async def listen(self) -> None:
+        """HTTP mode: listen on Slack's port now (start() does, if it was not done before); early when the
+        operator's endpoints share the port, so that they answer while the other platforms start."""
+        if self._runner is not None or self.http_port is None:
+            return
         web_app = self.app.web_app(path="/slack/events")
         web_app.add_routes(self._also)
-        self._runner = web.AppRunner(web_app)
+        quiet = frozenset(route.path for route in self._also)
+        self._runner = web.AppRunner(web_app, access_log_class=_access_log_without(quiet))
         await self._runner.setup()
         # A burst opens thousands of connections at once: aiohttp's backlog of 128 would drop the rest,
         # and their senders retry seconds later (the system caps it at net.core.somaxconn).

@@ -332,6 +332,12 @@ async def _start_ops(
         slack = platforms.get("slack")
         if isinstance(slack, SlackService):
             slack.serve_also(ops.routes())
+            try:
+                await slack.listen()  # now, so the endpoints answer while the platforms start
+            except OSError as exc:
+                raise SettingError(
+                    f"--port {slack_port}: cannot listen there ({exc.strerror}); choose another port."
+                ) from exc
             ops.watch()
             core.telemetry = ops
             return ops

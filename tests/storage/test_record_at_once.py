@@ -4,6 +4,7 @@ review cards, and what the member is told (their days, the card as filed)."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import uuid
@@ -14,7 +15,7 @@ from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.kernel.ports import Conflict
-from bot.kernel.types import Activity, ActivityKind, Excusal
+from bot.kernel.types import Activity, ActivityKind, Excusal, Recorded
 from bot.rules.review import file_daily_answer
 from storage.base import member_t
 from storage.sql_store import SqlStore
@@ -150,42 +151,64 @@ def _answer(member_id: int, cohort_id: int, day: dt.date) -> Activity:
     return Activity(member_id, cohort_id, day, ActivityKind.ANSWER, 10, choice="A", correct=True, at=NOW)
 
 
-@pytest.mark.parametrize("lost", ["the reply", "the call"])
+@pytest.mark.parametrize("lost", ["the reply", "the call", "the call, after another answer"])
 async def test_a_connection_dropped_around_the_call_neither_loses_nor_doubles_the_answer(
     lost: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The server committed and the reply was lost, or the call never arrived: either way the member is told
-    their answer was saved (not that they answered before), and it is stored once."""
-    import asyncpg
-
-    from storage.activity import RECORD_AT_ONCE
+    their answer was saved (not that they answered before), and it is stored once. An answer of theirs
+    stored before, at the same instant but with another choice, is no reason to say this one was saved."""
 
     async with postgres_store() as store:
         cohort = await make_cohort(store, NOW)
         ada = await store.upsert_member("console", "ada", "Ada")
         await store.enrol(cohort.id, ada.id, NOW)
-        real_fetch = asyncpg.Connection.fetch
-        dropped: list[str] = []
-
-        async def fetch(self: asyncpg.Connection, query: str, *args: Any, **kw: Any) -> Any:
-            if query == RECORD_AT_ONCE and not dropped:
-                dropped.append(lost)
-                if lost == "the reply":
-                    await real_fetch(self, query, *args, **kw)  # committed on the server
-                raise asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation")
-            return await real_fetch(self, query, *args, **kw)
-
-        monkeypatch.setattr(asyncpg.Connection, "fetch", fetch)
-        recorded = await store.record_activity(
-            _answer(ada.id, cohort.id, TODAY), file_daily_answer(ada.id, "q1", True, TODAY)
-        )
-        monkeypatch.undo()
-        assert dropped == [lost]
+        if lost.endswith("another answer"):
+            other = dataclasses.replace(
+                _answer(ada.id, cohort.id, TODAY), choice="B", correct=False, points=2
+            )
+            await store.record_activity(other)
+            with pytest.raises(Conflict):
+                await _record_dropping(store, monkeypatch, lost, ada.id, cohort.id)
+            [kept] = await store.activities(cohort.id)
+            assert kept.choice == "B"
+            return
+        recorded = await _record_dropping(store, monkeypatch, lost, ada.id, cohort.id)
         assert recorded.active == {TODAY} and recorded.card is not None
         assert [a.local_date for a in await store.activities(cohort.id)] == [TODAY]
         assert len(await store.review_cards(ada.id)) == 1
         standing = await store.standing(cohort.id, "all", TODAY, ada.id, 10)
         assert standing.points == 10  # the points were added once
+
+
+async def _record_dropping(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch, lost: str, member_id: int, cohort_id: int
+) -> Recorded:
+    """Ada's answer of today, with the connection dropped at its first call: after the server committed it
+    ("the reply" lost) or before it arrived."""
+    import asyncpg
+
+    from storage.activity import RECORD_AT_ONCE
+
+    real_fetch = asyncpg.Connection.fetch
+    dropped: list[str] = []
+
+    async def fetch(self: asyncpg.Connection, query: str, *args: Any, **kw: Any) -> Any:
+        if query == RECORD_AT_ONCE and not dropped:
+            dropped.append(lost)
+            if lost == "the reply":
+                await real_fetch(self, query, *args, **kw)  # committed on the server
+            raise asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation")
+        return await real_fetch(self, query, *args, **kw)
+
+    monkeypatch.setattr(asyncpg.Connection, "fetch", fetch)
+    try:
+        return await store.record_activity(
+            _answer(member_id, cohort_id, TODAY), file_daily_answer(member_id, "q1", True, TODAY)
+        )
+    finally:
+        monkeypatch.undo()
+        assert dropped == [lost]
 
 
 async def test_each_write_is_timed_once_whichever_way_it_went(store: SqlStore) -> None:
@@ -220,7 +243,9 @@ async def test_a_closed_store_refuses_statements_and_opens_no_connection() -> No
         ada = await store.upsert_member("console", "ada", "Ada")
         await store.close()
         with pytest.raises(RuntimeError, match="the database is closed"):
-            await store.get_member(ada.id)
+            await store.get_member(ada.id)  # asyncpg's pool
+        with pytest.raises(RuntimeError, match="the database is closed"):
+            await store.member_cohorts(ada.id)  # SQLAlchemy's
         admin = create_async_engine(PG_URL)
         async with admin.connect() as conn:
             left = await conn.scalar(
@@ -228,3 +253,20 @@ async def test_a_closed_store_refuses_statements_and_opens_no_connection() -> No
             )
         await admin.dispose()
         assert left == 0
+
+
+async def test_readiness_is_not_refused_while_every_connection_is_at_work() -> None:
+    """Under a burst every pooled connection is busy: the readiness ping must not queue behind the burst
+    and time out as if the database were down."""
+    async with postgres_store(pool_size=2) as store:
+        held = [
+            asyncio.create_task(store._on_driver(lambda conn: conn.fetchval("SELECT pg_sleep(1.5)")))
+            for _ in range(2)
+        ]
+        pool = await store._open_driver_pool()
+        for _ in range(100):
+            if pool.get_size() == 2 and pool.get_idle_size() == 0:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.wait_for(store.ping(), 0.5)
+        await asyncio.gather(*held)

@@ -301,3 +301,43 @@ async def test_a_personal_image_is_uploaded_to_the_members_direct_messages(setup
     [upload] = shared
     assert upload["data"].startswith(b"\x89PNG")
     assert upload["channel_id"] != CHANNEL_ID  # a DM, not the channel
+
+
+async def test_the_operators_endpoints_share_slacks_port_unlogged(
+    sqlite_store: SqlStore, catalog: Catalog, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Ops's routes on Slack's HTTP server: answered, not access-logged (probes come every few seconds),
+    and refused once the server listens (they would silently never be served)."""
+    import logging
+
+    import aiohttp
+
+    from tests.fakes.loadgen import free_port
+
+    core = make_core(sqlite_store, catalog, FakeClock(dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC)))
+    async with FakeSlack() as fake:
+        port = free_port()
+        service = SlackService(
+            core, make_client("xoxb-fake", fake.api_url), signing_secret=fake.signing_secret, http_port=port
+        )
+        ops = Ops(core, {"slack": service})
+        service.serve_also(ops.routes())
+        await service.listen()
+        assert not await service.connected()  # listening, but the tokens are not checked yet
+        with pytest.raises(RuntimeError, match="before Slack's server listens"):
+            service.serve_also(ops.routes())
+        await service.start()
+        try:
+            assert await service.connected()
+            caplog.set_level(logging.INFO, logger="aiohttp.access")
+            async with aiohttp.ClientSession() as http:
+                async with http.get(f"http://127.0.0.1:{port}/healthz") as health:
+                    assert health.status == 200
+                async with http.post(f"http://127.0.0.1:{port}/slack/events", data=b"x=1") as unsigned:
+                    assert unsigned.status == 401
+            logged = [r.getMessage() for r in caplog.records if r.name == "aiohttp.access"]
+            assert any("/slack/events" in line for line in logged)
+            assert not any("/healthz" in line for line in logged)
+        finally:
+            await service.close()
+            await service.client.close()
