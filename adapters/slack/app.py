@@ -8,10 +8,12 @@ import datetime as dt
 import functools
 import hashlib
 import logging
+import math
+import random
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, ParamSpec
 
 import aiohttp
@@ -24,6 +26,9 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
@@ -57,8 +62,9 @@ CONCURRENT_COMMANDS = 64
 SEEN_EVENTS = 2048
 # Commands after which the member's App Home is refreshed.
 PROGRESS_COMMANDS = frozenset({"answer", "done", "learned", "unlearn"})
-# How often to wait out a 429 before giving up on one call.
+# How often to wait out a 429 before giving up on one call, and the longest wait taken from its Retry-After.
 RATE_LIMIT_RETRIES = 3
+MAX_RETRY_AFTER = 60.0
 # Connections to Slack kept open at most, across every Web API call, file upload and response_url post.
 CONNECTIONS = 100
 # On shutdown, how long the commands being handled get to send their replies before the connections close.
@@ -187,18 +193,47 @@ class SlackClient(AsyncWebClient):
 
 
 class RateLimitWaits(AsyncRateLimitErrorRetryHandler):
-    """slack_sdk's handler of 429s (it sleeps for Retry-After, then sends again), telling `report` how long
-    it waited each time; build_app points `report` at the core's telemetry."""
+    """slack_sdk's handler of 429s: wait for Retry-After (and up to a second more, as slack_sdk does), then
+    send again, telling `report` how long it waited; build_app points `report` at the core's telemetry.
+
+    slack_sdk's own reads Retry-After with int(), so "1.5" (or an HTTP date, which the header may also be)
+    raised ValueError and the call failed; here a value that is not a number of seconds waits one second,
+    and no wait is longer than MAX_RETRY_AFTER.
+    """
 
     def __init__(self, max_retry_count: int) -> None:
         super().__init__(max_retry_count=max_retry_count)
         self.report: Callable[[float], None] = lambda seconds: None
 
-    async def prepare_for_next_attempt_async(self, **kwargs: Any) -> None:
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        await super().prepare_for_next_attempt_async(**kwargs)  # raises on a Retry-After it cannot read
-        self.report(loop.time() - started)  # waited, and about to send again
+    async def prepare_for_next_attempt_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        if response is None:
+            raise error or RuntimeError("a 429 without a response")
+        state.next_attempt_requested = True
+        wait = retry_after(response.headers) + random.random()  # noqa: S311 - jitter, not a secret
+        await asyncio.sleep(wait)
+        state.increment_current_attempt()
+        self.report(wait)
+
+
+def retry_after(headers: Mapping[str, Any]) -> float:
+    """The seconds a 429's Retry-After header asks for: a number of seconds, within 0 and MAX_RETRY_AFTER;
+    1 when it is missing or not a number."""
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            text = value[0] if isinstance(value, list | tuple) and value else value
+            try:
+                seconds = float(str(text).strip())
+            except ValueError:
+                return 1.0
+            return min(max(seconds, 0.0), MAX_RETRY_AFTER) if math.isfinite(seconds) else 1.0
+    return 1.0
 
 
 def make_client(token: str, api_url: str | None = None) -> SlackClient:

@@ -217,6 +217,12 @@ def _run(settings: Settings, slack_mode: str, port: int | None) -> int:
         )
     if settings.slack_bot_token.get_secret_value() and slack_mode == "http" and port is None:
         raise SettingError("--slack-mode http needs --port N.")
+    if port is not None and slack_mode != "http":
+        raise SettingError(
+            "--port is the port of Slack's HTTP mode: add --slack-mode http (Socket Mode needs no port)."
+        )
+    if port is not None and not 1 <= port <= 65535:
+        raise SettingError(f"--port {port} is not a port: give one from 1 to 65535.")
     from bot.composition.app import PlatformUnreachable
     from bot.jobs.scheduler import SchedulerRefused
 

@@ -341,3 +341,23 @@ async def test_the_operators_endpoints_share_slacks_port_unlogged(
         finally:
             await service.close()
             await service.client.close()
+
+
+@pytest.mark.parametrize("header", ["0.2", "Wed, 21 Oct 2026 07:28:00 GMT", "-3", "inf"])
+async def test_a_429_with_an_odd_retry_after_is_waited_out_not_failed(setup: Setup, header: str) -> None:
+    """slack_sdk reads Retry-After with int(): "0.2" or an HTTP date (which the header may be) failed the
+    post. Now the post goes out after a bounded wait, and the wait is counted."""
+    from adapters.slack.app import MAX_RETRY_AFTER, retry_after
+
+    await setup.study("cohort create ml time=09:00 tz=UTC days=daily")
+    setup.core.telemetry = ops = Ops(setup.core, {})
+    assert 0.0 <= retry_after({"Retry-After": [header]}) <= MAX_RETRY_AFTER
+    if header != "0.2":  # a date, a negative or infinite wait: one second, not a failure
+        assert retry_after({"Retry-After": [header]}) in (0.0, 1.0)
+    setup.fake.fail_next("chat.postMessage", status=429, retry_after=header)
+    setup.clock.set(dt.datetime(2026, 11, 24, 9, 1, tzinfo=dt.UTC))
+    await setup.sweep()
+    posts = [c for c in setup.fake.calls_to("chat.postMessage") if c.args.get("channel") == CHANNEL_ID]
+    assert len(posts) == 2  # the 429, then the post that landed
+    metrics = generate_latest(ops.registry).decode()
+    assert sample(metrics, "studybot_platform_rate_limits_total", platform="slack") == 1.0

@@ -140,16 +140,24 @@ def test_content_check_validates_community_packs_from_the_environment(tmp_path: 
     assert bad.returncode == 1 and "extra.yaml: q1: unknown resource 'no-such-thing'" in bad.stderr
 
 
-def test_slack_http_mode_needs_a_port(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("flags", "said"),
+    [
+        (["--slack-mode", "http"], "--slack-mode http needs --port N."),
+        (["--port", "3000"], "--port is the port of Slack's HTTP mode: add --slack-mode http"),
+        (["--slack-mode", "http", "--port", "70000"], "--port 70000 is not a port: give one from 1 to 65535"),
+    ],
+)
+def test_slack_http_mode_and_its_port_go_together(tmp_path: Path, flags: list[str], said: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bot.composition.cli", "run", "--slack-mode", "http"],
+        [sys.executable, "-m", "bot.composition.cli", "run", *flags],
         capture_output=True,
         text=True,
         timeout=60,
         cwd=tmp_path,
         env={**os.environ, "SLACK_BOT_TOKEN": "xoxb-x"},
     )
-    assert done.returncode == 2 and "--slack-mode http needs --port N" in done.stderr
+    assert done.returncode == 2 and said in done.stderr and "Traceback" not in done.stderr
 
 
 def test_empty_variables_count_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -410,7 +410,7 @@ class ApiCall:
 class _Failure:
     status: int
     error: str | None
-    retry_after: int | None
+    retry_after: int | float | str | None
 
 
 @dataclass
@@ -681,7 +681,11 @@ class FakeSlack:
         return user
 
     def fail_next(
-        self, method: str, status: int = 429, retry_after: int | None = 1, error: str | None = None
+        self,
+        method: str,
+        status: int = 429,
+        retry_after: int | float | str | None = 1,
+        error: str | None = None,
     ) -> None:
         """Make the next call of ``method`` fail: a 429 with ``Retry-After`` (default), or, with ``error``,
         an HTTP 200 ``{"ok": false, "error": error}`` (e.g. ``error="not_in_channel"``)."""
