@@ -46,13 +46,14 @@ _working: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore
 )
 
 
-async def _in_turn(work: Awaitable[Reply]) -> Reply:
-    """`work` once fewer than CONCURRENT_COMMANDS others are being worked on (one bound per event loop)."""
+async def _in_turn(core: Core, work: Awaitable[Reply]) -> Reply:
+    """`work` once fewer than CONCURRENT_COMMANDS others are being worked on (one bound per event loop);
+    counted in the core's `waiting` until then."""
     loop = asyncio.get_running_loop()
     working = _working.get(loop)
     if working is None:
         working = _working[loop] = asyncio.Semaphore(CONCURRENT_COMMANDS)
-    async with working:
+    async with core.turn(working):
         return await work
 
 
@@ -79,14 +80,14 @@ def conversation_ref(interaction: discord.Interaction[Any]) -> ConversationRef:
 
 
 async def respond(
-    interaction: discord.Interaction[Any], work: Awaitable[Reply], *, private: bool = False
+    interaction: discord.Interaction[Any], core: Core, work: Awaitable[Reply], *, private: bool = False
 ) -> None:
     """Answer within Discord's 3 seconds: directly when the core is quick, else defer and follow up. At most
     CONCURRENT_COMMANDS are worked on at once; the rest wait their turn.
 
     A Reply with a form opens it as a modal when it can; `private` shows the reply to the member only.
     """
-    task = asyncio.ensure_future(_in_turn(work))
+    task = asyncio.ensure_future(_in_turn(core, work))
     done, _ = await asyncio.wait({task}, timeout=RESPOND_WITHIN)
     if not done:
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -162,7 +163,7 @@ async def submit_form(core: Core, interaction: discord.Interaction[Any]) -> None
     command, args = decoded
     answers = form_answers(data.get("components"))
     inv = Invocation(command, args, user_ref(interaction), conversation_ref(interaction), fields=answers)
-    await respond(interaction, core.dispatch(inv), private=True)
+    await respond(interaction, core, core.dispatch(inv), private=True)
 
 
 async def _acknowledge(interaction: discord.Interaction[Any]) -> None:
@@ -198,7 +199,7 @@ def _callback(core: Core, spec: CommandSpec) -> Callable[..., Awaitable[None]]:
         inv = Invocation(
             spec.name, _arguments(spec, values), user_ref(interaction), conversation_ref(interaction)
         )
-        await respond(interaction, core.dispatch(inv))
+        await respond(interaction, core, core.dispatch(inv))
 
     shown = [a for a in spec.args if not a.hidden]
     params = [
@@ -290,7 +291,7 @@ class StudyButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"stu
             return
         command, args = decoded
         inv = Invocation(command, args, user_ref(interaction), conversation_ref(interaction))
-        await respond(interaction, self.core.dispatch(inv))
+        await respond(interaction, self.core, self.core.dispatch(inv))
 
 
 def install(client: discord.Client, core: Core) -> app_commands.CommandTree[Any]:

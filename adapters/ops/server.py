@@ -127,6 +127,12 @@ class Ops:
         self._max_lag.set_function(self._worst_lag)
         queue = Gauge("studybot_commands_in_flight", "Commands the core is working on now", registry=r)
         queue.set_function(lambda: float(self.core.in_flight))
+        waiting = Gauge(
+            "studybot_commands_waiting",
+            "Commands taken in (acked on Slack) that wait for their turn: each platform works on 64 at once",
+            registry=r,
+        )
+        waiting.set_function(lambda: float(self.core.waiting))
         leader = Gauge("studybot_scheduler_leader", "1 when this process runs the scheduled jobs", registry=r)
         leader.set_function(lambda: 1.0 if self.leading() else 0.0)
         r.register(_StoreCollector(core))

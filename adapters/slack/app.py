@@ -478,7 +478,7 @@ def build_app(
     @in_flight
     async def study(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()  # within Slack's 3 seconds; the work below answers through response_url
-        async with working:
+        async with core.turn(working):
             user = await profiles.user(command["user_id"])
             where = ConversationRef(PLATFORM, command["team_id"], command["channel_id"])
             # Slack sends the text with &, < and > escaped, as it sends all text: decode once.
@@ -508,7 +508,7 @@ def build_app(
         channel_id = str(
             (body.get("channel") or {}).get("id") or (in_modal and view.get("private_metadata")) or ""
         )
-        async with working:
+        async with core.turn(working):
             user = await profiles.user(user_info["id"])
             where = ConversationRef(PLATFORM, body["team"]["id"], channel_id)
             reply = await core.dispatch(Invocation(decoded[0], decoded[1], user, where))
@@ -546,7 +546,7 @@ def build_app(
 
         async def work() -> Reply:
             nonlocal user
-            async with working:
+            async with core.turn(working):
                 user = await profiles.user(user_id)
                 return await core.dispatch(Invocation(*decoded, user, where, fields=answers(view)))
 

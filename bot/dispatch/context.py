@@ -3,8 +3,10 @@ the clock, the registry)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.catalog.model import Catalog
@@ -89,8 +91,24 @@ class Services:
         # Seconds on a monotonic counter, to time commands for the telemetry: the composition root gives
         # time.perf_counter (the core reads no time of its own).
         self.stopwatch: Callable[[], float] = lambda: 0.0
-        # Commands the core is working on now: under a burst, the queue an operator watches (/metrics).
+        # Commands the core is working on now, and those an adapter took in that wait for their turn (each
+        # adapter works on a bounded number at once): under a burst, the queue an operator watches.
         self.in_flight = 0
+        self.waiting = 0
+
+    @contextlib.asynccontextmanager
+    async def turn(self, places: asyncio.Semaphore) -> AsyncIterator[None]:
+        """Hold one of an adapter's `places` (its bound on commands at once), counted in `waiting` until it
+        is had."""
+        self.waiting += 1
+        try:
+            await places.acquire()
+        finally:
+            self.waiting -= 1
+        try:
+            yield
+        finally:
+            places.release()
 
     @property
     def members(self) -> MemberStore:

@@ -252,3 +252,27 @@ async def test_on_slacks_own_port_the_endpoints_sit_beside_slacks(tmp_path: Path
                 assert refused.status == 401
         finally:
             assert await bot.stop() == 0
+
+
+async def test_commands_waiting_for_their_turn_are_a_visible_queue(
+    sqlite_store: SqlStore, catalog: Catalog
+) -> None:
+    """Beyond the commands an adapter works on at once, the rest queue; /metrics shows how many."""
+    core = make_core(sqlite_store, catalog, FakeClock(START))
+    ops = Ops(core, {})
+    places = asyncio.Semaphore(1)
+    first_in = asyncio.Event()
+    let_go = asyncio.Event()
+
+    async def command() -> None:
+        async with core.turn(places):
+            first_in.set()
+            await let_go.wait()
+
+    running = [asyncio.create_task(command()) for _ in range(3)]
+    await first_in.wait()
+    await asyncio.sleep(0)
+    assert sample(generate(ops), "studybot_commands_waiting") == 2.0
+    let_go.set()
+    await asyncio.gather(*running)
+    assert sample(generate(ops), "studybot_commands_waiting") == 0.0
