@@ -286,6 +286,22 @@ def _ledger_page(
     return page
 
 
+def _ledger_values(activity: Activity) -> dict[str, Any]:
+    """An activity's ledger row, by column (_ACTIVITY_COLUMNS)."""
+    return {
+        "member_id": activity.member_id,
+        "cohort_id": activity.cohort_id,
+        "local_date": activity.local_date,
+        "kind": activity.kind.value,
+        "points": activity.points,
+        "post_id": activity.post_id,
+        "choice": activity.choice,
+        "correct": activity.correct,
+        "note": activity.note,
+        "created_at": activity.at,
+    }
+
+
 class SqlActivity(SqlBase):
     """kernel.ports.ActivityStore on SQLite or PostgreSQL."""
 
@@ -293,18 +309,7 @@ class SqlActivity(SqlBase):
         if activity.at is None:
             raise ValueError("an activity needs the instant it happened")
         at, day = activity.at, activity.local_date
-        values = {
-            "member_id": activity.member_id,
-            "cohort_id": activity.cohort_id,
-            "local_date": day,
-            "kind": activity.kind.value,
-            "points": activity.points,
-            "post_id": activity.post_id,
-            "choice": activity.choice,
-            "correct": activity.correct,
-            "note": activity.note,
-            "created_at": at,
-        }
+        values = _ledger_values(activity)
         key = {"cohort_id": activity.cohort_id, "member_id": activity.member_id}
         # The running totals move with the ledger, in the same statement for the three periods.
         points = {**key, "points": activity.points, **{f"{p}_start": bucket_start(p, day) for p in PERIODS}}
@@ -404,20 +409,7 @@ class SqlActivity(SqlBase):
 
     async def _stored(self, activity: Activity) -> bool:
         """Whether this very activity (every value of it, its instant included) is in the ledger."""
-        row = await self._row(
-            STORED,
-            member_id=activity.member_id,
-            cohort_id=activity.cohort_id,
-            local_date=activity.local_date,
-            kind=activity.kind.value,
-            created_at=activity.at,
-            points=activity.points,
-            post_id=activity.post_id,
-            choice=activity.choice,
-            correct=activity.correct,
-            note=activity.note,
-        )
-        return row is not None
+        return await self._row(STORED, **_ledger_values(activity)) is not None
 
     async def activities(
         self, cohort_id: int, member_id: int | None = None, since: dt.date | None = None
